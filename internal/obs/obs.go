@@ -1,0 +1,127 @@
+// Package obs holds what every LoanDesk process shares for operability:
+// JSON logs that carry the request id, and the Prometheus metrics.
+package obs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+type ctxKey struct{}
+
+// WithRequestID returns ctx carrying id.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, id)
+}
+
+// RequestID returns the request id in ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}
+
+// NewRequestID returns 16 random hex characters.
+func NewRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ValidRequestID accepts ids a client or proxy may pass in X-Request-Id.
+func ValidRequestID(s string) bool {
+	if len(s) < 1 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// NewLogger returns a JSON logger at the given level ("debug", "info",
+// "warn", "error") that adds the request id from the context to each record.
+func NewLogger(w io.Writer, level string, service string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(strings.ToUpper(level)))
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv})
+	return slog.New(ctxHandler{h}).With("service", service)
+}
+
+// ParseLevel reports whether level names a slog level.
+func ParseLevel(level string) bool {
+	var lv slog.Level
+	return lv.UnmarshalText([]byte(strings.ToUpper(level))) == nil
+}
+
+type ctxHandler struct{ slog.Handler }
+
+func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h ctxHandler) WithAttrs(a []slog.Attr) slog.Handler { return ctxHandler{h.Handler.WithAttrs(a)} }
+func (h ctxHandler) WithGroup(n string) slog.Handler      { return ctxHandler{h.Handler.WithGroup(n)} }
+
+// Metrics are LoanDesk's Prometheus metrics, on their own registry.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	HTTPRequests *prometheus.CounterVec   // route, method, status
+	HTTPDuration *prometheus.HistogramVec // route, method
+	External     *prometheus.CounterVec   // service, outcome
+	ExternalTime *prometheus.HistogramVec // service
+	BreakerState *prometheus.GaugeVec     // service: 0 closed, 1 half-open, 2 open
+	Decisions    *prometheus.CounterVec   // source (api|worker), status
+	QueueLag     prometheus.Gauge
+	QueuePending prometheus.Gauge
+}
+
+// NewMetrics creates and registers the metrics.
+func NewMetrics() *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loandesk_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "loandesk_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method"}),
+		External: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loandesk_external_calls_total", Help: "Calls to external services by outcome (ok, error, timeout, rejected, breaker_open).",
+		}, []string{"service", "outcome"}),
+		ExternalTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "loandesk_external_call_duration_seconds", Help: "Latency of external service attempts.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"service"}),
+		BreakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "loandesk_circuit_breaker_state", Help: "Circuit breaker state per external service: 0 closed, 1 half-open, 2 open.",
+		}, []string{"service"}),
+		Decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loandesk_decisions_total", Help: "Automatic decisions by where they were taken and their status.",
+		}, []string{"source", "status"}),
+		QueueLag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "loandesk_queue_lag", Help: "Requests in the decision stream not yet delivered to a worker.",
+		}),
+		QueuePending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "loandesk_queue_pending", Help: "Requests delivered to a worker and not yet acknowledged (waiting for a retry).",
+		}),
+	}
+	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.External, m.ExternalTime, m.BreakerState, m.Decisions,
+		m.QueueLag, m.QueuePending, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

@@ -1,0 +1,89 @@
+// Package provider runs the stand-ins for the two external services
+// (subpackages scoring and identity): the same flags, configuration, fault
+// injection, logging and shutdown for both.
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/loandesk/loandesk/internal/lifecycle"
+	"github.com/loandesk/loandesk/internal/obs"
+	"github.com/loandesk/loandesk/internal/provider/fault"
+)
+
+// Run is the main of a stand-in: `NAME [serve]` serves on LISTEN_ADDR
+// (default defaultAddr) with the faults from FAULT_*; `NAME healthcheck`
+// probes a running one.
+func Run(ctx context.Context, name, defaultAddr string, h http.Handler, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	addr := getenv("LISTEN_ADDR")
+	if addr == "" {
+		addr = defaultAddr
+	}
+	cmd := "serve"
+	if len(args) > 1 {
+		cmd = args[1]
+	}
+	switch cmd {
+	case "healthcheck":
+		fs := flag.NewFlagSet(name+" healthcheck", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		_, port, _ := net.SplitHostPort(addr)
+		url := fs.String("url", "http://127.0.0.1:"+port+"/healthz", "URL to probe")
+		if err := fs.Parse(args[2:]); err != nil {
+			return err
+		}
+		return lifecycle.Healthcheck(ctx, *url)
+	case "serve":
+	default:
+		return fmt.Errorf("unknown command %q: want serve or healthcheck", cmd)
+	}
+	level := getenv("LOG_LEVEL")
+	if level == "" {
+		level = "info"
+	}
+	if !obs.ParseLevel(level) {
+		return fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", level)
+	}
+	faults, err := fault.FromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	log := obs.NewLogger(stdout, level, name)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("LISTEN_ADDR=%q: %w", addr, err)
+	}
+	log.Info("faults", "latency", faults.Latency.String(), "error_rate", faults.ErrorRate, "down", faults.Down)
+	srv := lifecycle.NewServer(logRequests(log, faults.Wrap(h)), log)
+	return lifecycle.Serve(ctx, log, srv, ln, nil, 0, 5*time.Second)
+}
+
+func logRequests(log interface {
+	InfoContext(context.Context, string, ...any)
+}, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if id := r.Header.Get("X-Request-Id"); obs.ValidRequestID(id) {
+			ctx = obs.WithRequestID(ctx, id)
+		}
+		start := time.Now()
+		h.ServeHTTP(w, r.WithContext(ctx))
+		if r.URL.Path != "/healthz" {
+			log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path, "duration_ms", time.Since(start).Milliseconds())
+		}
+	})
+}
+
+// WriteJSON writes v as a JSON response.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
