@@ -93,6 +93,13 @@ type Queue interface {
 	Enqueue(ctx context.Context, requestID int64) error
 }
 
+// QueuedRequest is one message of the decision queue.
+type QueuedRequest struct {
+	ID         string // the queue's message id
+	RequestID  int64
+	Deliveries int64 // how many times it was handed to a worker, this one included
+}
+
 // IdemState is what the idempotency store knows of a key.
 type IdemState int
 
@@ -127,6 +134,8 @@ type Desk struct {
 	IdemWait time.Duration
 	Log      *slog.Logger
 	Now      func() time.Time
+	// OnDecision, if set, is told of each automatic decision ("api" or "worker").
+	OnDecision func(source string, s Status)
 }
 
 func (d *Desk) now() time.Time {
@@ -239,10 +248,10 @@ func (d *Desk) decide(ctx context.Context, l *LoanRequest) (*LoanRequest, error)
 	cancel()
 	switch ErrorCode(err) {
 	case "":
-		return d.apply(ctx, l.ID, dec)
+		return d.apply(ctx, l.ID, dec, "api")
 	case EPERMANENT:
 		d.Log.WarnContext(ctx, "provider refused the request; a person must decide", "request_id", l.ID, "err", err)
-		return d.apply(ctx, l.ID, Decision{Status: StatusInReview, Reason: ReasonManual})
+		return d.apply(ctx, l.ID, Decision{Status: StatusInReview, Reason: ReasonManual}, "api")
 	}
 	d.Log.InfoContext(ctx, "providers did not answer; request queued", "request_id", l.ID, "err", err)
 	// The request is stored; if queueing fails the sweeper queues it later.
@@ -256,11 +265,15 @@ func (d *Desk) decide(ctx context.Context, l *LoanRequest) (*LoanRequest, error)
 	return l, nil
 }
 
-func (d *Desk) apply(ctx context.Context, id int64, dec Decision) (*LoanRequest, error) {
+func (d *Desk) apply(ctx context.Context, id int64, dec Decision, source string) (*LoanRequest, error) {
 	// The decision is saved even if the applicant hung up meanwhile.
-	return d.Store.UpdateLoan(context.WithoutCancel(ctx), id, System, func(l *LoanRequest) (string, string, error) {
+	l, err := d.Store.UpdateLoan(context.WithoutCancel(ctx), id, System, func(l *LoanRequest) (string, string, error) {
 		return ActionDecide, "", l.ApplyDecision(dec, d.now())
 	})
+	if err == nil && d.OnDecision != nil {
+		d.OnDecision(source, dec.Status)
+	}
+	return l, err
 }
 
 // DecideQueued is the worker's step for one queued request. done=true means
@@ -287,7 +300,7 @@ func (d *Desk) DecideQueued(ctx context.Context, id int64) (done bool, err error
 	default:
 		return false, err
 	}
-	_, err = d.apply(ctx, id, dec)
+	_, err = d.apply(ctx, id, dec, "worker")
 	if ErrorCode(err) == ECONFLICT {
 		return true, nil // someone else decided it meanwhile
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/loandesk/loandesk/internal/domain"
 )
 
 // The decision queue is a Valkey stream read by a consumer group: a message
@@ -17,13 +19,6 @@ import (
 const group = "deciders"
 
 func (s *Store) stream() string { return s.key("pending") }
-
-// Message is one queued request.
-type Message struct {
-	ID         string
-	RequestID  int64
-	Deliveries int64 // how many times it was handed to a worker, this time included
-}
 
 // Enqueue adds a request to the decision queue.
 func (s *Store) Enqueue(ctx context.Context, requestID int64) error {
@@ -45,7 +40,7 @@ func (s *Store) EnsureGroup(ctx context.Context) error {
 
 // ReadNew hands this consumer messages no one has seen yet, waiting up to
 // block for some to arrive.
-func (s *Store) ReadNew(ctx context.Context, consumer string, count int, block time.Duration) ([]Message, error) {
+func (s *Store) ReadNew(ctx context.Context, consumer string, count int, block time.Duration) ([]domain.QueuedRequest, error) {
 	res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
 		Group: group, Consumer: consumer, Streams: []string{s.stream(), ">"}, Count: int64(count), Block: block,
 	}).Result()
@@ -55,7 +50,7 @@ func (s *Store) ReadNew(ctx context.Context, consumer string, count int, block t
 	if err != nil {
 		return nil, fmt.Errorf("reading queue: %w", err)
 	}
-	var out []Message
+	var out []domain.QueuedRequest
 	for _, st := range res {
 		for _, m := range st.Messages {
 			out = append(out, toMessage(m, 1))
@@ -67,16 +62,16 @@ func (s *Store) ReadNew(ctx context.Context, consumer string, count int, block t
 // ClaimDue takes over pending messages whose wait since their last delivery
 // exceeds backoff(deliveries): retries of undecided requests and messages
 // left behind by crashed workers.
-func (s *Store) ClaimDue(ctx context.Context, consumer string, count int, backoff func(deliveries int64) time.Duration) ([]Message, error) {
+func (s *Store) ClaimDue(ctx context.Context, consumer string, count int, backoff func(id string, deliveries int64) time.Duration) ([]domain.QueuedRequest, error) {
 	pend, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
 		Stream: s.stream(), Group: group, Start: "-", End: "+", Count: int64(count),
 	}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("listing pending messages: %w", err)
 	}
-	var out []Message
+	var out []domain.QueuedRequest
 	for _, p := range pend {
-		wait := backoff(p.RetryCount)
+		wait := backoff(p.ID, p.RetryCount)
 		if p.Idle < wait {
 			continue
 		}
@@ -100,8 +95,8 @@ func (s *Store) ClaimDue(ctx context.Context, consumer string, count int, backof
 	return out, nil
 }
 
-func toMessage(m redis.XMessage, deliveries int64) Message {
-	msg := Message{ID: m.ID, Deliveries: deliveries}
+func toMessage(m redis.XMessage, deliveries int64) domain.QueuedRequest {
+	msg := domain.QueuedRequest{ID: m.ID, Deliveries: deliveries}
 	if v, ok := m.Values["request_id"].(string); ok {
 		msg.RequestID, _ = strconv.ParseInt(v, 10, 64)
 	}

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/loandesk/loandesk/internal/obs"
+)
+
+// devDefaults are the secrets compose.yaml ships for local development
+// (deploy/compose/dev-secrets). They are public, so the API refuses them
+// outside APP_ENV=development.
+var devDefaults = map[string]bool{
+	"insecure-dev-db-password":                         true,
+	"insecure-dev-admin-password":                      true,
+	"insecure-dev-session-key-change-me-0123456789abc": true,
+}
+
+// config is every setting, parsed once at start from the environment.
+type config struct {
+	Env        string
+	LogLevel   string
+	ListenAddr string
+	WorkerAddr string
+
+	DatabaseURL string
+	ValkeyURL   string
+	ValkeyPass  string
+	ScoringURL  string
+	IdentityURL string
+
+	SessionKey    string
+	AdminEmail    string
+	AdminPassword string
+	SessionTTL    time.Duration
+	CookieSecure  bool
+	TrustProxy    bool
+	SubmitLimit   int
+
+	DecisionTimeout time.Duration
+	AttemptTimeout  time.Duration
+	Retries         int
+	BreakerFailures int
+	BreakerOpenFor  time.Duration
+
+	RetryBase, RetryMax time.Duration
+	SweepEvery          time.Duration
+
+	DrainDelay      time.Duration
+	ShutdownTimeout time.Duration
+}
+
+// need says which groups of settings a subcommand requires.
+type need struct{ db, valkey, providers, admin bool }
+
+// env reads variables and collects every problem, each naming its variable.
+type env struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (e *env) fail(name, format string, args ...any) {
+	e.errs = append(e.errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+}
+
+func (e *env) str(name, def string) string {
+	if v := e.getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func (e *env) required(name string) string {
+	v := e.getenv(name)
+	if v == "" {
+		e.fail(name, "is required")
+	}
+	return v
+}
+
+// secret reads NAME, or the file named by NAME_FILE (compose and Swarm
+// secrets, ECS secrets injection).
+func (e *env) secret(name string, required bool) string {
+	v, file := e.getenv(name), e.getenv(name+"_FILE")
+	if v != "" && file != "" {
+		e.fail(name, "set either %s or %s_FILE, not both", name, name)
+		return ""
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			e.fail(name+"_FILE", "cannot read %s: %v", file, err)
+			return ""
+		}
+		v = strings.TrimRight(string(b), "\r\n")
+	}
+	if v == "" && required {
+		e.fail(name, "is required (or %s_FILE)", name)
+	}
+	return v
+}
+
+func (e *env) duration(name string, def time.Duration) time.Duration {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		e.fail(name, "%q is not a positive duration such as 500ms or 2s", v)
+	}
+	return d
+}
+
+func (e *env) integer(name string, def, min, max int) int {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		e.fail(name, "%q is not a whole number from %d to %d", v, min, max)
+	}
+	return n
+}
+
+func (e *env) boolean(name string, def bool) bool {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.fail(name, "%q is not true or false", v)
+	}
+	return b
+}
+
+func (e *env) httpURL(name string, required bool) string {
+	v := e.getenv(name)
+	if v == "" {
+		if required {
+			e.fail(name, "is required")
+		}
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		e.fail(name, "%q is not an http(s) URL", v)
+	}
+	return v
+}
+
+func loadConfig(getenv func(string) string, n need) (config, error) {
+	e := &env{getenv: getenv}
+	c := config{
+		Env:             e.str("APP_ENV", "production"),
+		LogLevel:        e.str("LOG_LEVEL", "info"),
+		ListenAddr:      e.str("LISTEN_ADDR", ":8000"),
+		WorkerAddr:      e.str("WORKER_LISTEN_ADDR", ":8001"),
+		SessionTTL:      e.duration("SESSION_TTL", 8*time.Hour),
+		TrustProxy:      e.boolean("TRUST_PROXY_HEADERS", false),
+		SubmitLimit:     e.integer("SUBMIT_RATE_LIMIT", 30, 0, 100000),
+		DecisionTimeout: e.duration("DECISION_TIMEOUT", 3*time.Second),
+		AttemptTimeout:  e.duration("EXTERNAL_ATTEMPT_TIMEOUT", time.Second),
+		Retries:         e.integer("EXTERNAL_RETRIES", 2, 0, 10),
+		BreakerFailures: e.integer("BREAKER_FAILURES", 5, 1, 1000),
+		BreakerOpenFor:  e.duration("BREAKER_OPEN_FOR", 10*time.Second),
+		RetryBase:       e.duration("WORKER_RETRY_BASE", 2*time.Second),
+		RetryMax:        e.duration("WORKER_RETRY_MAX", time.Minute),
+		SweepEvery:      e.duration("WORKER_SWEEP_EVERY", 30*time.Second),
+		DrainDelay:      e.duration("SHUTDOWN_DRAIN_DELAY", 2*time.Second),
+		ShutdownTimeout: e.duration("SHUTDOWN_TIMEOUT", 7*time.Second),
+	}
+	if c.Env != "development" && c.Env != "production" {
+		e.fail("APP_ENV", "%q must be development or production", c.Env)
+	}
+	dev := c.Env == "development"
+	c.CookieSecure = e.boolean("COOKIE_SECURE", !dev)
+	if !obs.ParseLevel(c.LogLevel) {
+		e.fail("LOG_LEVEL", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	if c.DrainDelay+c.ShutdownTimeout > 10*time.Second {
+		e.fail("SHUTDOWN_TIMEOUT", "with SHUTDOWN_DRAIN_DELAY must stay within the 10 s stop grace period")
+	}
+	if n.db {
+		c.DatabaseURL = e.required("DATABASE_URL")
+		if pw := e.secret("DATABASE_PASSWORD", false); c.DatabaseURL != "" {
+			u, err := url.Parse(c.DatabaseURL)
+			if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+				e.fail("DATABASE_URL", "is not a postgres:// URL")
+			} else {
+				if pw != "" {
+					u.User = url.UserPassword(u.User.Username(), pw)
+					c.DatabaseURL = u.String()
+				}
+				dbpw, _ := u.User.Password()
+				if !dev && (dbpw == "" || devDefaults[dbpw]) {
+					e.fail("DATABASE_PASSWORD", "is empty or a development default; outside APP_ENV=development set a real secret")
+				}
+			}
+		}
+	}
+	if n.valkey {
+		c.ValkeyURL = e.required("VALKEY_URL")
+		c.ValkeyPass = e.secret("VALKEY_PASSWORD", false)
+	}
+	if n.providers {
+		c.ScoringURL = e.httpURL("SCORING_URL", true)
+		c.IdentityURL = e.httpURL("IDENTITY_URL", true)
+	}
+	if n.admin {
+		c.SessionKey = e.secret("SESSION_KEY", true)
+		c.AdminEmail = strings.ToLower(e.required("ADMIN_EMAIL"))
+		c.AdminPassword = e.secret("ADMIN_PASSWORD", true)
+		if !dev {
+			if c.SessionKey != "" && (len(c.SessionKey) < 32 || devDefaults[c.SessionKey]) {
+				e.fail("SESSION_KEY", "must be at least 32 characters and not a development default outside APP_ENV=development")
+			}
+			if c.AdminPassword != "" && (len(c.AdminPassword) < 12 || devDefaults[c.AdminPassword]) {
+				e.fail("ADMIN_PASSWORD", "must be at least 12 characters and not a development default outside APP_ENV=development")
+			}
+		}
+	}
+	if len(e.errs) > 0 {
+		return c, fmt.Errorf("configuration: %w", errors.Join(e.errs...))
+	}
+	return c, nil
+}

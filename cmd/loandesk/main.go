@@ -1,0 +1,238 @@
+// Command loandesk is the LoanDesk backend, one binary with four commands:
+//
+//	loandesk serve        the HTTP API
+//	loandesk worker       decides the requests the API could not decide at once
+//	loandesk migrate      applies the database migrations, then exits
+//	loandesk healthcheck  probes a running serve or worker (for HEALTHCHECK)
+//
+// All configuration comes from environment variables; see README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/loandesk/loandesk/api"
+	"github.com/loandesk/loandesk/internal/client/identity"
+	"github.com/loandesk/loandesk/internal/client/resilient"
+	"github.com/loandesk/loandesk/internal/client/scoring"
+	"github.com/loandesk/loandesk/internal/domain"
+	"github.com/loandesk/loandesk/internal/httpapi"
+	"github.com/loandesk/loandesk/internal/lifecycle"
+	"github.com/loandesk/loandesk/internal/obs"
+	"github.com/loandesk/loandesk/internal/postgres"
+	"github.com/loandesk/loandesk/internal/valkey"
+	"github.com/loandesk/loandesk/internal/worker"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "loandesk: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+const usage = "usage: loandesk serve|worker|migrate|healthcheck [flags]"
+
+// run is the whole program, callable from tests with its own arguments,
+// environment and outputs.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		return errors.New(usage)
+	}
+	cmd, rest := args[1], args[2:]
+	fs := flag.NewFlagSet("loandesk "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	switch cmd {
+	case "serve":
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		return serve(ctx, getenv, stdout)
+	case "worker":
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		return work(ctx, getenv, stdout)
+	case "migrate":
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		return migrate(ctx, getenv, stdout)
+	case "healthcheck":
+		url := fs.String("url", "", "URL to probe (default: /healthz on LISTEN_ADDR's port)")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if *url == "" {
+			addr := getenv("LISTEN_ADDR")
+			if addr == "" {
+				addr = ":8000"
+			}
+			_, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				return fmt.Errorf("LISTEN_ADDR=%q: %w", addr, err)
+			}
+			*url = "http://127.0.0.1:" + port + "/healthz"
+		}
+		return lifecycle.Healthcheck(ctx, *url)
+	}
+	return fmt.Errorf("unknown command %q; %s", cmd, usage)
+}
+
+func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := loadConfig(getenv, need{db: true})
+	if err != nil {
+		return err
+	}
+	log := obs.NewLogger(stdout, cfg.LogLevel, "migrate")
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.Migrate(ctx, log)
+}
+
+// deps are what serve and worker share.
+type deps struct {
+	cfg     config
+	log     *slog.Logger
+	metrics *obs.Metrics
+	db      *postgres.DB
+	vk      *valkey.Store
+	desk    *domain.Desk
+}
+
+func open(ctx context.Context, getenv func(string) string, stdout io.Writer, service string, n need) (*deps, func(), error) {
+	cfg, err := loadConfig(getenv, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := &deps{cfg: cfg, log: obs.NewLogger(stdout, cfg.LogLevel, service), metrics: obs.NewMetrics()}
+	if d.db, err = postgres.Open(ctx, cfg.DatabaseURL); err != nil {
+		return nil, nil, err
+	}
+	if d.vk, err = valkey.Open(ctx, cfg.ValkeyURL, cfg.ValkeyPass, []byte(cfg.SessionKey)); err != nil {
+		d.db.Close()
+		return nil, nil, err
+	}
+	closeAll := func() { d.vk.Close(); d.db.Close() }
+	client := func(name, base string) (*resilient.Client, error) {
+		return resilient.New(resilient.Config{
+			Service: name, BaseURL: base, AttemptTimeout: cfg.AttemptTimeout, Retries: cfg.Retries,
+			BackoffBase: 100 * time.Millisecond, BackoffMax: time.Second,
+			BreakerFailures: uint32(cfg.BreakerFailures), BreakerOpenFor: cfg.BreakerOpenFor,
+		}, d.metrics)
+	}
+	sc, err := client("scoring", cfg.ScoringURL)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	ic, err := client("identity", cfg.IdentityURL)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	d.desk = &domain.Desk{
+		Store: d.db, Queue: d.vk, Idempotency: d.vk, Identity: identity.New(ic), Scoring: scoring.New(sc),
+		DecisionTimeout: cfg.DecisionTimeout, IdemWait: 5 * time.Second, Log: d.log,
+		OnDecision: func(source string, s domain.Status) { d.metrics.Decisions.WithLabelValues(source, string(s)).Inc() },
+	}
+	return d, closeAll, nil
+}
+
+func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	d, closeAll, err := open(ctx, getenv, stdout, "api", need{db: true, valkey: true, providers: true, admin: true})
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	cfg := d.cfg
+	auth := &domain.Auth{
+		Admins: d.db, Sessions: d.vk, Counter: d.vk, SessionTTL: cfg.SessionTTL,
+		FailureWindow: 15 * time.Minute, MaxFailuresPerAccount: 5, MaxFailuresPerIP: 20,
+	}
+	created, err := auth.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminPassword)
+	if err != nil {
+		return fmt.Errorf("creating the bootstrap admin (has `loandesk migrate` run?): %w", err)
+	}
+	d.log.Info("bootstrap admin", "email", cfg.AdminEmail, "created", created, "env", cfg.Env)
+	api := httpapi.NewServer(httpapi.Config{
+		Desk: d.desk, Auth: auth, Counter: d.vk, Metrics: d.metrics, Log: d.log, Spec: api.OpenAPI,
+		Ready: func(ctx context.Context) error {
+			if err := d.db.Ping(ctx); err != nil {
+				return fmt.Errorf("postgres: %w", err)
+			}
+			if err := d.vk.Ping(ctx); err != nil {
+				return fmt.Errorf("valkey: %w", err)
+			}
+			return nil
+		},
+		SessionTTL: cfg.SessionTTL, CookieSecure: cfg.CookieSecure, TrustProxy: cfg.TrustProxy,
+		SubmitLimit: cfg.SubmitLimit, SubmitWindow: time.Minute,
+	})
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("LISTEN_ADDR=%q: %w", cfg.ListenAddr, err)
+	}
+	return lifecycle.Serve(ctx, d.log, lifecycle.NewServer(api, d.log), ln, api.Drain, cfg.DrainDelay, cfg.ShutdownTimeout)
+}
+
+func work(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	d, closeAll, err := open(ctx, getenv, stdout, "worker", need{db: true, valkey: true, providers: true})
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	host, _ := os.Hostname()
+	w := &worker.Worker{
+		Queue: d.vk, Desk: d.desk, Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()), Log: d.log, Metrics: d.metrics,
+		RetryBase: d.cfg.RetryBase, RetryMax: d.cfg.RetryMax, SweepEvery: d.cfg.SweepEvery,
+		NotQueuedFor: time.Minute, QueuedFor: 30 * time.Minute, Block: time.Second,
+	}
+	// A small HTTP server for the healthcheck and Prometheus.
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
+		if !w.Healthy(30 * time.Second) {
+			http.Error(rw, `{"status":"stalled"}`, http.StatusServiceUnavailable)
+			return
+		}
+		rw.Header().Set("Content-Type", "application/json")
+		_, _ = rw.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.Registry, promhttp.HandlerOpts{}))
+	ln, err := net.Listen("tcp", d.cfg.WorkerAddr)
+	if err != nil {
+		return fmt.Errorf("WORKER_LISTEN_ADDR=%q: %w", d.cfg.WorkerAddr, err)
+	}
+	// Either half stopping stops the other.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() {
+		errc <- lifecycle.Serve(ctx, d.log, lifecycle.NewServer(mux, d.log), ln, nil, 0, 3*time.Second)
+	}()
+	go func() { errc <- w.Run(ctx) }()
+	err = <-errc
+	cancel()
+	if err2 := <-errc; err == nil {
+		err = err2
+	}
+	return err
+}

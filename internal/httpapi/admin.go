@@ -1,0 +1,246 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/loandesk/loandesk/internal/domain"
+)
+
+// loanView is a request as admins see it.
+type loanView struct {
+	ID             int64         `json:"id"`
+	TrackingCode   string        `json:"tracking_code"`
+	FullName       string        `json:"full_name"`
+	Email          string        `json:"email"`
+	DocumentNumber string        `json:"document_number"`
+	Gender         domain.Gender `json:"gender"`
+	Amount         int64         `json:"amount"`
+	Status         domain.Status `json:"status"`
+	Reason         domain.Reason `json:"reason"`
+	Score          *int          `json:"score"`
+	CreatedAt      time.Time     `json:"created_at"`
+	UpdatedAt      time.Time     `json:"updated_at"`
+	DecidedAt      *time.Time    `json:"decided_at"`
+	DecidedBy      string        `json:"decided_by"`
+	DeletedAt      *time.Time    `json:"deleted_at"`
+}
+
+func viewOf(l *domain.LoanRequest) loanView {
+	return loanView{ID: l.ID, TrackingCode: l.TrackingCode, FullName: l.FullName, Email: l.Email,
+		DocumentNumber: l.DocumentNumber, Gender: l.Gender, Amount: l.Amount, Status: l.Status, Reason: l.Reason,
+		Score: l.Score, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt, DecidedAt: l.DecidedAt, DecidedBy: l.DecidedBy,
+		DeletedAt: l.DeletedAt}
+}
+
+type sessionView struct {
+	Email     string `json:"email"`
+	CSRFToken string `json:"csrf_token"`
+}
+
+func handleLogin(cfg Config) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Email    string `json:"email"`
+			Password string `json:"password"`
+		}
+		if err := decode(w, r, &in); err != nil {
+			writeError(w, r, cfg.Log, err)
+			return
+		}
+		token, s, err := cfg.Auth.Login(r.Context(), in.Email, in.Password, clientIP(r, cfg.TrustProxy))
+		if err != nil {
+			writeError(w, r, cfg.Log, err)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{
+			Name: sessionCookie, Value: token, Path: "/api/", MaxAge: int(cfg.SessionTTL.Seconds()),
+			HttpOnly: true, Secure: cfg.CookieSecure, SameSite: http.SameSiteStrictMode,
+		})
+		writeJSON(w, http.StatusOK, sessionView{Email: s.Email, CSRFToken: s.CSRFToken})
+	})
+}
+
+func handleWhoAmI() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := sessionFrom(r.Context())
+		writeJSON(w, http.StatusOK, sessionView{Email: s.Email, CSRFToken: s.CSRFToken})
+	})
+}
+
+func handleLogout(cfg Config) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := r.Cookie(sessionCookie)
+		if err := cfg.Auth.Logout(r.Context(), c.Value); err != nil {
+			writeError(w, r, cfg.Log, err)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/api/", MaxAge: -1,
+			HttpOnly: true, Secure: cfg.CookieSecure, SameSite: http.SameSiteStrictMode})
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// parseFilter reads the list's query string; every bad parameter is named.
+func parseFilter(r *http.Request) (domain.Filter, error) {
+	q := r.URL.Query()
+	f := domain.Filter{Status: domain.Status(q.Get("status")), Query: q.Get("q")}
+	problems := map[string]string{}
+	parseTime := func(name string, endOfDay bool) time.Time {
+		v := q.Get(name)
+		if v == "" {
+			return time.Time{}
+		}
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			return t
+		}
+		t, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			problems[name] = "must be a date (YYYY-MM-DD) or an RFC 3339 time"
+			return time.Time{}
+		}
+		if endOfDay {
+			t = t.AddDate(0, 0, 1) // "to" a date includes that whole day
+		}
+		return t
+	}
+	f.From, f.To = parseTime("from", false), parseTime("to", true)
+	parseInt := func(name string) int {
+		v := q.Get(name)
+		if v == "" {
+			return 0
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			problems[name] = "must be a positive whole number"
+		}
+		return n
+	}
+	f.Page, f.PageSize = parseInt("page"), parseInt("page_size")
+	if v := q.Get("deleted"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			problems["deleted"] = "must be true or false"
+		}
+		f.Deleted = b
+	}
+	if len(problems) > 0 {
+		return f, &domain.Error{Code: domain.EINVALID, Message: "the list filter has invalid fields", Fields: problems}
+	}
+	return f, nil
+}
+
+func handleList(desk Desk, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, err := parseFilter(r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		page, err := desk.List(r.Context(), f)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		items := make([]loanView, 0, len(page.Items))
+		for i := range page.Items {
+			items = append(items, viewOf(&page.Items[i]))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"items": items, "total": page.Total, "page": page.Page, "page_size": page.PageSize})
+	})
+}
+
+// pathID reads {id}; a malformed id is simply not found.
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, domain.Errorf(domain.ENOTFOUND, "request not found")
+	}
+	return id, nil
+}
+
+func handleDetail(desk Desk, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		l, events, err := desk.Detail(r.Context(), id)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		if events == nil {
+			events = []domain.AuditEvent{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"request": viewOf(l), "events": events})
+	})
+}
+
+func handleChangeStatus(desk Desk, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		var in struct {
+			Status  domain.Status `json:"status"`
+			Comment string        `json:"comment"`
+		}
+		if err := decode(w, r, &in); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		l, err := desk.ChangeStatus(r.Context(), sessionFrom(r.Context()).Actor(), id, in.Status, in.Comment)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, viewOf(l))
+	})
+}
+
+type adminAction func(desk Desk, r *http.Request, actor domain.Actor, id int64) (*domain.LoanRequest, error)
+
+func handleAction(desk Desk, log *slog.Logger, act adminAction) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		l, err := act(desk, r, sessionFrom(r.Context()).Actor(), id)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, viewOf(l))
+	})
+}
+
+func handleDelete(desk Desk, log *slog.Logger) http.Handler {
+	return handleAction(desk, log, func(d Desk, r *http.Request, a domain.Actor, id int64) (*domain.LoanRequest, error) {
+		return d.DeleteRequest(r.Context(), a, id, "")
+	})
+}
+
+func handleRestore(desk Desk, log *slog.Logger) http.Handler {
+	return handleAction(desk, log, func(d Desk, r *http.Request, a domain.Actor, id int64) (*domain.LoanRequest, error) {
+		return d.RestoreRequest(r.Context(), a, id, "")
+	})
+}
+
+func handleStats(desk Desk, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := desk.Stats(r.Context())
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, s)
+	})
+}

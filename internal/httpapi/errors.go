@@ -1,0 +1,69 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/loandesk/loandesk/internal/domain"
+	"github.com/loandesk/loandesk/internal/obs"
+)
+
+// statusOf is the one table from domain error codes to HTTP statuses.
+var statusOf = map[domain.Code]int{
+	domain.EINVALID:      http.StatusBadRequest,
+	domain.ENOTFOUND:     http.StatusNotFound,
+	domain.ECONFLICT:     http.StatusConflict,
+	domain.EUNAUTHORIZED: http.StatusUnauthorized,
+	domain.EFORBIDDEN:    http.StatusForbidden,
+	domain.ERATELIMITED:  http.StatusTooManyRequests,
+	domain.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	domain.EPERMANENT:    http.StatusBadGateway,
+	domain.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// Problem is an RFC 9457 problem details object.
+type Problem struct {
+	Type      string            `json:"type"`
+	Title     string            `json:"title"`
+	Status    int               `json:"status"`
+	Detail    string            `json:"detail,omitempty"`
+	Instance  string            `json:"instance,omitempty"`
+	Code      domain.Code       `json:"code"`
+	RequestID string            `json:"request_id,omitempty"`
+	Errors    map[string]string `json:"errors,omitempty"`
+}
+
+// writeError answers err as problem+json. It is the only place that logs
+// internal errors, and it never shows their details to the caller.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	code := domain.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		code, status = domain.EINTERNAL, http.StatusInternalServerError
+	}
+	p := Problem{
+		Type: "urn:loandesk:problem:" + string(code), Title: http.StatusText(status), Status: status,
+		Instance: r.URL.Path, Code: code, RequestID: obs.RequestID(r.Context()),
+	}
+	if e, ok := domain.AsError(err); ok && code != domain.EINTERNAL {
+		p.Detail, p.Errors = e.Message, e.Fields
+		if e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+		}
+	} else {
+		p.Detail = "an unexpected error occurred; quote the request id if you report it"
+		log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if code == domain.EUNAVAILABLE && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "5")
+	}
+	writeProblem(w, p)
+}
+
+func writeProblem(w http.ResponseWriter, p Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	_ = jsonEncode(w, p)
+}

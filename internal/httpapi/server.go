@@ -1,0 +1,82 @@
+// Package httpapi is LoanDesk's HTTP API: the public endpoints applicants
+// use, the admin endpoints, health, readiness and metrics. The contract is
+// api/openapi.yaml; every route is listed in routes.go.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/loandesk/loandesk/internal/domain"
+	"github.com/loandesk/loandesk/internal/obs"
+)
+
+// Desk is what the API needs of the loan desk (implemented by *domain.Desk).
+type Desk interface {
+	Submit(ctx context.Context, key string, a domain.Application) (domain.Submitted, error)
+	Track(ctx context.Context, code string) (domain.Receipt, error)
+	List(ctx context.Context, f domain.Filter) (domain.Page, error)
+	Detail(ctx context.Context, id int64) (*domain.LoanRequest, []domain.AuditEvent, error)
+	ChangeStatus(ctx context.Context, actor domain.Actor, id int64, s domain.Status, comment string) (*domain.LoanRequest, error)
+	DeleteRequest(ctx context.Context, actor domain.Actor, id int64, comment string) (*domain.LoanRequest, error)
+	RestoreRequest(ctx context.Context, actor domain.Actor, id int64, comment string) (*domain.LoanRequest, error)
+	Stats(ctx context.Context) (domain.Stats, error)
+}
+
+// Auth is what the API needs for admin sessions (implemented by *domain.Auth).
+type Auth interface {
+	Login(ctx context.Context, email, password, ip string) (string, domain.Session, error)
+	Authenticate(ctx context.Context, token string) (domain.Session, error)
+	Logout(ctx context.Context, token string) error
+}
+
+// Counter counts submissions per client for rate limiting.
+type Counter interface {
+	Incr(ctx context.Context, key string, window time.Duration) (int, time.Duration, error)
+}
+
+// Config is everything NewServer needs.
+type Config struct {
+	Desk    Desk
+	Auth    Auth
+	Counter Counter
+	// Ready reports whether the dependencies answer (PostgreSQL, Valkey).
+	Ready   func(ctx context.Context) error
+	Metrics *obs.Metrics
+	Log     *slog.Logger
+	Spec    []byte // api/openapi.yaml, served at /api/openapi.yaml
+
+	SessionTTL   time.Duration
+	CookieSecure bool
+	// TrustProxy takes the client address from X-Real-IP, which our web
+	// proxy sets; only enable it behind such a proxy.
+	TrustProxy bool
+	// SubmitLimit requests per SubmitWindow per client address.
+	SubmitLimit  int
+	SubmitWindow time.Duration
+}
+
+// Server is the API handler plus its drain switch.
+type Server struct {
+	http.Handler
+	draining atomic.Bool
+}
+
+// Drain makes /readyz fail so load balancers stop sending new requests.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// NewServer returns the API's handler with all routes and middleware.
+func NewServer(cfg Config) *Server {
+	s := &Server{}
+	mux := http.NewServeMux()
+	addRoutes(mux, cfg, &s.draining)
+	var h http.Handler = problemFallback(mux, cfg.Log)
+	h = observe(h, cfg.Metrics, cfg.Log)
+	h = recoverPanics(h, cfg.Log)
+	h = requestID(h)
+	s.Handler = h
+	return s
+}
