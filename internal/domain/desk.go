@@ -142,7 +142,9 @@ func (d *Desk) now() time.Time {
 	if d.Now != nil {
 		return d.Now()
 	}
-	return time.Now().UTC()
+	// PostgreSQL keeps microseconds; so do we, so an answer given now and
+	// one read back later agree.
+	return time.Now().UTC().Truncate(time.Microsecond)
 }
 
 // Submitted is the result of Submit.

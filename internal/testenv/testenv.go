@@ -1,0 +1,116 @@
+// Package testenv gives integration tests a real, freshly migrated
+// PostgreSQL database and an isolated Valkey key space. Without the
+// databases the tests fail with a message saying how to get them: they
+// never skip.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/loandesk/loandesk/internal/postgres"
+	"github.com/loandesk/loandesk/internal/valkey"
+)
+
+const howTo = "integration tests need PostgreSQL 17 and Valkey 8: run `make test` (it starts both in containers), " +
+	"or start them yourself and set TEST_DATABASE_URL (a role allowed to CREATE DATABASE) and TEST_VALKEY_URL; see README.md"
+
+// Logger discards logs unless TEST_LOG=1.
+func Logger() *slog.Logger {
+	if os.Getenv("TEST_LOG") == "1" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func suffix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// DatabaseURL creates a new database, migrates it, and drops it after the
+// test. It returns the new database's URL.
+func DatabaseURL(t testing.TB) string {
+	t.Helper()
+	admin := os.Getenv("TEST_DATABASE_URL")
+	if admin == "" {
+		t.Fatalf("TEST_DATABASE_URL is not set: %s", howTo)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("connecting to TEST_DATABASE_URL: %v (%s)", err, howTo)
+	}
+	name := "loandesk_test_" + suffix()
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		conn.Close(ctx)
+		t.Fatalf("creating test database: %v", err)
+	}
+	conn.Close(ctx)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, admin); err == nil {
+			_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(ctx)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("parsing TEST_DATABASE_URL: %v", err)
+	}
+	u.Path = "/" + name
+	db, err := postgres.Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx, Logger()); err != nil {
+		t.Fatalf("migrating test database: %v", err)
+	}
+	return u.String()
+}
+
+// DB returns an open adapter on a fresh, migrated database.
+func DB(t testing.TB) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), DatabaseURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
+// ValkeyURL returns TEST_VALKEY_URL or fails the test.
+func ValkeyURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("TEST_VALKEY_URL")
+	if u == "" {
+		t.Fatalf("TEST_VALKEY_URL is not set: %s", howTo)
+	}
+	return u
+}
+
+// Valkey returns a store whose keys live under a prefix of their own.
+func Valkey(t testing.TB) *valkey.Store {
+	t.Helper()
+	s, err := valkey.Open(context.Background(), ValkeyURL(t), "", []byte("test-session-key"))
+	if err != nil {
+		t.Fatalf("%v (%s)", err, howTo)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s.WithPrefix(fmt.Sprintf("test:%s:", suffix()))
+}
