@@ -28,11 +28,12 @@ type config struct {
 	ListenAddr string
 	WorkerAddr string
 
-	DatabaseURL string
-	ValkeyURL   string
-	ValkeyPass  string
-	ScoringURL  string
-	IdentityURL string
+	DatabaseURL  string
+	ValkeyURL    string
+	ValkeyPass   string
+	ValkeyPrefix string
+	ScoringURL   string
+	IdentityURL  string
 
 	SessionKey    string
 	AdminEmail    string
@@ -209,6 +210,7 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 	if n.valkey {
 		c.ValkeyURL = e.required("VALKEY_URL")
 		c.ValkeyPass = e.secret("VALKEY_PASSWORD", false)
+		c.ValkeyPrefix = e.str("VALKEY_PREFIX", "loandesk:")
 	}
 	if n.providers {
 		c.ScoringURL = e.httpURL("SCORING_URL", true)

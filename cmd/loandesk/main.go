@@ -131,6 +131,7 @@ func open(ctx context.Context, getenv func(string) string, stdout io.Writer, ser
 		d.db.Close()
 		return nil, nil, err
 	}
+	d.vk = d.vk.WithPrefix(cfg.ValkeyPrefix)
 	closeAll := func() { d.vk.Close(); d.db.Close() }
 	client := func(name, base string) (*resilient.Client, error) {
 		return resilient.New(resilient.Config{

@@ -1,0 +1,541 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+
+	"github.com/loandesk/loandesk/api"
+	"github.com/loandesk/loandesk/internal/httpapi"
+	identityprov "github.com/loandesk/loandesk/internal/provider/identity"
+	scoringprov "github.com/loandesk/loandesk/internal/provider/scoring"
+	"github.com/loandesk/loandesk/internal/testenv"
+)
+
+// app is a running `loandesk serve` plus a client that checks every
+// exchange against api/openapi.yaml.
+type app struct {
+	t      *testing.T
+	base   string
+	client *http.Client
+	spec   validator.Validator
+	stop   func() error
+}
+
+// lineWriter hands each complete log line to a channel.
+type lineWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	lines chan string
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	for {
+		line, err := w.buf.ReadString('\n')
+		if err != nil {
+			w.buf.WriteString(line)
+			return len(p), nil
+		}
+		select {
+		case w.lines <- line:
+		default:
+		}
+	}
+}
+
+func specValidator(t *testing.T) validator.Validator {
+	t.Helper()
+	doc, err := libopenapi.NewDocument(api.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, errs := validator.NewValidator(doc)
+	if len(errs) > 0 {
+		t.Fatalf("loading spec: %v", errs)
+	}
+	if ok, verrs := v.ValidateDocument(); !ok {
+		t.Fatalf("api/openapi.yaml is not a valid OpenAPI document: %v", verrs)
+	}
+	return v
+}
+
+func getenvOf(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func startApp(t *testing.T, extra map[string]string) *app {
+	t.Helper()
+	scoring := httptest.NewServer(scoringprov.Handler())
+	identity := httptest.NewServer(identityprov.Handler())
+	t.Cleanup(scoring.Close)
+	t.Cleanup(identity.Close)
+	vars := map[string]string{
+		"APP_ENV": "development", "LISTEN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "debug",
+		"DATABASE_URL": testenv.DatabaseURL(t), "VALKEY_URL": testenv.ValkeyURL(t),
+		"VALKEY_PREFIX": fmt.Sprintf("e2e:%d:", time.Now().UnixNano()),
+		"SCORING_URL": scoring.URL, "IDENTITY_URL": identity.URL,
+		"SESSION_KEY": "test-session-key-0123456789abcdef", "ADMIN_EMAIL": "Admin@Example.com", "ADMIN_PASSWORD": "s3cret-pass-word",
+		"SHUTDOWN_DRAIN_DELAY": "10ms", "SUBMIT_RATE_LIMIT": "1000",
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lineWriter{lines: make(chan string, 1000)}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"loandesk", "serve"}, getenvOf(vars), out, io.Discard) }()
+	addrRE := regexp.MustCompile(`"msg":"listening".*"addr":"([^"]+)"`)
+	var addr string
+	deadline := time.After(20 * time.Second)
+	for addr == "" {
+		select {
+		case line := <-out.lines:
+			if m := addrRE.FindStringSubmatch(line); m != nil {
+				addr = m[1]
+			}
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve exited before listening: %v", err)
+		case <-deadline:
+			cancel()
+			t.Fatal("serve did not start listening within 20 s")
+		}
+	}
+	jar, _ := cookiejar.New(nil)
+	a := &app{t: t, base: "http://" + addr, client: &http.Client{Jar: jar, Timeout: 10 * time.Second}, spec: specValidator(t)}
+	var once sync.Once
+	var stopErr error
+	a.stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(10 * time.Second):
+				stopErr = fmt.Errorf("serve did not stop within 10 s of SIGTERM")
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() { _ = a.stop() })
+	// Mat Ryer's pattern: wait until the server says it is ready.
+	for i := 0; ; i++ {
+		resp, err := http.Get(a.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if i > 100 {
+			t.Fatal("never ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return a
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r reply) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("body %q: %v", r.body, err)
+	}
+	return m
+}
+
+// do sends a request and checks the response against the spec.
+func (a *app) do(method, path, body string, headers ...string) reply {
+	a.t.Helper()
+	return a.send(true, method, path, body, headers...)
+}
+
+// doUnlisted sends a request to a route the spec does not list.
+func (a *app) doUnlisted(method, path, body string) reply {
+	a.t.Helper()
+	return a.send(false, method, path, body)
+}
+
+func (a *app) send(validate bool, method, path, body string, headers ...string) reply {
+	a.t.Helper()
+	build := func() *http.Request {
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req, err := http.NewRequest(method, a.base+path, rd)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		return req
+	}
+	resp, err := a.client.Do(build())
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// Validate the response against the contract. The validator reads the
+	// request too, so give it a fresh copy.
+	check := build()
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	if ok, errs := a.spec.ValidateHttpResponse(check, resp); validate && !ok {
+		for _, e := range errs {
+			a.t.Errorf("%s %s → %d does not match api/openapi.yaml: %s %s", method, path, resp.StatusCode, e.Message, e.Reason)
+			for _, se := range e.SchemaValidationErrors {
+				a.t.Errorf("  %s: %s", se.FieldPath, se.Reason)
+			}
+		}
+	}
+	return reply{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func (a *app) expect(r reply, status int, what string) {
+	a.t.Helper()
+	if r.status != status {
+		a.t.Fatalf("%s: status %d, want %d; body %s", what, r.status, status, r.body)
+	}
+}
+
+func (a *app) expectProblem(r reply, status int, code, what string) map[string]any {
+	a.t.Helper()
+	a.expect(r, status, what)
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		a.t.Fatalf("%s: Content-Type %q, want application/problem+json", what, ct)
+	}
+	p := r.json(a.t)
+	if p["code"] != code || p["status"] != float64(status) || p["request_id"] == "" {
+		a.t.Fatalf("%s: problem %v, want code %s", what, p, code)
+	}
+	return p
+}
+
+func application(doc, name string) string {
+	b, _ := json.Marshal(map[string]any{"full_name": name, "email": "ana@example.com", "document_number": doc, "gender": "F", "amount": 150000})
+	return string(b)
+}
+
+func TestPublicFlow(t *testing.T) {
+	a := startApp(t, nil)
+	r := a.do("POST", "/api/v1/requests", application("30123950", "Ana Aprobada"), "Idempotency-Key", "e2e-key-approved")
+	a.expect(r, 201, "submit")
+	rec := r.json(t)
+	if rec["status"] != "approved" || rec["reason"] != "score" {
+		t.Fatalf("receipt %v", rec)
+	}
+	code := rec["tracking_code"].(string)
+	if r.header.Get("Location") != "/api/v1/requests/"+code {
+		t.Fatalf("Location = %q", r.header.Get("Location"))
+	}
+	again := a.do("POST", "/api/v1/requests", application("30123950", "Ana Aprobada"), "Idempotency-Key", "e2e-key-approved")
+	a.expect(again, 201, "repeat")
+	if again.header.Get("Idempotent-Replayed") != "true" || again.json(t)["tracking_code"] != code {
+		t.Fatalf("repeat was not a replay: %s %v", again.body, again.header)
+	}
+	a.expectProblem(a.do("POST", "/api/v1/requests", application("30123951", "Ana Aprobada"), "Idempotency-Key", "e2e-key-approved"), 409, "conflict", "key reuse")
+
+	tr := a.do("GET", "/api/v1/requests/"+code, "")
+	a.expect(tr, 200, "track")
+	if strings.Contains(string(tr.body), "Ana") || strings.Contains(string(tr.body), "30123950") {
+		t.Fatalf("status page leaks personal data: %s", tr.body)
+	}
+	a.expectProblem(a.do("GET", "/api/v1/requests/LD-0000000000", ""), 404, "not_found", "unknown code")
+	a.expectProblem(a.do("GET", "/api/v1/requests/'%20OR%201=1", ""), 404, "not_found", "garbage code")
+
+	rej := a.do("POST", "/api/v1/requests", application("99123950", "Ana Impostora"), "Idempotency-Key", "e2e-key-identity")
+	a.expect(rej, 201, "identity mismatch")
+	if j := rej.json(t); j["status"] != "rejected" || j["reason"] != "identity" {
+		t.Fatalf("identity mismatch receipt %v", j)
+	}
+}
+
+func TestBadInputGetsProblems(t *testing.T) {
+	a := startApp(t, nil)
+	key := []string{"Idempotency-Key", "e2e-key-bad-input"}
+	p := a.expectProblem(a.do("POST", "/api/v1/requests", `{"full_name": "Ana"`, key...), 400, "invalid", "truncated JSON")
+	if !strings.Contains(p["detail"].(string), "JSON") {
+		t.Fatalf("detail %v", p["detail"])
+	}
+	a.expectProblem(a.do("POST", "/api/v1/requests", `[1,2]`, key...), 400, "invalid", "array body")
+	a.expectProblem(a.do("POST", "/api/v1/requests", `{"x":1}`, key...), 400, "invalid", "unknown field")
+	p = a.expectProblem(a.do("POST", "/api/v1/requests", `{"full_name":"Ana Maria","email":"nope","document_number":"12","gender":"Q","amount":10000.5}`, key...), 400, "invalid", "every field bad")
+	errs := p["errors"].(map[string]any)
+	for _, f := range []string{"email", "document_number", "gender", "amount"} {
+		if errs[f] == nil {
+			t.Errorf("no message for %s: %v", f, errs)
+		}
+	}
+	a.expectProblem(a.do("POST", "/api/v1/requests", application("30123950", "Ana Sin Clave")), 400, "invalid", "no Idempotency-Key")
+	r := a.do("POST", "/api/v1/requests", strings.Repeat(" ", 70<<10)+"{}", key...)
+	a.expectProblem(r, 400, "invalid", "huge body")
+	a.expectProblem(a.doUnlisted("GET", "/api/v1/nope", ""), 404, "not_found", "unknown route")
+	r = a.doUnlisted("PUT", "/api/v1/requests", "")
+	a.expectProblem(r, 405, "not_found", "wrong method")
+	if r.header.Get("Allow") == "" {
+		t.Fatal("405 without Allow")
+	}
+	// Nothing was filed by any of that.
+	a.login()
+	if st := a.do("GET", "/api/v1/admin/stats", "").json(t); st["in_review"].(float64)+st["approved"].(float64)+st["rejected"].(float64) != 0 {
+		t.Fatalf("bad input filed requests: %v", st)
+	}
+}
+
+func (a *app) login() string {
+	a.t.Helper()
+	r := a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"s3cret-pass-word"}`)
+	a.expect(r, 200, "login")
+	c := r.header.Get("Set-Cookie")
+	for _, want := range []string{"HttpOnly", "SameSite=Strict", "Path=/api/"} {
+		if !strings.Contains(c, want) {
+			a.t.Fatalf("session cookie %q lacks %s", c, want)
+		}
+	}
+	return r.json(a.t)["csrf_token"].(string)
+}
+
+func TestAdminFlow(t *testing.T) {
+	a := startApp(t, nil)
+	a.expectProblem(a.do("GET", "/api/v1/admin/requests", ""), 401, "unauthorized", "no session")
+	a.expectProblem(a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"wrong"}`), 401, "unauthorized", "wrong password")
+	for i, doc := range []string{"30123950", "30123120", "30123960"} {
+		a.expect(a.do("POST", "/api/v1/requests", application(doc, fmt.Sprintf("Persona %d <b>x</b>", i)), "Idempotency-Key", "admin-flow-"+doc), 201, "submit")
+	}
+	csrf := a.login()
+	a.expect(a.do("GET", "/api/v1/admin/session", ""), 200, "whoami")
+
+	list := a.do("GET", "/api/v1/admin/requests?page_size=2", "")
+	a.expect(list, 200, "list")
+	l := list.json(t)
+	if l["total"] != float64(3) || len(l["items"].([]any)) != 2 {
+		t.Fatalf("list %v", l)
+	}
+	approved := a.do("GET", "/api/v1/admin/requests?status=approved&q=persona", "").json(t)
+	if approved["total"] != float64(2) {
+		t.Fatalf("filter approved: %v", approved)
+	}
+	a.expectProblem(a.do("GET", "/api/v1/admin/requests?status=paid&from=yesterday", ""), 400, "invalid", "bad filter")
+	today := time.Now().UTC().Format(time.DateOnly)
+	if r := a.do("GET", "/api/v1/admin/requests?from="+today+"&to="+today, "").json(t); r["total"] != float64(3) {
+		t.Fatalf("date filter for today: %v", r)
+	}
+
+	item := approved["items"].([]any)[0].(map[string]any)
+	id := fmt.Sprint(int64(item["id"].(float64)))
+	change := `{"status":"rejected","comment":"ingresos no verificados"}`
+	a.expectProblem(a.do("POST", "/api/v1/admin/requests/"+id+"/status", change), 403, "forbidden", "no CSRF token")
+	a.expectProblem(a.do("POST", "/api/v1/admin/requests/"+id+"/status", change, "X-CSRF-Token", "forged"), 403, "forbidden", "wrong CSRF token")
+	a.expectProblem(a.do("POST", "/api/v1/admin/requests/"+id+"/status", `{"status":"rejected","comment":" "}`, "X-CSRF-Token", csrf), 400, "invalid", "blank comment")
+	r := a.do("POST", "/api/v1/admin/requests/"+id+"/status", change, "X-CSRF-Token", csrf)
+	a.expect(r, 200, "change status")
+	if j := r.json(t); j["status"] != "rejected" || j["reason"] != "manual" || j["decided_by"] != "admin@example.com" {
+		t.Fatalf("after change: %v", j)
+	}
+	a.expectProblem(a.do("DELETE", "/api/v1/admin/requests/"+id, "", "X-CSRF-Token", "nope"), 403, "forbidden", "delete without token")
+	a.expect(a.do("DELETE", "/api/v1/admin/requests/"+id, "", "X-CSRF-Token", csrf), 200, "delete")
+	a.expectProblem(a.do("DELETE", "/api/v1/admin/requests/"+id, "", "X-CSRF-Token", csrf), 409, "conflict", "delete twice")
+	if d := a.do("GET", "/api/v1/admin/requests?deleted=true", "").json(t); d["total"] != float64(1) {
+		t.Fatalf("deleted list %v", d)
+	}
+	st := a.do("GET", "/api/v1/admin/stats", "").json(t)
+	if st["deleted"] != float64(1) || st["approved"] != float64(1) || st["rejected"] != float64(1) {
+		t.Fatalf("stats %v", st)
+	}
+	a.expect(a.do("POST", "/api/v1/admin/requests/"+id+"/restore", "", "X-CSRF-Token", csrf), 200, "restore")
+	det := a.do("GET", "/api/v1/admin/requests/"+id, "")
+	a.expect(det, 200, "detail")
+	events := det.json(t)["events"].([]any)
+	var actions []string
+	for _, e := range events {
+		actions = append(actions, e.(map[string]any)["action"].(string))
+	}
+	if strings.Join(actions, ",") != "decide,status_change,delete,restore" {
+		t.Fatalf("audit trail %v", actions)
+	}
+	first := events[1].(map[string]any)
+	if first["actor"] != "admin@example.com" || first["comment"] != "ingresos no verificados" ||
+		first["before"].(map[string]any)["status"] != "approved" || first["after"].(map[string]any)["status"] != "rejected" {
+		t.Fatalf("status event %v", first)
+	}
+	a.expectProblem(a.do("GET", "/api/v1/admin/requests/999999", ""), 404, "not_found", "missing id")
+	a.expectProblem(a.do("GET", "/api/v1/admin/requests/abc", ""), 404, "not_found", "bad id")
+	a.expect(a.do("DELETE", "/api/v1/admin/session", "", "X-CSRF-Token", csrf), 204, "logout")
+	a.expectProblem(a.do("GET", "/api/v1/admin/session", ""), 401, "unauthorized", "after logout")
+}
+
+func TestFailedLoginsAreRateLimited(t *testing.T) {
+	a := startApp(t, nil)
+	for range 5 {
+		a.expectProblem(a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"guess"}`), 401, "unauthorized", "guess")
+	}
+	r := a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"s3cret-pass-word"}`)
+	a.expectProblem(r, 429, "rate_limited", "locked account, right password")
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+}
+
+func TestSubmissionsAreRateLimited(t *testing.T) {
+	a := startApp(t, map[string]string{"SUBMIT_RATE_LIMIT": "2"})
+	for i := range 2 {
+		a.expect(a.do("POST", "/api/v1/requests", application("30123950", "Ana Limite"), "Idempotency-Key", fmt.Sprintf("rate-limit-%d", i)), 201, "submit")
+	}
+	a.expectProblem(a.do("POST", "/api/v1/requests", application("30123950", "Ana Limite"), "Idempotency-Key", "rate-limit-3"), 429, "rate_limited", "third submit")
+}
+
+func TestOperationsEndpointsAndGracefulStop(t *testing.T) {
+	a := startApp(t, nil)
+	a.expect(a.do("GET", "/healthz", ""), 200, "healthz")
+	a.expect(a.do("GET", "/readyz", ""), 200, "readyz")
+	spec := a.do("GET", "/api/openapi.yaml", "")
+	if !bytes.Equal(spec.body, api.OpenAPI) {
+		t.Fatal("served spec differs from api/openapi.yaml")
+	}
+	a.do("POST", "/api/v1/requests", application("30123950", "Ana Metricas"), "Idempotency-Key", "metrics-key-1")
+	resp, err := http.Get(a.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`loandesk_http_requests_total{method="POST",route="POST /api/v1/requests",status="201"} 1`,
+		`loandesk_http_request_duration_seconds_bucket{method="POST",route="POST /api/v1/requests"`,
+		`loandesk_external_calls_total{outcome="ok",service="scoring"} 1`,
+		`loandesk_circuit_breaker_state{service="identity"} 0`,
+		`loandesk_decisions_total{source="api",status="approved"} 1`,
+	} {
+		if !bytes.Contains(m, []byte(want)) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	start := time.Now()
+	if err := a.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("graceful stop took %v", d)
+	}
+}
+
+func TestRoutesMatchTheSpec(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	d, err := libopenapi.NewDocument(api.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := d.BuildV3Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.Paths = map[string]map[string]any{}
+	for pair := model.Model.Paths.PathItems.First(); pair != nil; pair = pair.Next() {
+		ops := map[string]any{}
+		for op := pair.Value().GetOperations().First(); op != nil; op = op.Next() {
+			ops[strings.ToUpper(op.Key())] = true
+		}
+		doc.Paths[pair.Key()] = ops
+	}
+	implemented := map[string]bool{}
+	for _, r := range httpapi.Routes {
+		implemented[r.Method+" "+r.Path] = true
+		if doc.Paths[r.Path][r.Method] == nil {
+			t.Errorf("%s %s is implemented but not in api/openapi.yaml", r.Method, r.Path)
+		}
+	}
+	for path, ops := range doc.Paths {
+		for m := range ops {
+			if !implemented[m+" "+path] {
+				t.Errorf("%s %s is in api/openapi.yaml but not implemented", m, path)
+			}
+		}
+	}
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	base := map[string]string{
+		"DATABASE_URL": "postgres://u:real-secret-password@db/x", "VALKEY_URL": "redis://v:6379", "SCORING_URL": "http://s:7001",
+		"IDENTITY_URL": "http://i:7002", "SESSION_KEY": "k-0123456789abcdef0123456789abcdef", "ADMIN_EMAIL": "a@x.com", "ADMIN_PASSWORD": "long-enough-password",
+	}
+	with := func(k, v string) func(string) string {
+		m := map[string]string{}
+		for kk, vv := range base {
+			m[kk] = vv
+		}
+		m[k] = v
+		return getenvOf(m)
+	}
+	all := need{db: true, valkey: true, providers: true, admin: true}
+	if _, err := loadConfig(getenvOf(base), all); err != nil {
+		t.Fatalf("good production config refused: %v", err)
+	}
+	for _, tc := range []struct{ k, v, want string }{
+		{"DATABASE_URL", "", "DATABASE_URL"},
+		{"SCORING_URL", "scoring:7001", "SCORING_URL"},
+		{"DECISION_TIMEOUT", "soon", "DECISION_TIMEOUT"},
+		{"EXTERNAL_RETRIES", "-1", "EXTERNAL_RETRIES"},
+		{"APP_ENV", "staging", "APP_ENV"},
+		{"LOG_LEVEL", "loud", "LOG_LEVEL"},
+		{"SESSION_KEY", "insecure-dev-session-key-change-me-0123456789abc", "SESSION_KEY"},
+		{"SESSION_KEY", "short", "SESSION_KEY"},
+		{"ADMIN_PASSWORD", "insecure-dev-admin-password", "ADMIN_PASSWORD"},
+		{"ADMIN_PASSWORD", "", "ADMIN_PASSWORD"},
+		{"DATABASE_URL", "postgres://u:insecure-dev-db-password@db/x", "DATABASE_PASSWORD"},
+		{"DATABASE_URL", "postgres://u@db/x", "DATABASE_PASSWORD"},
+		{"SESSION_KEY_FILE", "/nonexistent/secret", "SESSION_KEY"},
+	} {
+		_, err := loadConfig(with(tc.k, tc.v), all)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s=%q: err = %v, want it to name %s", tc.k, tc.v, err, tc.want)
+		}
+	}
+	// Development accepts the published defaults.
+	dev := with("APP_ENV", "development")
+	m := map[string]string{}
+	for k := range base {
+		m[k] = dev(k)
+	}
+	m["APP_ENV"], m["SESSION_KEY"], m["ADMIN_PASSWORD"] = "development", "insecure-dev-session-key-change-me-0123456789abc", "insecure-dev-admin-password"
+	if _, err := loadConfig(getenvOf(m), all); err != nil {
+		t.Fatalf("development defaults refused: %v", err)
+	}
+	// run reports configuration errors instead of starting.
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"loandesk", "serve"}, getenvOf(map[string]string{}), io.Discard, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") || !strings.Contains(err.Error(), "ADMIN_EMAIL") {
+		t.Fatalf("run with no config: %v", err)
+	}
+	if err := run(context.Background(), []string{"loandesk", "bogus"}, getenvOf(nil), io.Discard, &stderr); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+}
+
