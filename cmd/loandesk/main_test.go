@@ -89,7 +89,7 @@ func startApp(t *testing.T, extra map[string]string) *app {
 		"APP_ENV": "development", "LISTEN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "debug",
 		"DATABASE_URL": testenv.DatabaseURL(t), "VALKEY_URL": testenv.ValkeyURL(t),
 		"VALKEY_PREFIX": fmt.Sprintf("e2e:%d:", time.Now().UnixNano()),
-		"SCORING_URL": scoring.URL, "IDENTITY_URL": identity.URL,
+		"SCORING_URL":   scoring.URL, "IDENTITY_URL": identity.URL,
 		"SESSION_KEY": "test-session-key-0123456789abcdef", "ADMIN_EMAIL": "Admin@Example.com", "ADMIN_PASSWORD": "s3cret-pass-word",
 		"SHUTDOWN_DRAIN_DELAY": "10ms", "SUBMIT_RATE_LIMIT": "1000",
 	}
@@ -538,4 +538,3 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		t.Fatal("unknown command accepted")
 	}
 }
-
