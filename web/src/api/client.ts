@@ -1,0 +1,81 @@
+// Typed calls to the LoanDesk API. Every type comes from api/openapi.yaml
+// (generated into schema.d.ts by `npm run gen`), so the SPA cannot drift
+// from the contract without failing to compile.
+import type { components } from "./schema";
+
+export type Schemas = components["schemas"];
+export type Application = Schemas["Application"];
+export type Receipt = Schemas["Receipt"];
+export type LoanRequest = Schemas["LoanRequest"];
+export type AuditEvent = Schemas["AuditEvent"];
+export type Session = Schemas["Session"];
+export type Status = Schemas["Status"];
+export type Gender = Schemas["Gender"];
+export type Problem = Schemas["Problem"];
+export type Stats = { in_review: number; approved: number; rejected: number; deleted: number };
+export type ListPage = { items: LoanRequest[]; total: number; page: number; page_size: number };
+export type RequestDetail = { request: LoanRequest; events: AuditEvent[] };
+
+/** An answer that was not 2xx, with the server's problem document. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly problem: Problem | undefined;
+  constructor(status: number, problem?: Problem) {
+    super(problem?.detail ?? `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+  get fieldErrors(): Record<string, string> {
+    return this.problem?.errors ?? {};
+  }
+}
+
+let csrfToken = "";
+
+/** Remembers the session's CSRF token for state-changing admin calls. */
+export function setCsrfToken(token: string): void {
+  csrfToken = token;
+}
+
+async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  const h: Record<string, string> = { Accept: "application/json", ...headers };
+  if (body !== undefined) h["Content-Type"] = "application/json";
+  if (method !== "GET" && path.startsWith("/api/v1/admin/") && csrfToken) h["X-CSRF-Token"] = csrfToken;
+  let resp: Response;
+  try {
+    resp = await fetch(path, {
+      method,
+      headers: h,
+      credentials: "same-origin",
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  } catch {
+    throw new ApiError(0);
+  }
+  if (resp.status === 204) return undefined as T;
+  const text = await resp.text();
+  let data: unknown;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    data = undefined;
+  }
+  if (!resp.ok) throw new ApiError(resp.status, data as Problem | undefined);
+  return data as T;
+}
+
+export const api = {
+  submit: (a: Application, idempotencyKey: string) =>
+    call<Receipt>("POST", "/api/v1/requests", a, { "Idempotency-Key": idempotencyKey }),
+  track: (code: string) => call<Receipt>("GET", `/api/v1/requests/${encodeURIComponent(code)}`),
+  login: (email: string, password: string) => call<Session>("POST", "/api/v1/admin/session", { email, password }),
+  session: () => call<Session>("GET", "/api/v1/admin/session"),
+  logout: () => call<void>("DELETE", "/api/v1/admin/session"),
+  list: (q: URLSearchParams) => call<ListPage>("GET", `/api/v1/admin/requests?${q.toString()}`),
+  detail: (id: number) => call<RequestDetail>("GET", `/api/v1/admin/requests/${id}`),
+  changeStatus: (id: number, status: Status, comment: string) =>
+    call<LoanRequest>("POST", `/api/v1/admin/requests/${id}/status`, { status, comment }),
+  remove: (id: number) => call<LoanRequest>("DELETE", `/api/v1/admin/requests/${id}`),
+  restore: (id: number) => call<LoanRequest>("POST", `/api/v1/admin/requests/${id}/restore`),
+  stats: () => call<Stats>("GET", "/api/v1/admin/stats"),
+};
