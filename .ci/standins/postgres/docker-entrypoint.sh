@@ -17,6 +17,8 @@ if [ "$1" = 'postgres' ]; then
         mkdir -p "$PGDATA" && chown postgres:postgres "$PGDATA" && chmod 700 "$PGDATA"
         exec setpriv --reuid=postgres --regid=postgres --init-groups "$BASH_SOURCE" "$@"
     fi
+    # Running as postgres from the start (compose `user:`) works too, as upstream.
+    mkdir -p "$PGDATA" && chmod 700 "$PGDATA" 2>/dev/null || :
     file_env POSTGRES_PASSWORD
     file_env POSTGRES_USER postgres
     file_env POSTGRES_DB "$POSTGRES_USER"

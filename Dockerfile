@@ -1,0 +1,65 @@
+# The Go deployables, one target each:
+#   loandesk  api, worker and migrate (one binary, three commands)
+#   scoring   stand-in for the external scoring service
+#   identity  stand-in for the external identity service
+# Base images are build arguments so a private mirror can be used.
+ARG GO_IMAGE=golang:1.26.8-trixie
+ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian13:nonroot
+
+FROM ${GO_IMAGE} AS build
+WORKDIR /src
+# Dependencies first: this layer changes only with go.mod/go.sum.
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY api ./api
+COPY cmd ./cmd
+COPY internal ./internal
+ARG VERSION=dev
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath -ldflags "-s -w" -o /out/ ./cmd/loandesk ./cmd/scoring ./cmd/identity
+
+FROM ${RUNTIME_IMAGE} AS loandesk
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG SOURCE=https://github.com/loandesk/loandesk
+LABEL org.opencontainers.image.title="loandesk" \
+      org.opencontainers.image.description="LoanDesk API, worker and migrations" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.version="${VERSION}"
+COPY --from=build /out/loandesk /usr/local/bin/loandesk
+USER 65532:65532
+EXPOSE 8000 8001
+HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["loandesk", "healthcheck"]
+ENTRYPOINT ["loandesk"]
+CMD ["serve"]
+
+FROM ${RUNTIME_IMAGE} AS scoring
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG SOURCE=https://github.com/loandesk/loandesk
+LABEL org.opencontainers.image.title="loandesk-scoring" \
+      org.opencontainers.image.description="Stand-in for the external credit-scoring service" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.version="${VERSION}"
+COPY --from=build /out/scoring /usr/local/bin/scoring
+USER 65532:65532
+EXPOSE 7001
+HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["scoring", "healthcheck"]
+ENTRYPOINT ["scoring"]
+
+FROM ${RUNTIME_IMAGE} AS identity
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG SOURCE=https://github.com/loandesk/loandesk
+LABEL org.opencontainers.image.title="loandesk-identity" \
+      org.opencontainers.image.description="Stand-in for the external identity service" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.version="${VERSION}"
+COPY --from=build /out/identity /usr/local/bin/identity
+USER 65532:65532
+EXPOSE 7002
+HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["identity", "healthcheck"]
+ENTRYPOINT ["identity"]
