@@ -5,7 +5,9 @@
 # when its recipe under .ci/standins changed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=.ci/lib.sh
 . "$here/lib.sh"
+# shellcheck source=.ci/versions.sh
 . "$here/versions.sh"
 
 BASE=loandesk-ci/trixie:base

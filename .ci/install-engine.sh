@@ -3,6 +3,7 @@
 # Debian machine, unless they are already there. Idempotent.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=.ci/lib.sh
 . "$here/lib.sh"
 
 COMPOSE_VERSION=v2.40.3

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the .ci scripts (sourced, not run).
 CI_CACHE=${CI_CACHE:-/var/cache/loandesk-ci}
 mkdir -p "$CI_CACHE"
@@ -9,7 +10,7 @@ stage() { # stage NAME: prints the previous stage's duration, then NAME
         printf '== %-28s %4ds\n' "$stage_name" "$((now - stage_start))"
     fi
     stage_name=$1 stage_start=$now
-    [ "$1" = done ] || printf '== %s ...\n' "$1"
+    [ "$1" = "done" ] || printf '== %s ...\n' "$1"
 }
 
 log() { printf '   %s\n' "$*"; }

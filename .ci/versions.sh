@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by the other .ci scripts
 # The upstream images the product pins, and what .ci builds in their place.
 # Keep in step with the ARG defaults in the Dockerfiles and compose.yaml.
 GO_VERSION=1.26.8

@@ -15,10 +15,11 @@ if [ "${1:0:1}" = '-' ]; then set -- postgres "$@"; fi
 if [ "$1" = 'postgres' ]; then
     if [ "$(id -u)" = '0' ]; then
         mkdir -p "$PGDATA" && chown postgres:postgres "$PGDATA" && chmod 700 "$PGDATA"
-        exec setpriv --reuid=postgres --regid=postgres --init-groups "$BASH_SOURCE" "$@"
+        exec setpriv --reuid=postgres --regid=postgres --init-groups "${BASH_SOURCE[0]}" "$@"
     fi
     # Running as postgres from the start (compose `user:`) works too, as upstream.
-    mkdir -p "$PGDATA" && chmod 700 "$PGDATA" 2>/dev/null || :
+    mkdir -p "$PGDATA"
+    chmod 700 "$PGDATA" 2>/dev/null || :
     file_env POSTGRES_PASSWORD
     file_env POSTGRES_USER postgres
     file_env POSTGRES_DB "$POSTGRES_USER"
@@ -37,7 +38,9 @@ if [ "$1" = 'postgres' ]; then
         fi
         for f in /docker-entrypoint-initdb.d/*; do
             case "$f" in
-                *.sh) echo "running $f"; . "$f" ;;
+                *.sh) echo "running $f"
+                    # shellcheck disable=SC1090 # init scripts are the user's
+                    . "$f" ;;
                 *.sql) echo "running $f"; psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -h /var/run/postgresql -f "$f" ;;
             esac
         done

@@ -1,0 +1,47 @@
+# LoanDesk. `make test` needs only Docker (with Compose v2) and make: every
+# toolchain runs in a container. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+TEST_PROJECT := loandesk-test
+DC_TEST := docker compose -p $(TEST_PROJECT) --profile test
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
+
+.PHONY: up
+up: ## start the whole stack on http://localhost:8080
+	docker compose up --build --wait
+
+.PHONY: down
+down: ## stop the stack (keeps the data volumes)
+	docker compose down
+
+.PHONY: test
+test: lint test-go test-web test-e2e ## every test tier; fails on any failure
+	@echo "make test: all tiers passed"
+
+.PHONY: test-go
+test-go: ## Go vet, unit, fuzz-seed and integration tests on real PostgreSQL and Valkey
+	@# Keeps the module and build cache volumes; drops the database volumes.
+	@trap '$(DC_TEST) down --remove-orphans >/dev/null 2>&1; \
+	       docker volume rm -f $(TEST_PROJECT)_pgdata $(TEST_PROJECT)_valkeydata >/dev/null' EXIT; \
+	$(DC_TEST) run --rm gotest
+
+.PHONY: test-web
+test-web: ## SPA type check and Vitest tests
+	$(DC_TEST) run --rm webtest
+
+.PHONY: test-e2e
+test-e2e: ## the whole stack in Chromium (compose up, phases, down -v)
+	bash e2e/run.sh
+
+.PHONY: fuzz
+fuzz: ## fuzz request validation (FUZZTIME=60s)
+	docker compose -p $(TEST_PROJECT) --profile test run --rm --no-deps gotest \
+		go test -run '^$$' -fuzz FuzzValidate -fuzztime $${FUZZTIME:-60s} ./internal/domain
+
+.PHONY: lint
+lint: ## shellcheck on every script, actionlint on every workflow
+	$(DC_TEST) run --rm --build lint

@@ -1,0 +1,195 @@
+// The whole stack in a real browser. e2e/run.sh runs the phases in order and
+// changes the stack between them (stops scoring, restarts the databases);
+// state.json carries what a later phase checks.
+import { expect, test, type Page } from "@playwright/test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+
+const STATE = "results/state.json";
+type State = { approvedCode?: string; uniqueName?: string; outageCode?: string; cookies?: { name: string; value: string; domain: string; path: string }[] };
+const load = (): State => (existsSync(STATE) ? (JSON.parse(readFileSync(STATE, "utf8")) as State) : {});
+const save = (s: State) => writeFileSync(STATE, JSON.stringify({ ...load(), ...s }, null, 2));
+
+const ADMIN = { email: "admin@loandesk.local", password: "insecure-dev-admin-password" };
+const run = Date.now().toString(36);
+
+type Applicant = { name: string; email: string; dni: string; gender: "F" | "M" | "X"; amount: string };
+
+async function applyInSpanish(page: Page, a: Applicant) {
+  await page.goto("/");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Solicitar un préstamo");
+  await page.getByLabel("Nombre completo").fill(a.name);
+  await page.getByLabel("Correo electrónico").fill(a.email);
+  await page.getByLabel(/^DNI/).fill(a.dni);
+  await page.getByLabel(/Género/).selectOption(a.gender);
+  await page.getByLabel(/Monto/).fill(a.amount);
+  await page.getByRole("button", { name: "Enviar solicitud" }).click();
+  await expect(page).toHaveURL(/\/requests\/LD-/);
+}
+
+async function trackingCode(page: Page): Promise<string> {
+  return (await page.locator("code.tracking").textContent())?.trim() ?? "";
+}
+
+async function login(page: Page) {
+  await page.goto("/admin/login");
+  await page.getByLabel("Correo electrónico").fill(ADMIN.email);
+  await page.getByLabel("Contraseña").fill(ADMIN.password);
+  await page.getByRole("button", { name: "Ingresar" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Solicitudes");
+}
+
+test.describe("@main", () => {
+  test("a request in Spanish is approved", async ({ page }) => {
+    const uniqueName = `Ana Persistente ${run}`;
+    await applyInSpanish(page, { name: uniqueName, email: "ana@example.com", dni: "30.123.950", gender: "F", amount: "150.000" });
+    await expect(page.getByRole("heading", { level: 2 })).toHaveText("Aprobada");
+    await expect(page.getByText("¡Felicitaciones! Tu préstamo fue aprobado.")).toBeVisible();
+    const code = await trackingCode(page);
+    expect(code).toMatch(/^LD-[0-9A-Z]{10}$/);
+    save({ approvedCode: code, uniqueName });
+    // The public status page shows the decision and no personal data.
+    await page.goto("/status");
+    await page.getByLabel("Código de seguimiento").fill(code.toLowerCase());
+    await page.getByRole("button", { name: "Buscar" }).click();
+    await expect(page.getByRole("heading", { level: 2 })).toHaveText("Aprobada");
+    await expect(page.getByText(uniqueName)).toHaveCount(0);
+  });
+
+  test("a request in English is rejected by its score", async ({ page }) => {
+    await page.goto("/");
+    await page.getByRole("button", { name: "Cambiar idioma a inglés" }).click();
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Apply for a loan");
+    await expect(page.locator("html")).toHaveAttribute("lang", "en");
+    await page.getByLabel("Full name").fill("John Smith");
+    await page.getByLabel("Email").fill("john@example.com");
+    await page.getByLabel(/^DNI/).fill("30123120");
+    await page.getByLabel(/Gender/).selectOption("M");
+    await page.getByLabel(/Amount/).fill("50,000");
+    await page.getByRole("button", { name: "Send request" }).click();
+    await expect(page.getByRole("heading", { level: 2 })).toHaveText("Rejected");
+    await expect(page.getByText("Reason: the credit assessment.")).toBeVisible();
+  });
+
+  test("an identity mismatch is rejected", async ({ page }) => {
+    await applyInSpanish(page, { name: "Otra Persona", email: "otra@example.com", dni: "99123950", gender: "X", amount: "20000" });
+    await expect(page.getByRole("heading", { level: 2 })).toHaveText("Rechazada");
+    await expect(page.getByText("Motivo: los datos no coinciden con el registro de identidad.")).toBeVisible();
+  });
+
+  test("invalid input gets a message per field and loses nothing", async ({ page }) => {
+    await page.goto("/");
+    await page.getByLabel("Nombre completo").fill("Ana Válida");
+    await page.getByLabel(/^DNI/).fill("123");
+    await page.getByRole("button", { name: "Enviar solicitud" }).click();
+    await expect(page.getByRole("alert")).toHaveText("Revisá 4 campo(s) marcados.");
+    await expect(page.getByText("El DNI tiene 7 u 8 dígitos.")).toBeVisible();
+    await expect(page.getByLabel("Nombre completo")).toHaveValue("Ana Válida");
+    await expect(page).toHaveURL(/\/$/);
+  });
+
+  test("a hostile name renders as text", async ({ page }) => {
+    const evil = `<img src=x onerror=alert(1)> ${run}`;
+    const dialogs: string[] = [];
+    page.on("dialog", (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    await applyInSpanish(page, { name: evil, email: "xss@example.com", dni: "30123960", gender: "M", amount: "10000" });
+    await login(page);
+    await page.getByLabel("Buscar (nombre, correo o DNI)").fill(run);
+    await page.getByRole("button", { name: "Aplicar" }).click();
+    const cell = page.getByRole("cell", { name: evil });
+    await expect(cell).toBeVisible();
+    await expect(page.locator("table img")).toHaveCount(0);
+    expect(dialogs).toEqual([]);
+  });
+
+  test("an admin lists, filters, decides, deletes and restores", async ({ page, context }) => {
+    await login(page);
+    await expect(page.getByRole("table")).toBeVisible();
+    await page.getByLabel("Estado").selectOption("approved");
+    await page.getByRole("button", { name: "Aplicar" }).click();
+    await expect(page).toHaveURL(/status=approved/);
+    const rows = page.getByRole("table").getByRole("row");
+    await expect(rows.nth(1)).toBeVisible();
+    for (const badge of await page.locator("tbody .badge").allTextContents()) expect(badge).toBe("Aprobada");
+
+    await page.getByLabel("Buscar (nombre, correo o DNI)").fill(load().uniqueName ?? "");
+    await page.getByRole("button", { name: "Aplicar" }).click();
+    await page.getByRole("table").getByRole("link").first().click();
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText(/^Solicitud LD-/);
+
+    // The comment is mandatory.
+    await page.getByLabel("Nuevo estado").selectOption("rejected");
+    await page.getByRole("button", { name: "Guardar cambio" }).click();
+    await expect(page.getByText("Escribí un comentario.")).toBeVisible();
+    await page.getByLabel("Comentario (obligatorio)").fill("Ingresos no verificados");
+    await page.getByRole("button", { name: "Guardar cambio" }).click();
+    await expect(page.getByText("Cambio guardado.")).toBeVisible();
+    await expect(page.locator("dl.detail .badge")).toHaveText("Rechazada");
+    const history = page.locator("ol.audit li");
+    await expect(history.last()).toContainText("Cambio de estado");
+    await expect(history.last()).toContainText("admin@loandesk.local");
+    await expect(history.last()).toContainText("Ingresos no verificados");
+
+    await page.getByRole("button", { name: "Eliminar" }).click();
+    await expect(page.getByText("Esta solicitud está eliminada.")).toBeVisible();
+    await page.getByRole("button", { name: "Restaurar" }).click();
+    await expect(page.getByText("Esta solicitud está eliminada.")).toHaveCount(0);
+    await expect(history).toHaveCount(4); // decide, status change, delete, restore
+    // Put it back, so the persistence phase finds it approved.
+    await page.getByLabel("Nuevo estado").selectOption("approved");
+    await page.getByLabel("Comentario (obligatorio)").fill("Verificado");
+    await page.getByRole("button", { name: "Guardar cambio" }).click();
+    await expect(page.locator("dl.detail .badge")).toHaveText("Aprobada");
+    save({ cookies: (await context.cookies()).map(({ name, value, domain, path }) => ({ name, value, domain, path })) });
+  });
+
+  test("the admin API needs a session and bad bodies get problem+json", async ({ request }) => {
+    const noSession = await request.get("/api/v1/admin/requests");
+    expect(noSession.status()).toBe(401);
+    expect(noSession.headers()["content-type"]).toBe("application/problem+json");
+    expect((await noSession.json()).code).toBe("unauthorized");
+
+    const bad = await request.post("/api/v1/requests", {
+      headers: { "Content-Type": "application/json", "Idempotency-Key": `e2e-bad-${run}` },
+      data: Buffer.from('{"full_name": "Ana", "amount": '), // raw bytes: a string would be JSON-encoded
+    });
+    expect(bad.status()).toBe(400);
+    expect(bad.headers()["content-type"]).toBe("application/problem+json");
+    const problem = await bad.json();
+    expect(problem).toMatchObject({ status: 400, code: "invalid", detail: "the body is not valid JSON" });
+  });
+});
+
+test.describe("@outage", () => {
+  test("with scoring stopped, a request waits in review", async ({ page }) => {
+    await applyInSpanish(page, { name: "Ana Espera", email: "espera@example.com", dni: "30123970", gender: "F", amount: "100000" });
+    await expect(page.getByRole("heading", { level: 2 })).toHaveText("En revisión");
+    await expect(page.getByText(/esta página se actualiza sola/)).toBeVisible();
+    save({ outageCode: await trackingCode(page) });
+  });
+});
+
+test.describe("@recovery", () => {
+  test("when scoring is back, the worker decides and the status page shows it", async ({ page }) => {
+    const code = load().outageCode;
+    expect(code).toBeTruthy();
+    await page.goto(`/requests/${code}`);
+    // The page polls; the worker retries with backoff (at most 10 s in compose).
+    await expect(page.getByRole("heading", { level: 2 })).toHaveText("Aprobada", { timeout: 60_000 });
+  });
+});
+
+test.describe("@persistence", () => {
+  test("after restarting PostgreSQL and Valkey, requests and sessions are still there", async ({ page, context }) => {
+    const s = load();
+    await page.goto(`/requests/${s.approvedCode}`);
+    await expect(page.getByRole("heading", { level: 2 })).toHaveText("Aprobada");
+    // The admin session lives in Valkey (append-only file): still valid.
+    await context.addCookies(s.cookies ?? []);
+    await page.goto(`/admin?q=${encodeURIComponent(s.uniqueName ?? "")}`);
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Solicitudes");
+    await expect(page.getByRole("cell", { name: s.uniqueName ?? "" })).toBeVisible();
+  });
+});
