@@ -35,13 +35,13 @@ type config struct {
 	ScoringURL   string
 	IdentityURL  string
 
-	SessionKey    string
-	AdminEmail    string
-	AdminPassword string
-	SessionTTL    time.Duration
-	CookieSecure  bool
-	TrustProxy    bool
-	SubmitLimit   int
+	SessionKey     string
+	AdminEmail     string
+	AdminPassword  string
+	SessionTTL     time.Duration
+	CookieSecure   bool
+	ClientIPHeader string
+	SubmitLimit    int
 
 	DecisionTimeout time.Duration
 	AttemptTimeout  time.Duration
@@ -165,7 +165,7 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 		ListenAddr:      e.str("LISTEN_ADDR", ":8000"),
 		WorkerAddr:      e.str("WORKER_LISTEN_ADDR", ":8001"),
 		SessionTTL:      e.duration("SESSION_TTL", 8*time.Hour),
-		TrustProxy:      e.boolean("TRUST_PROXY_HEADERS", false),
+		ClientIPHeader:  e.str("CLIENT_IP_HEADER", ""),
 		SubmitLimit:     e.integer("SUBMIT_RATE_LIMIT", 30, 0, 100000),
 		DecisionTimeout: e.duration("DECISION_TIMEOUT", 3*time.Second),
 		AttemptTimeout:  e.duration("EXTERNAL_ATTEMPT_TIMEOUT", time.Second),

@@ -185,7 +185,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 			}
 			return nil
 		},
-		SessionTTL: cfg.SessionTTL, CookieSecure: cfg.CookieSecure, TrustProxy: cfg.TrustProxy,
+		SessionTTL: cfg.SessionTTL, CookieSecure: cfg.CookieSecure, ClientIPHeader: cfg.ClientIPHeader,
 		SubmitLimit: cfg.SubmitLimit, SubmitWindow: time.Minute,
 	})
 	ln, err := net.Listen("tcp", cfg.ListenAddr)

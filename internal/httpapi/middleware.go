@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/loandesk/loandesk/internal/domain"
@@ -151,11 +152,18 @@ func requireAdmin(auth Auth, log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// clientIP is the caller's address, from our proxy's X-Real-IP if trusted.
-func clientIP(r *http.Request, trustProxy bool) string {
-	if trustProxy {
-		if ip := net.ParseIP(r.Header.Get("X-Real-IP")); ip != nil {
+// clientIP is the caller's address, from the trusted proxy header if set.
+// Values may carry a port ("203.0.113.7:443", CloudFront's format).
+func clientIP(r *http.Request, header string) string {
+	if header != "" {
+		v := strings.TrimSpace(r.Header.Get(header))
+		if ip := net.ParseIP(v); ip != nil {
 			return ip.String()
+		}
+		if i := strings.LastIndexByte(v, ':'); i > 0 {
+			if ip := net.ParseIP(strings.Trim(v[:i], "[]")); ip != nil {
+				return ip.String()
+			}
 		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

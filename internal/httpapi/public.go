@@ -43,7 +43,7 @@ func handleSubmit(cfg Config) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if cfg.SubmitLimit > 0 {
-			n, ttl, err := cfg.Counter.Incr(ctx, "submit:"+clientIP(r, cfg.TrustProxy), cfg.SubmitWindow)
+			n, ttl, err := cfg.Counter.Incr(ctx, "submit:"+clientIP(r, cfg.ClientIPHeader), cfg.SubmitWindow)
 			if err != nil {
 				cfg.Log.WarnContext(ctx, "rate limiter unavailable; letting the request through", "err", err)
 			} else if n > cfg.SubmitLimit {

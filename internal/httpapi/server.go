@@ -51,9 +51,11 @@ type Config struct {
 
 	SessionTTL   time.Duration
 	CookieSecure bool
-	// TrustProxy takes the client address from X-Real-IP, which our web
-	// proxy sets; only enable it behind such a proxy.
-	TrustProxy bool
+	// ClientIPHeader names a header set by the proxy in front (X-Real-IP
+	// from our nginx, CloudFront-Viewer-Address on AWS) that holds the
+	// client's address; empty uses the connection's address. Only set it
+	// when every request comes through that proxy.
+	ClientIPHeader string
 	// SubmitLimit requests per SubmitWindow per client address.
 	SubmitLimit  int
 	SubmitWindow time.Duration
