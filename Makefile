@@ -19,7 +19,7 @@ down: ## stop the stack (keeps the data volumes)
 	docker compose down
 
 .PHONY: test
-test: lint test-go test-web test-e2e ## every test tier; fails on any failure
+test: lint test-go test-web test-aws diagram-check test-e2e ## every test tier; fails on any failure
 	@echo "make test: all tiers passed"
 
 .PHONY: test-go
@@ -42,6 +42,24 @@ fuzz: ## fuzz request validation (FUZZTIME=60s)
 	docker compose -p $(TEST_PROJECT) --profile test run --rm --no-deps gotest \
 		go test -run '^$$' -fuzz FuzzValidate -fuzztime $${FUZZTIME:-60s} ./internal/domain
 
+TOOLBOX := $(DC_TEST) run --rm toolbox
+
+.PHONY: toolbox
+toolbox:
+	@$(DC_TEST) build toolbox
+
 .PHONY: lint
-lint: ## shellcheck on every script, actionlint on every workflow
-	$(DC_TEST) run --rm --build lint
+lint: toolbox ## shellcheck on every script, actionlint on every workflow
+	$(TOOLBOX) bash tools/lint.sh
+
+.PHONY: test-aws
+test-aws: toolbox ## the Pulumi program's tests, with mocks, offline
+	$(TOOLBOX) sh -c 'cd deploy/aws && go vet ./... && go test -count=1 ./...'
+
+.PHONY: diagram
+diagram: toolbox ## regenerate docs/architecture.{dot,png,svg}
+	$(TOOLBOX) bash tools/diagram.sh
+
+.PHONY: diagram-check
+diagram-check: toolbox ## fail if the committed diagram is stale
+	$(TOOLBOX) bash tools/diagram.sh --check

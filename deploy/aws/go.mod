@@ -3,8 +3,11 @@ module github.com/loandesk/loandesk/deploy/aws
 go 1.26.6
 
 require (
+	github.com/awalterschulze/gographviz v0.0.0-20200901124122-0eecad45bd71
+	github.com/blushft/go-diagrams v0.0.0-20201006005127-c78c821223d9
 	github.com/pulumi/pulumi-aws/sdk/v6 v6.83.4
 	github.com/pulumi/pulumi/sdk/v3 v3.274.1
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (
@@ -116,6 +119,5 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260803160001-6ac0973c030d // indirect
 	google.golang.org/grpc v1.83.2 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
 	lukechampine.com/frand v1.4.2 // indirect
 )
