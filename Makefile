@@ -63,3 +63,11 @@ diagram: toolbox ## regenerate docs/architecture.{dot,png,svg}
 .PHONY: diagram-check
 diagram-check: toolbox ## fail if the committed diagram is stale
 	$(TOOLBOX) bash tools/diagram.sh --check
+
+.PHONY: aws-deploy
+aws-deploy: ## build, push, migrate and roll out on AWS (STACK=prod; see README "Cloud (AWS)")
+	bash deploy/aws/deploy.sh
+
+.PHONY: aws-destroy
+aws-destroy: ## tear the AWS stack down (STACK=prod); see README first
+	cd deploy/aws && pulumi stack select $(STACK) && pulumi destroy
