@@ -19,7 +19,7 @@ down: ## stop the stack (keeps the data volumes)
 	docker compose down
 
 .PHONY: test
-test: lint test-go test-web test-aws diagram-check test-e2e ## every test tier; fails on any failure
+test: lint test-go test-web test-aws diagram-check test-e2e test-site ## every test tier; fails on any failure
 	@echo "make test: all tiers passed"
 
 .PHONY: test-go
@@ -71,3 +71,11 @@ aws-deploy: ## build, push, migrate and roll out on AWS (STACK=prod; see README 
 .PHONY: aws-destroy
 aws-destroy: ## tear the AWS stack down (STACK=prod); see README first
 	cd deploy/aws && pulumi stack select $(STACK) && pulumi destroy
+
+.PHONY: site-release
+site-release: ## Part 3: build, test, push, deploy and smoke-test the site on a local Swarm (http://127.0.0.1:8088)
+	bash deploy/swarm/rehearse.sh
+
+.PHONY: test-site
+test-site: ## Part 3 proof: zero failed requests through an update and an automatic rollback
+	bash deploy/swarm/test-rehearsal.sh

@@ -78,7 +78,5 @@ build postgres "$IMG_POSTGRES"
 build valkey "$IMG_VALKEY"
 build distroless "$IMG_DISTROLESS"
 build playwright "$IMG_PLAYWRIGHT" --build-arg "NODE_IMAGE=$IMG_NODE"
-if [ -d "$here/standins/registry" ] && [ -f "$here/standins/registry/Dockerfile" ]; then
-    build registry "$IMG_REGISTRY"
-fi
+build registry "$IMG_REGISTRY"
 docker images --format '   {{.Repository}}:{{.Tag}} {{.Size}}' | grep -v '<none>' | grep -E "$(echo "$IMG_GOLANG|$IMG_NODE|$IMG_NGINX|$IMG_POSTGRES|$IMG_VALKEY|$IMG_DISTROLESS|$IMG_PLAYWRIGHT|$IMG_REGISTRY" | sed 's/[.]/[.]/g')" || true

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# The site pipeline's stages, called by GitHub Actions, GitLab CI and the
+# local rehearsal alike:
+#
+#   pipeline.sh build|test|push|deploy|smoke|release   (release = all five)
+#
+# Environment:
+#   IMAGE        repository to push to (ghcr.io/owner/loandesk-site, 127.0.0.1:5000/loandesk-site)
+#   REVISION     release id baked into the image (default: the short git commit)
+#   SITE_DIR     the site's build context (default: site)
+#   STACK        Swarm stack name (default: loandesk-site)
+#   PUBLIC_URL   where the smoke test looks (default: http://127.0.0.1:${EDGE_PORT:-80})
+#   DOCKER_HOST  for deploy/smoke: the Swarm manager, e.g. ssh://deploy@manager.example.com
+#   BUILD_CACHE  extra buildx cache flags, e.g. "--cache-from type=gha --cache-to type=gha,mode=max"
+#   STATE_DIR    where push leaves the image digest for deploy (default: .release)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+IMAGE=${IMAGE:?set IMAGE, e.g. ghcr.io/owner/loandesk-site}
+REVISION=${REVISION:-$(git -C "$root" rev-parse --short=12 HEAD)}
+SITE_DIR=${SITE_DIR:-$root/site}
+STACK=${STACK:-loandesk-site}
+EDGE_PORT=${EDGE_PORT:-80}
+PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$EDGE_PORT}
+STATE_DIR=${STATE_DIR:-$root/.release}
+TAG="$IMAGE:sha-$REVISION"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+
+# http URL [wget options]: body on stdout; headers on stderr with -S.
+http() {
+    local url=$1; shift
+    if command -v wget >/dev/null; then
+        wget -q -T 5 -O - "$@" "$url"
+    else
+        docker run --rm --network host --entrypoint wget "$TAG" -q -T 5 -O - "$@" "$url"
+    fi
+}
+
+build() {
+    log "build $TAG"
+    # shellcheck disable=SC2086 # BUILD_CACHE is a list of flags
+    docker buildx build --load ${BUILD_CACHE:-} \
+        --build-arg "REVISION=$REVISION" --build-arg "SOURCE=${SOURCE_URL:-https://github.com/loandesk/loandesk}" \
+        -t "$TAG" -t "$IMAGE:latest" "$SITE_DIR"
+}
+
+# test: runs the image alone and checks what it serves.
+test_image() {
+    log "test $TAG"
+    local c
+    c=$(docker run -d --read-only --tmpfs /tmp --cap-drop ALL "$TAG")
+    trap 'docker rm -f "$c" >/dev/null 2>&1 || true' RETURN
+    local state=""
+    for _ in $(seq 1 30); do
+        state=$(docker inspect -f '{{.State.Health.Status}}' "$c")
+        [ "$state" = healthy ] || [ "$state" = unhealthy ] && break
+        sleep 0.5
+    done
+    [ "$state" = healthy ] || die "container never became healthy ($state)"
+    local get="docker exec $c wget -q -S -O -"
+    local page headers
+    page=$($get http://127.0.0.1:8080/ 2>/dev/null) || die "GET / failed"
+    headers=$($get http://127.0.0.1:8080/ 2>&1 >/dev/null)
+    grep -q '<title>Welcome to nginx!</title>' <<<"$page" || die "/ is not the welcome page"
+    for h in "X-Served-By: loandesk-site" "X-Release: $REVISION" "Cache-Control: no-cache" \
+        "X-Content-Type-Options: nosniff" "Content-Security-Policy: default-src 'none'" "Server: nginx$"; do
+        grep -qE "^ *$h" <<<"$headers" || die "missing header: $h"
+    done
+    [ "$($get http://127.0.0.1:8080/healthz 2>/dev/null)" = ok ] || die "/healthz is not ok"
+    [ "$($get http://127.0.0.1:8080/version 2>/dev/null)" = "{\"release\":\"$REVISION\"}" ] || die "/version is not $REVISION"
+    local uid
+    uid=$(docker top "$c" -eo pid,uid | awk 'NR > 1 { print $2 }' | sort -u)
+    if [ -z "$uid" ] || grep -qx 0 <<<"$uid"; then die "runs as root (uids: $uid)"; fi
+    log "test ok: welcome page, our headers, release $REVISION, healthy, uid $uid"
+}
+
+push() {
+    log "push $TAG"
+    docker push -q "$TAG" >/dev/null
+    docker push -q "$IMAGE:latest" >/dev/null
+    local ref
+    ref=$(docker inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$TAG" | grep "^$IMAGE@" | head -1)
+    [ -n "$ref" ] || die "no digest for $TAG"
+    mkdir -p "$STATE_DIR" && echo "$ref" >"$STATE_DIR/image"
+    log "pushed $ref"
+}
+
+svc() { echo "${STACK}_site"; }
+
+# converged IMAGE: prints "ok", "rollback" or "wait".
+converged() {
+    local want=$1 state running
+    state=$(docker service inspect -f '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "$(svc)")
+    case "$state" in rollback_*|paused) echo rollback; return ;; esac
+    [ -z "$state" ] || [ "$state" = completed ] || { echo wait; return; }
+    running=$(docker service ps --no-trunc --filter desired-state=running --format '{{.Image}} {{.CurrentState}}' "$(svc)")
+    local replicas
+    replicas=$(docker service inspect -f '{{.Spec.Mode.Replicated.Replicas}}' "$(svc)")
+    if [ "$(grep -c "^$want Running" <<<"$running")" -eq "$replicas" ] && ! grep -qv "^$want Running" <<<"$running"; then
+        echo ok
+    else
+        echo wait
+    fi
+}
+
+deploy() {
+    local image=${SITE_IMAGE:-$(cat "$STATE_DIR/image" 2>/dev/null || true)}
+    [ -n "$image" ] || die "no image to deploy: run push first or set SITE_IMAGE"
+    log "deploy $image to stack $STACK on ${DOCKER_HOST:-the local engine}"
+    local out
+    if ! out=$(cd "$here" && SITE_IMAGE=$image EDGE_PORT=$EDGE_PORT docker stack deploy --with-registry-auth -c stack.yml "$STACK" 2>&1); then
+        printf '%s\n' "$out" >&2
+        die "docker stack deploy failed"
+    fi
+    local start=$SECONDS result=wait
+    while [ $((SECONDS - start)) -lt 300 ]; do
+        result=$(converged "$image")
+        [ "$result" = wait ] || break
+        sleep 1
+    done
+    case $result in
+        ok) log "deploy ok: $(svc) runs $image ($((SECONDS - start)) s)" ;;
+        rollback)
+            # Wait for the rollback to finish, so the caller sees a settled service.
+            while [ $((SECONDS - start)) -lt 300 ] && [ "$(docker service inspect -f '{{.UpdateStatus.State}}' "$(svc)")" = rollback_started ]; do
+                sleep 1
+            done
+            docker service ps --no-trunc --format '  {{.Name}} {{.Image}} {{.CurrentState}} {{.Error}}' "$(svc)" | head -8 >&2
+            die "the update failed its health checks; Swarm rolled back to $(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "$(svc)")" ;;
+        *) die "not converged after 300 s" ;;
+    esac
+}
+
+smoke() {
+    log "smoke $PUBLIC_URL for release $REVISION"
+    local got=""
+    for _ in $(seq 1 60); do
+        got=$(http "$PUBLIC_URL/version" 2>/dev/null || true)
+        [ "$got" = "{\"release\":\"$REVISION\"}" ] && break
+        sleep 1
+    done
+    if [ "$got" != "{\"release\":\"$REVISION\"}" ] || ! http "$PUBLIC_URL/" | grep -q 'Welcome to nginx!'; then
+        log "smoke failed (got $got); rolling back"
+        docker service rollback -q "$(svc)" >/dev/null || true
+        die "release $REVISION is not served at $PUBLIC_URL"
+    fi
+    log "smoke ok: $PUBLIC_URL serves release $REVISION"
+}
+
+case ${1:-} in
+    build) build ;;
+    test) test_image ;;
+    push) push ;;
+    deploy) deploy ;;
+    smoke) smoke ;;
+    release) build; test_image; push; deploy; smoke ;;
+    *) echo "usage: $0 build|test|push|deploy|smoke|release" >&2; exit 2 ;;
+esac
