@@ -13,6 +13,8 @@
 #   DOCKER_HOST  for deploy/smoke: the Swarm manager, e.g. ssh://deploy@manager.example.com
 #   BUILD_CACHE  extra buildx cache flags, e.g. "--cache-from type=gha --cache-to type=gha,mode=max"
 #   STATE_DIR    where push leaves the image digest for deploy (default: .release)
+#   ATTEST=1     push with SBOM and provenance attestations (needs a buildx
+#                builder with the docker-container driver, as in CI)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -79,12 +81,22 @@ test_image() {
 
 push() {
     log "push $TAG"
-    docker push -q "$TAG" >/dev/null
-    docker push -q "$IMAGE:latest" >/dev/null
+    mkdir -p "$STATE_DIR"
     local ref
-    ref=$(docker inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$TAG" | grep "^$IMAGE@" | head -1)
-    [ -n "$ref" ] || die "no digest for $TAG"
-    mkdir -p "$STATE_DIR" && echo "$ref" >"$STATE_DIR/image"
+    if [ "${ATTEST:-0}" = 1 ]; then
+        # Same build (a cache hit), pushed with its SBOM and provenance.
+        # shellcheck disable=SC2086 # BUILD_CACHE is a list of flags
+        docker buildx build --push --sbom=true --provenance=mode=max ${BUILD_CACHE:-} \
+            --build-arg "REVISION=$REVISION" --build-arg "SOURCE=${SOURCE_URL:-https://github.com/loandesk/loandesk}" \
+            --metadata-file "$STATE_DIR/build.json" -t "$TAG" -t "$IMAGE:latest" "$SITE_DIR"
+        ref="$IMAGE@$(sed -n 's/.*"containerimage.digest": *"\([^"]*\)".*/\1/p' "$STATE_DIR/build.json")"
+    else
+        docker push -q "$TAG" >/dev/null
+        docker push -q "$IMAGE:latest" >/dev/null
+        ref=$(docker inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$TAG" | grep "^$IMAGE@" | head -1)
+    fi
+    case $ref in *@sha256:*) ;; *) die "no digest for $TAG" ;; esac
+    echo "$ref" >"$STATE_DIR/image"
     log "pushed $ref"
 }
 
