@@ -10,6 +10,14 @@ function renderAt(path: string) {
 
 afterEach(() => vi.restoreAllMocks());
 
+async function fillValidForm() {
+  await userEvent.type(screen.getByLabelText("Nombre completo"), "Ana Pérez");
+  await userEvent.type(screen.getByLabelText("Correo electrónico"), "ana@example.com");
+  await userEvent.type(screen.getByLabelText(/^DNI/), "30123950");
+  await userEvent.selectOptions(screen.getByLabelText(/Género/), "F");
+  await userEvent.type(screen.getByLabelText(/Monto/), "150000");
+}
+
 describe("apply form", () => {
   it("shows a message per field, in Spanish, and sends nothing", async () => {
     const fetchSpy = vi.spyOn(globalThis, "fetch");
@@ -41,11 +49,7 @@ describe("apply form", () => {
       );
     });
     renderAt("/");
-    await userEvent.type(screen.getByLabelText("Nombre completo"), "Ana Pérez");
-    await userEvent.type(screen.getByLabelText("Correo electrónico"), "ana@example.com");
-    await userEvent.type(screen.getByLabelText(/^DNI/), "30123950");
-    await userEvent.selectOptions(screen.getByLabelText(/Género/), "F");
-    await userEvent.type(screen.getByLabelText(/Monto/), "150000");
+    await fillValidForm();
     await userEvent.click(screen.getByRole("button", { name: "Enviar solicitud" }));
     expect(await screen.findByText(/No pudimos conectar/)).toBeInTheDocument();
     expect(screen.getByLabelText("Nombre completo")).toHaveValue("Ana Pérez"); // nothing lost
@@ -65,11 +69,7 @@ describe("apply form", () => {
       }),
     );
     renderAt("/");
-    await userEvent.type(screen.getByLabelText("Nombre completo"), "Ana Pérez");
-    await userEvent.type(screen.getByLabelText("Correo electrónico"), "ana@example.com");
-    await userEvent.type(screen.getByLabelText(/^DNI/), "30123950");
-    await userEvent.selectOptions(screen.getByLabelText(/Género/), "F");
-    await userEvent.type(screen.getByLabelText(/Monto/), "150000");
+    await fillValidForm();
     await userEvent.click(screen.getByRole("button", { name: "Enviar solicitud" }));
     expect(await screen.findByText(/Ingresá un correo válido/)).toBeInTheDocument();
     expect(screen.getByLabelText("Correo electrónico")).toHaveFocus();

@@ -5,6 +5,21 @@ import { StatusBadge } from "../components/StatusBadge";
 import { useI18n, type MessageKey } from "../i18n";
 import { Link, useRouter } from "../router";
 
+const STATUSES: readonly Status[] = ["in_review", "approved", "rejected"];
+
+function StatusOptions() {
+  const { t } = useI18n();
+  return (
+    <>
+      {STATUSES.map((s) => (
+        <option key={s} value={s}>
+          {t(`status.${s}`)}
+        </option>
+      ))}
+    </>
+  );
+}
+
 /** Resolves the session, or sends the admin to the login page. */
 function useAdminSession(): string | null {
   const { navigate } = useRouter();
@@ -193,7 +208,7 @@ export function DashboardPage() {
       <h1 tabIndex={-1}>{t("admin.title")}</h1>
       {stats && (
         <section aria-label={t("admin.stats")} className="stats">
-          {(["in_review", "approved", "rejected"] as const).map((s) => (
+          {STATUSES.map((s) => (
             <div key={s} className={`stat stat-${s}`}>
               <span className="stat-n">{stats[s]}</span> {t(`status.${s}`)}
             </div>
@@ -208,11 +223,7 @@ export function DashboardPage() {
           {(aria) => (
             <select {...aria} value={form.status} onChange={(e) => setForm({ ...form, status: e.target.value })}>
               <option value="">{t("admin.filter.any")}</option>
-              {(["in_review", "approved", "rejected"] as const).map((s) => (
-                <option key={s} value={s}>
-                  {t(`status.${s}`)}
-                </option>
-              ))}
+              <StatusOptions />
             </select>
           )}
         </Field>
@@ -364,11 +375,7 @@ export function RequestPage({ id }: { id: number }) {
               <Field id="newstatus" label={t("detail.newstatus")}>
                 {(aria) => (
                   <select {...aria} value={status} onChange={(e) => setStatus(e.target.value as Status)}>
-                    {(["in_review", "approved", "rejected"] as const).map((s) => (
-                      <option key={s} value={s}>
-                        {t(`status.${s}`)}
-                      </option>
-                    ))}
+                    <StatusOptions />
                   </select>
                 )}
               </Field>
