@@ -79,3 +79,7 @@ site-release: ## Part 3: build, test, push, deploy and smoke-test the site on a 
 .PHONY: test-site
 test-site: ## Part 3 proof: zero failed requests through an update and an automatic rollback
 	bash deploy/swarm/test-rehearsal.sh
+
+.PHONY: bench
+bench: ## latency of filing a request through the whole stack (BENCH_N, BENCH_C)
+	bash tools/bench.sh
