@@ -298,6 +298,9 @@ export function RequestPage({ id }: { id: number }) {
     if (email) load();
   }, [email, load]);
 
+  // Audit snapshots are stored JSON: show known statuses by name, anything else as is.
+  const statusName = (v: unknown) => (STATUSES.includes(v as Status) ? t(`status.${v as Status}`) : String(v));
+
   async function act(f: () => Promise<unknown>) {
     setMessage(null);
     setError(null);
@@ -401,8 +404,8 @@ export function RequestPage({ id }: { id: number }) {
             {detail.events.map((ev) => (
               <li key={ev.id}>
                 <strong>{t(`audit.${ev.action}` as MessageKey)}</strong> · {ev.actor} · {date(ev.created_at)}
-                {String(ev.before["status"]) !== String(ev.after["status"]) && (
-                  <> · {String(ev.before["status"])} → {String(ev.after["status"])}</>
+                {ev.before["status"] !== ev.after["status"] && (
+                  <> · {statusName(ev.before["status"])} → {statusName(ev.after["status"])}</>
                 )}
                 {ev.comment && <blockquote>{ev.comment}</blockquote>}
               </li>
