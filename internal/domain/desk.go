@@ -115,7 +115,8 @@ type IdempotencyStore interface {
 	// the key's state. Errors: ECONFLICT when the key was used with another
 	// fingerprint.
 	Begin(ctx context.Context, key, fingerprint string) (IdemState, Receipt, error)
-	Complete(ctx context.Context, key string, r Receipt) error
+	// Complete stores r as the answer for key (claimed for fingerprint).
+	Complete(ctx context.Context, key, fingerprint string, r Receipt) error
 	Release(ctx context.Context, key string) error
 }
 
@@ -193,7 +194,7 @@ func (d *Desk) Submit(ctx context.Context, key string, a Application) (Submitted
 			if rerr := d.Idempotency.Release(context.WithoutCancel(ctx), key); rerr != nil {
 				d.Log.WarnContext(ctx, "releasing idempotency key", "err", rerr)
 			}
-		} else if cerr := d.Idempotency.Complete(context.WithoutCancel(ctx), key, sub.Receipt); cerr != nil {
+		} else if cerr := d.Idempotency.Complete(context.WithoutCancel(ctx), key, fp, sub.Receipt); cerr != nil {
 			d.Log.WarnContext(ctx, "storing idempotent response", "err", cerr)
 		}
 	}

@@ -193,20 +193,13 @@ func (s *Store) Begin(ctx context.Context, key, fingerprint string) (domain.Idem
 	return domain.IdemDone, *rec.Receipt, nil
 }
 
-// Complete stores the first answer for the key.
-func (s *Store) Complete(ctx context.Context, key string, r domain.Receipt) error {
-	k := s.key("idem", key)
-	b, err := s.rdb.Get(ctx, k).Bytes()
-	var rec idemRecord
-	if err == nil {
-		_ = json.Unmarshal(b, &rec)
-	}
-	rec.Done, rec.Receipt = true, &r
-	nb, err := json.Marshal(rec)
+// Complete stores the first answer for the key, in one write.
+func (s *Store) Complete(ctx context.Context, key, fingerprint string, r domain.Receipt) error {
+	b, err := json.Marshal(idemRecord{Fingerprint: fingerprint, Done: true, Receipt: &r})
 	if err != nil {
 		return err
 	}
-	return s.rdb.Set(ctx, k, nb, s.IdemTTL).Err()
+	return s.rdb.Set(ctx, s.key("idem", key), b, s.IdemTTL).Err()
 }
 
 // Release frees a key whose first call failed, so a retry can proceed.

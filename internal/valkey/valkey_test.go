@@ -69,7 +69,7 @@ func TestIdempotencyKeys(t *testing.T) {
 		t.Fatalf("other content: %v, want ECONFLICT", err)
 	}
 	rec := domain.Receipt{TrackingCode: "LD-0000000000", Status: domain.StatusApproved}
-	if err := s.Complete(ctx, "key-1", rec); err != nil {
+	if err := s.Complete(ctx, "key-1", "fp", rec); err != nil {
 		t.Fatal(err)
 	}
 	st, got, err := s.Begin(ctx, "key-1", "fp")
