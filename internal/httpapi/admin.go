@@ -181,30 +181,20 @@ func handleDetail(desk Desk, log *slog.Logger) http.Handler {
 }
 
 func handleChangeStatus(desk Desk, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := pathID(r)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
+	return handleAction(desk, log, func(d Desk, w http.ResponseWriter, r *http.Request, a domain.Actor, id int64) (*domain.LoanRequest, error) {
 		var in struct {
 			Status  domain.Status `json:"status"`
 			Comment string        `json:"comment"`
 		}
 		if err := decode(w, r, &in); err != nil {
-			writeError(w, r, log, err)
-			return
+			return nil, err
 		}
-		l, err := desk.ChangeStatus(r.Context(), sessionFrom(r.Context()).Actor(), id, in.Status, in.Comment)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, viewOf(l))
+		return d.ChangeStatus(r.Context(), a, id, in.Status, in.Comment)
 	})
 }
 
-type adminAction func(desk Desk, r *http.Request, actor domain.Actor, id int64) (*domain.LoanRequest, error)
+// adminAction changes one request; handleAction does the rest.
+type adminAction func(desk Desk, w http.ResponseWriter, r *http.Request, actor domain.Actor, id int64) (*domain.LoanRequest, error)
 
 func handleAction(desk Desk, log *slog.Logger, act adminAction) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -213,7 +203,7 @@ func handleAction(desk Desk, log *slog.Logger, act adminAction) http.Handler {
 			writeError(w, r, log, err)
 			return
 		}
-		l, err := act(desk, r, sessionFrom(r.Context()).Actor(), id)
+		l, err := act(desk, w, r, sessionFrom(r.Context()).Actor(), id)
 		if err != nil {
 			writeError(w, r, log, err)
 			return
@@ -223,13 +213,13 @@ func handleAction(desk Desk, log *slog.Logger, act adminAction) http.Handler {
 }
 
 func handleDelete(desk Desk, log *slog.Logger) http.Handler {
-	return handleAction(desk, log, func(d Desk, r *http.Request, a domain.Actor, id int64) (*domain.LoanRequest, error) {
+	return handleAction(desk, log, func(d Desk, _ http.ResponseWriter, r *http.Request, a domain.Actor, id int64) (*domain.LoanRequest, error) {
 		return d.DeleteRequest(r.Context(), a, id, "")
 	})
 }
 
 func handleRestore(desk Desk, log *slog.Logger) http.Handler {
-	return handleAction(desk, log, func(d Desk, r *http.Request, a domain.Actor, id int64) (*domain.LoanRequest, error) {
+	return handleAction(desk, log, func(d Desk, _ http.ResponseWriter, r *http.Request, a domain.Actor, id int64) (*domain.LoanRequest, error) {
 		return d.RestoreRequest(r.Context(), a, id, "")
 	})
 }
