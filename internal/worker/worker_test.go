@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -85,19 +86,28 @@ func runWorker(t *testing.T, w *worker.Worker) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-func waitStatus(t *testing.T, r *rig, code string, want domain.Status) domain.Receipt {
+// eventually polls cond until it holds or ten seconds pass.
+func eventually(t *testing.T, what string, cond func() (ok bool, state string)) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		rec, err := r.desk.Track(context.Background(), code)
-		if err == nil && rec.Status == want {
-			return rec
+		ok, state := cond()
+		if ok {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("request %s: status %q (err %v), want %q", code, rec.Status, err, want)
+			t.Fatalf("%s: still %s after 10 s", what, state)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func waitStatus(t *testing.T, r *rig, code string, want domain.Status) {
+	t.Helper()
+	eventually(t, "request "+code+" to be "+string(want), func() (bool, string) {
+		rec, err := r.desk.Track(context.Background(), code)
+		return err == nil && rec.Status == want, fmt.Sprintf("%q (err %v)", rec.Status, err)
+	})
 }
 
 func TestSubmitDecidesAtOnce(t *testing.T) {
@@ -269,17 +279,10 @@ func mustID(t *testing.T, r *rig, code string) int64 {
 
 func waitQueueEmpty(t *testing.T, r *rig) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	eventually(t, "queue to drain", func() (bool, string) {
 		lag, pending, err := r.vk.QueueStats(context.Background())
-		if err == nil && lag == 0 && pending == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queue not drained: lag %d pending %d err %v", lag, pending, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil && lag == 0 && pending == 0, fmt.Sprintf("lag %d pending %d (err %v)", lag, pending, err)
+	})
 }
 
 func TestBackoffGrowsWithJitterAndIsBounded(t *testing.T) {
