@@ -18,48 +18,37 @@ ARG VERSION=dev
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath -ldflags "-s -w" -o /out/ ./cmd/loandesk ./cmd/scoring ./cmd/identity
 
-FROM ${RUNTIME_IMAGE} AS loandesk
+# What every runtime image shares: distroless, non-root, OCI labels.
+FROM ${RUNTIME_IMAGE} AS runtime
 ARG VERSION=dev
 ARG REVISION=unknown
 ARG SOURCE=https://github.com/loandesk/loandesk
-LABEL org.opencontainers.image.title="loandesk" \
-      org.opencontainers.image.description="LoanDesk API, worker and migrations" \
-      org.opencontainers.image.source="${SOURCE}" \
+LABEL org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.version="${VERSION}"
-COPY --from=build /out/loandesk /usr/local/bin/loandesk
 USER 65532:65532
+
+FROM runtime AS loandesk
+LABEL org.opencontainers.image.title="loandesk" \
+      org.opencontainers.image.description="LoanDesk API, worker and migrations"
+COPY --from=build /out/loandesk /usr/local/bin/loandesk
 EXPOSE 8000 8001
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["loandesk", "healthcheck"]
 ENTRYPOINT ["loandesk"]
 CMD ["serve"]
 
-FROM ${RUNTIME_IMAGE} AS scoring
-ARG VERSION=dev
-ARG REVISION=unknown
-ARG SOURCE=https://github.com/loandesk/loandesk
+FROM runtime AS scoring
 LABEL org.opencontainers.image.title="loandesk-scoring" \
-      org.opencontainers.image.description="Stand-in for the external credit-scoring service" \
-      org.opencontainers.image.source="${SOURCE}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.version="${VERSION}"
+      org.opencontainers.image.description="Stand-in for the external credit-scoring service"
 COPY --from=build /out/scoring /usr/local/bin/scoring
-USER 65532:65532
 EXPOSE 7001
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["scoring", "healthcheck"]
 ENTRYPOINT ["scoring"]
 
-FROM ${RUNTIME_IMAGE} AS identity
-ARG VERSION=dev
-ARG REVISION=unknown
-ARG SOURCE=https://github.com/loandesk/loandesk
+FROM runtime AS identity
 LABEL org.opencontainers.image.title="loandesk-identity" \
-      org.opencontainers.image.description="Stand-in for the external identity service" \
-      org.opencontainers.image.source="${SOURCE}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.version="${VERSION}"
+      org.opencontainers.image.description="Stand-in for the external identity service"
 COPY --from=build /out/identity /usr/local/bin/identity
-USER 65532:65532
 EXPOSE 7002
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["identity", "healthcheck"]
 ENTRYPOINT ["identity"]
