@@ -52,6 +52,7 @@ build() {
 # test: runs the image alone and checks what it serves.
 test_image() {
     log "test $TAG"
+    mkdir -p "$STATE_DIR"
     local c
     c=$(docker run -d --read-only --tmpfs /tmp --cap-drop ALL "$TAG")
     trap 'docker rm -f "$c" >/dev/null 2>&1 || true' RETURN
@@ -64,8 +65,9 @@ test_image() {
     [ "$state" = healthy ] || die "container never became healthy ($state)"
     local get="docker exec $c wget -q -S -O -"
     local page headers
-    page=$($get http://127.0.0.1:8080/ 2>/dev/null) || die "GET / failed"
-    headers=$($get http://127.0.0.1:8080/ 2>&1 >/dev/null)
+    # One request: wget -S prints the body on stdout and the headers on stderr.
+    page=$($get http://127.0.0.1:8080/ 2>"$STATE_DIR/headers") || die "GET / failed"
+    headers=$(cat "$STATE_DIR/headers")
     grep -q '<title>Welcome to nginx!</title>' <<<"$page" || die "/ is not the welcome page"
     for h in "X-Served-By: loandesk-site" "X-Release: $REVISION" "Cache-Control: no-cache" \
         "X-Content-Type-Options: nosniff" "Content-Security-Policy: default-src 'none'" "Server: nginx$"; do
