@@ -50,12 +50,13 @@ build() {
 }
 
 # test: runs the image alone and checks what it serves.
-test_image() {
+# A subshell, so that the container goes even when a check dies (exit).
+test_image() (
     log "test $TAG"
     mkdir -p "$STATE_DIR"
     local c
     c=$(docker run -d --read-only --tmpfs /tmp --cap-drop ALL "$TAG")
-    trap 'docker rm -f "$c" >/dev/null 2>&1 || true' RETURN
+    trap 'docker rm -f "$c" >/dev/null 2>&1 || true' EXIT
     local state=""
     for _ in $(seq 1 30); do
         state=$(docker inspect -f '{{.State.Health.Status}}' "$c")
@@ -79,7 +80,7 @@ test_image() {
     uid=$(docker top "$c" -eo pid,uid | awk 'NR > 1 { print $2 }' | sort -u)
     if [ -z "$uid" ] || grep -qx 0 <<<"$uid"; then die "runs as root (uids: $uid)"; fi
     log "test ok: welcome page, our headers, release $REVISION, healthy, uid $uid"
-}
+)
 
 push() {
     log "push $TAG"

@@ -21,7 +21,7 @@ say() { printf 'site-test: %s\n' "$*"; }
 fail() { say "FAILED: $*"; exit 1; }
 
 cleanup() {
-    touch "$work/stop" 2>/dev/null || true
+    touch "$work/out/stop" 2>/dev/null || true
     docker rm -f loandesk-prober >/dev/null 2>&1 || true
     docker stack rm "$STACK" >/dev/null 2>&1 || true
     for _ in $(seq 1 30); do
@@ -87,11 +87,13 @@ state=$(docker service inspect -f '{{.UpdateStatus.State}}' "${STACK}_site")
 [ "$(version)" = "{\"release\":\"rehearsal-b-$ts\"}" ] || fail "B is not served after the rollback"
 sleep 3
 
-touch "$work/stop"
+touch "$work/out/stop" # the prober's -stop file, as it sees it: /out/stop
 for _ in $(seq 1 30); do
     [ -z "$(docker ps -q --filter name=^loandesk-prober$)" ] && break
     sleep 1
 done
+# Reading the results while the prober still writes would cut its last line.
+[ -z "$(docker ps -q --filter name=^loandesk-prober$)" ] || fail "the prober did not stop within 30 s"
 docker logs loandesk-prober 2>&1 | tail -1
 csv=$work/out/probe.csv
 awk -F, -v b0="$b_start" -v b1="$b_done" -v c0="$c_start" -v c1="$c_done" -v a="rehearsal-a-$ts" -v b="rehearsal-b-$ts" -v c="rehearsal-c-$ts" '
