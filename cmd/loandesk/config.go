@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/loandesk/loandesk/internal/obs"
+	"github.com/loandesk/loandesk/internal/worker"
 )
 
 // devDefaults are the secrets compose.yaml ships for local development
@@ -50,7 +51,7 @@ type config struct {
 	BreakerOpenFor  time.Duration
 
 	RetryBase, RetryMax time.Duration
-	SweepEvery          time.Duration
+	WorkerConcurrency   int
 
 	DrainDelay      time.Duration
 	ShutdownTimeout time.Duration
@@ -160,23 +161,23 @@ func (e *env) httpURL(name string, required bool) string {
 func loadConfig(getenv func(string) string, n need) (config, error) {
 	e := &env{getenv: getenv}
 	c := config{
-		Env:             e.str("APP_ENV", "production"),
-		LogLevel:        e.str("LOG_LEVEL", "info"),
-		ListenAddr:      e.str("LISTEN_ADDR", ":8000"),
-		WorkerAddr:      e.str("WORKER_LISTEN_ADDR", ":8001"),
-		SessionTTL:      e.duration("SESSION_TTL", 8*time.Hour),
-		ClientIPHeader:  e.str("CLIENT_IP_HEADER", ""),
-		SubmitLimit:     e.integer("SUBMIT_RATE_LIMIT", 30, 0, 100000),
-		DecisionTimeout: e.duration("DECISION_TIMEOUT", 3*time.Second),
-		AttemptTimeout:  e.duration("EXTERNAL_ATTEMPT_TIMEOUT", time.Second),
-		Retries:         e.integer("EXTERNAL_RETRIES", 2, 0, 10),
-		BreakerFailures: e.integer("BREAKER_FAILURES", 5, 1, 1000),
-		BreakerOpenFor:  e.duration("BREAKER_OPEN_FOR", 10*time.Second),
-		RetryBase:       e.duration("WORKER_RETRY_BASE", 2*time.Second),
-		RetryMax:        e.duration("WORKER_RETRY_MAX", time.Minute),
-		SweepEvery:      e.duration("WORKER_SWEEP_EVERY", 30*time.Second),
-		DrainDelay:      e.duration("SHUTDOWN_DRAIN_DELAY", 2*time.Second),
-		ShutdownTimeout: e.duration("SHUTDOWN_TIMEOUT", 7*time.Second),
+		Env:               e.str("APP_ENV", "production"),
+		LogLevel:          e.str("LOG_LEVEL", "info"),
+		ListenAddr:        e.str("LISTEN_ADDR", ":8000"),
+		WorkerAddr:        e.str("WORKER_LISTEN_ADDR", ":8001"),
+		SessionTTL:        e.duration("SESSION_TTL", 8*time.Hour),
+		ClientIPHeader:    e.str("CLIENT_IP_HEADER", ""),
+		SubmitLimit:       e.integer("SUBMIT_RATE_LIMIT", 30, 0, 100000),
+		DecisionTimeout:   e.duration("DECISION_TIMEOUT", 3*time.Second),
+		AttemptTimeout:    e.duration("EXTERNAL_ATTEMPT_TIMEOUT", time.Second),
+		Retries:           e.integer("EXTERNAL_RETRIES", 2, 0, 10),
+		BreakerFailures:   e.integer("BREAKER_FAILURES", 5, 1, 1000),
+		BreakerOpenFor:    e.duration("BREAKER_OPEN_FOR", 10*time.Second),
+		RetryBase:         e.duration("WORKER_RETRY_BASE", worker.Defaults.RetryBase),
+		RetryMax:          e.duration("WORKER_RETRY_MAX", worker.Defaults.RetryMax),
+		WorkerConcurrency: e.integer("WORKER_CONCURRENCY", worker.Defaults.Concurrency, 1, 1000),
+		DrainDelay:        e.duration("SHUTDOWN_DRAIN_DELAY", 2*time.Second),
+		ShutdownTimeout:   e.duration("SHUTDOWN_TIMEOUT", 7*time.Second),
 	}
 	if c.Env != "development" && c.Env != "production" {
 		e.fail("APP_ENV", "%q must be development or production", c.Env)

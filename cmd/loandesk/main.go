@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/loandesk/loandesk/api"
@@ -114,25 +116,24 @@ type deps struct {
 	log     *slog.Logger
 	metrics *obs.Metrics
 	db      *postgres.DB
-	vk      *valkey.Store
 	desk    *domain.Desk
 }
 
-func open(ctx context.Context, getenv func(string) string, stdout io.Writer, service string, n need) (*deps, func(), error) {
+func open(ctx context.Context, getenv func(string) string, stdout io.Writer, service string, n need) (*deps, error) {
 	cfg, err := loadConfig(getenv, n)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	d := &deps{cfg: cfg, log: obs.NewLogger(stdout, cfg.LogLevel, service), metrics: obs.NewMetrics()}
-	if d.db, err = postgres.Open(ctx, cfg.DatabaseURL); err != nil {
-		return nil, nil, err
+	setMemoryLimit(d.log)
+	// A container restarted while PostgreSQL restarts too waits for it
+	// instead of exiting into the engine's growing restart back-off.
+	if err := lifecycle.WaitFor(ctx, d.log, "PostgreSQL", func(ctx context.Context) (err error) {
+		d.db, err = postgres.Open(ctx, cfg.DatabaseURL)
+		return err
+	}); err != nil {
+		return nil, err
 	}
-	if d.vk, err = valkey.Open(ctx, cfg.ValkeyURL, cfg.ValkeyPass, []byte(cfg.SessionKey)); err != nil {
-		d.db.Close()
-		return nil, nil, err
-	}
-	d.vk = d.vk.WithPrefix(cfg.ValkeyPrefix)
-	closeAll := func() { d.vk.Close(); d.db.Close() }
 	client := func(name, base string) (*resilient.Client, error) {
 		return resilient.New(resilient.Config{
 			Service: name, BaseURL: base, AttemptTimeout: cfg.AttemptTimeout, Retries: cfg.Retries,
@@ -142,32 +143,54 @@ func open(ctx context.Context, getenv func(string) string, stdout io.Writer, ser
 	}
 	sc, err := client("scoring", cfg.ScoringURL)
 	if err != nil {
-		closeAll()
-		return nil, nil, err
+		d.db.Close()
+		return nil, err
 	}
 	ic, err := client("identity", cfg.IdentityURL)
 	if err != nil {
-		closeAll()
-		return nil, nil, err
+		d.db.Close()
+		return nil, err
 	}
 	d.desk = &domain.Desk{
-		Store: d.db, Queue: d.vk, Idempotency: d.vk, Identity: identity.New(ic), Scoring: scoring.New(sc),
-		DecisionTimeout: cfg.DecisionTimeout, IdemWait: 5 * time.Second, Log: d.log,
+		Store: d.db, Identity: identity.New(ic), Scoring: scoring.New(sc),
+		DecisionTimeout: cfg.DecisionTimeout, Log: d.log,
 		OnDecision: func(source string, s domain.Status) { d.metrics.Decisions.WithLabelValues(source, string(s)).Inc() },
 	}
-	return d, closeAll, nil
+	return d, nil
+}
+
+// setMemoryLimit sets GOMEMLIMIT from the container's memory limit (cgroup)
+// unless GOMEMLIMIT is set: the garbage collector then works harder before
+// the kernel's OOM killer would, in compose, Swarm and ECS alike.
+func setMemoryLimit(log *slog.Logger) {
+	limit, err := memlimit.Set(memlimit.WithRatio(0.8), memlimit.WithProvider(memlimit.FromCgroup))
+	if err != nil && !errors.Is(err, memlimit.ErrNoLimit) {
+		log.Warn("reading the container memory limit", "err", err)
+	}
+	if limit > 0 && limit < math.MaxInt64 {
+		log.Info("memory limit", "gomemlimit_bytes", limit)
+	}
 }
 
 func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	d, closeAll, err := open(ctx, getenv, stdout, "api", need{db: true, valkey: true, providers: true, admin: true})
+	d, err := open(ctx, getenv, stdout, "api", need{db: true, valkey: true, providers: true, admin: true})
 	if err != nil {
 		return err
 	}
-	defer closeAll()
+	defer d.db.Close()
 	cfg := d.cfg
+	var vk *valkey.Store
+	if err := lifecycle.WaitFor(ctx, d.log, "Valkey", func(ctx context.Context) (err error) {
+		vk, err = valkey.Open(ctx, cfg.ValkeyURL, cfg.ValkeyPass, []byte(cfg.SessionKey))
+		return err
+	}); err != nil {
+		return err
+	}
+	vk = vk.WithPrefix(cfg.ValkeyPrefix)
+	defer vk.Close()
 	auth := &domain.Auth{
-		Admins: d.db, Sessions: d.vk, Counter: d.vk, SessionTTL: cfg.SessionTTL,
-		FailureWindow: 15 * time.Minute, MaxFailuresPerAccount: 5, MaxFailuresPerIP: 20,
+		Admins: d.db, Sessions: vk, Limiter: vk, SessionTTL: cfg.SessionTTL, Limits: domain.DefaultLoginLimits,
+		HashSlots: domain.DefaultHashSlots, HashWait: domain.DefaultHashWait,
 	}
 	created, err := auth.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminPassword)
 	if err != nil {
@@ -175,18 +198,18 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	}
 	d.log.Info("bootstrap admin", "email", cfg.AdminEmail, "created", created, "env", cfg.Env)
 	api := httpapi.NewServer(httpapi.Config{
-		Desk: d.desk, Auth: auth, Counter: d.vk, Metrics: d.metrics, Log: d.log, Spec: api.OpenAPI,
+		Desk: d.desk, Auth: auth, Limiter: vk, Metrics: d.metrics, Log: d.log, Spec: api.OpenAPI,
 		Ready: func(ctx context.Context) error {
 			if err := d.db.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)
 			}
-			if err := d.vk.Ping(ctx); err != nil {
+			if err := vk.Ping(ctx); err != nil {
 				return fmt.Errorf("valkey: %w", err)
 			}
 			return nil
 		},
 		SessionTTL: cfg.SessionTTL, CookieSecure: cfg.CookieSecure, ClientIPHeader: cfg.ClientIPHeader,
-		SubmitLimit: cfg.SubmitLimit, SubmitWindow: time.Minute,
+		SubmitRate: domain.PerMinute(cfg.SubmitLimit),
 	})
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
@@ -196,25 +219,24 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 }
 
 func work(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	d, closeAll, err := open(ctx, getenv, stdout, "worker", need{db: true, valkey: true, providers: true})
+	d, err := open(ctx, getenv, stdout, "worker", need{db: true, providers: true})
 	if err != nil {
 		return err
 	}
-	defer closeAll()
-	host, _ := os.Hostname()
+	defer d.db.Close()
 	w := &worker.Worker{
-		Queue: d.vk, Desk: d.desk, Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()), Log: d.log, Metrics: d.metrics,
-		RetryBase: d.cfg.RetryBase, RetryMax: d.cfg.RetryMax, SweepEvery: d.cfg.SweepEvery,
-		NotQueuedFor: time.Minute, QueuedFor: 30 * time.Minute, Block: time.Second,
+		Pool: d.db.Pool(), Desk: d.desk, Queue: d.db, Log: d.log, Metrics: d.metrics,
+		Config: worker.Config{Concurrency: d.cfg.WorkerConcurrency, RetryBase: d.cfg.RetryBase, RetryMax: d.cfg.RetryMax},
 	}
 	// A small HTTP server for the healthcheck and Prometheus.
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
-		if !w.Healthy(30 * time.Second) {
-			http.Error(rw, `{"status":"stalled"}`, http.StatusServiceUnavailable)
+		rw.Header().Set("Content-Type", "application/json")
+		if !w.Healthy() {
+			rw.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = rw.Write([]byte(`{"status":"stalled","detail":"cannot read the queue in PostgreSQL"}` + "\n"))
 			return
 		}
-		rw.Header().Set("Content-Type", "application/json")
 		_, _ = rw.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.Registry, promhttp.HandlerOpts{}))

@@ -79,27 +79,32 @@ func getenvOf(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
 }
 
-func startApp(t *testing.T, extra map[string]string) *app {
+// baseVars is a working configuration for serve and worker, with real
+// provider stand-ins and a fresh, migrated database.
+func baseVars(t *testing.T) map[string]string {
 	t.Helper()
 	scoring := httptest.NewServer(scoringprov.Handler())
 	identity := httptest.NewServer(identityprov.Handler())
 	t.Cleanup(scoring.Close)
 	t.Cleanup(identity.Close)
-	vars := map[string]string{
-		"APP_ENV": "development", "LISTEN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "debug",
+	return map[string]string{
+		"APP_ENV": "development", "LISTEN_ADDR": "127.0.0.1:0", "WORKER_LISTEN_ADDR": "127.0.0.1:0", "LOG_LEVEL": "debug",
 		"DATABASE_URL": testenv.DatabaseURL(t), "VALKEY_URL": testenv.ValkeyURL(t),
 		"VALKEY_PREFIX": fmt.Sprintf("e2e:%d:", time.Now().UnixNano()),
 		"SCORING_URL":   scoring.URL, "IDENTITY_URL": identity.URL,
 		"SESSION_KEY": "test-session-key-0123456789abcdef", "ADMIN_EMAIL": "Admin@Example.com", "ADMIN_PASSWORD": "s3cret-pass-word",
-		"SHUTDOWN_DRAIN_DELAY": "10ms", "SUBMIT_RATE_LIMIT": "1000",
+		"SHUTDOWN_DRAIN_DELAY": "10ms", "SUBMIT_RATE_LIMIT": "1000", "WORKER_RETRY_BASE": "50ms", "WORKER_RETRY_MAX": "200ms",
 	}
-	for k, v := range extra {
-		vars[k] = v
-	}
+}
+
+// process runs `loandesk cmd` through run() until the test ends; it returns
+// the address it listens on (from its log) and a stop that acts like SIGTERM.
+func process(t *testing.T, cmd string, vars map[string]string) (base string, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lineWriter{lines: make(chan string, 1000)}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"loandesk", "serve"}, getenvOf(vars), out, io.Discard) }()
+	go func() { done <- run(ctx, []string{"loandesk", cmd}, getenvOf(vars), out, io.Discard) }()
 	addrRE := regexp.MustCompile(`"msg":"listening".*"addr":"([^"]+)"`)
 	var addr string
 	deadline := time.After(20 * time.Second)
@@ -111,28 +116,38 @@ func startApp(t *testing.T, extra map[string]string) *app {
 			}
 		case err := <-done:
 			cancel()
-			t.Fatalf("serve exited before listening: %v", err)
+			t.Fatalf("%s exited before listening: %v", cmd, err)
 		case <-deadline:
 			cancel()
-			t.Fatal("serve did not start listening within 20 s")
+			t.Fatalf("%s did not start listening within 20 s", cmd)
 		}
 	}
-	jar, _ := cookiejar.New(nil)
-	a := &app{t: t, base: "http://" + addr, client: &http.Client{Jar: jar, Timeout: 10 * time.Second}, spec: specValidator(t)}
 	var once sync.Once
 	var stopErr error
-	a.stop = func() error {
+	stop = func() error {
 		once.Do(func() {
 			cancel()
 			select {
 			case stopErr = <-done:
 			case <-time.After(10 * time.Second):
-				stopErr = fmt.Errorf("serve did not stop within 10 s of SIGTERM")
+				stopErr = fmt.Errorf("%s did not stop within 10 s of SIGTERM", cmd)
 			}
 		})
 		return stopErr
 	}
-	t.Cleanup(func() { _ = a.stop() })
+	t.Cleanup(func() { _ = stop() })
+	return "http://" + addr, stop
+}
+
+func startApp(t *testing.T, extra map[string]string) *app {
+	t.Helper()
+	vars := baseVars(t)
+	for k, v := range extra {
+		vars[k] = v
+	}
+	base, stop := process(t, "serve", vars)
+	jar, _ := cookiejar.New(nil)
+	a := &app{t: t, base: base, client: &http.Client{Jar: jar, Timeout: 10 * time.Second}, spec: specValidator(t), stop: stop}
 	// Mat Ryer's pattern: wait until the server says it is ready.
 	for i := 0; ; i++ {
 		resp, err := http.Get(a.base + "/readyz")
@@ -285,6 +300,13 @@ func TestBadInputGetsProblems(t *testing.T) {
 	}
 	a.expectProblem(a.do("POST", "/api/v1/requests", `[1,2]`, key...), 400, "invalid", "array body")
 	a.expectProblem(a.do("POST", "/api/v1/requests", `{"x":1}`, key...), 400, "invalid", "unknown field")
+	for _, body := range []string{
+		`{"full_name":"Ana Maria","email":"ana@example.com","document_number":"30123950","gender":"F","amount":10000,"amount":5000000}`,
+		`{"full_name":"Ana Maria","email":"ana@example.com","document_number":"30123950","gender":"F","amount":10000,"AMOUNT":5000000}`,
+		`{"Full_Name":"Ana Maria","email":"ana@example.com","document_number":"30123950","gender":"F","amount":10000}`,
+	} {
+		a.expectProblem(a.do("POST", "/api/v1/requests", body, key...), 400, "invalid", "repeated or case-variant key "+body)
+	}
 	p = a.expectProblem(a.do("POST", "/api/v1/requests", `{"full_name":"Ana Maria","email":"nope","document_number":"12","gender":"Q","amount":10000.5}`, key...), 400, "invalid", "every field bad")
 	errs := p["errors"].(map[string]any)
 	for _, f := range []string{"email", "document_number", "gender", "amount"} {
@@ -391,14 +413,124 @@ func TestAdminFlow(t *testing.T) {
 }
 
 func TestFailedLoginsAreRateLimited(t *testing.T) {
-	a := startApp(t, nil)
+	a := startApp(t, map[string]string{"CLIENT_IP_HEADER": "X-Real-IP"})
+	from := func(ip string) []string { return []string{"X-Real-IP", ip} }
 	for range 5 {
-		a.expectProblem(a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"guess"}`), 401, "unauthorized", "guess")
+		a.expectProblem(a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"guess"}`, from("203.0.113.9")...), 401, "unauthorized", "guess")
 	}
-	r := a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"s3cret-pass-word"}`)
-	a.expectProblem(r, 429, "rate_limited", "locked account, right password")
+	r := a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"s3cret-pass-word"}`, from("203.0.113.9")...)
+	a.expectProblem(r, 429, "rate_limited", "guessing address, right password")
 	if r.header.Get("Retry-After") == "" {
 		t.Fatal("429 without Retry-After")
+	}
+	// The guesses locked out their address, not the admin.
+	a.expect(a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"s3cret-pass-word"}`, from("198.51.100.4")...), 200, "admin from elsewhere")
+}
+
+func TestAFloodOfWrongLoginsIsCountedBeforeHashing(t *testing.T) {
+	a := startApp(t, map[string]string{"CLIENT_IP_HEADER": "X-Real-IP"})
+	const n = 200
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			req, _ := http.NewRequest("POST", a.base+"/api/v1/admin/session", strings.NewReader(`{"email":"admin@example.com","password":"guess"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Real-IP", "203.0.113.66")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	// Exactly the budget of 5 reached a password check; the rest were
+	// refused before hashing, so the flood cost 5 hashes, not 200.
+	if count[401] != 5 || count[429] != n-5 {
+		t.Fatalf("statuses %v, want 5 × 401 and %d × 429", count, n-5)
+	}
+	a.expect(a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"s3cret-pass-word"}`, "X-Real-IP", "198.51.100.4"), 200, "admin during the flood")
+}
+
+func TestADatabaseOutageIsA503ToRetry(t *testing.T) {
+	vars := baseVars(t)
+	pg := testenv.NewProxy(t, testenv.HostPort(t, vars["DATABASE_URL"]))
+	vk := testenv.NewProxy(t, testenv.HostPort(t, vars["VALKEY_URL"]))
+	a := startApp(t, map[string]string{"DATABASE_URL": testenv.ThroughProxy(t, vars["DATABASE_URL"], pg),
+		"VALKEY_URL": testenv.ThroughProxy(t, vars["VALKEY_URL"], vk)})
+	a.expect(a.do("POST", "/api/v1/requests", application("30123950", "Ana Antes"), "Idempotency-Key", "outage-before"), 201, "before")
+
+	vk.Cut() // Valkey dies: filing goes on (limits fail open), logins wait
+	a.expect(a.do("POST", "/api/v1/requests", application("30123950", "Ana Sin Valkey"), "Idempotency-Key", "outage-valkey"), 201, "without Valkey")
+	r := a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"s3cret-pass-word"}`)
+	a.expectProblem(r, 503, "unavailable", "login without Valkey")
+
+	pg.Cut() // PostgreSQL dies too
+	for _, r := range []reply{
+		a.do("POST", "/api/v1/requests", application("30123950", "Ana Durante"), "Idempotency-Key", "outage-during"),
+		a.do("GET", "/api/v1/requests/LD-0000000000", ""),
+	} {
+		a.expectProblem(r, 503, "unavailable", "with PostgreSQL down")
+		if r.header.Get("Retry-After") == "" {
+			t.Fatal("503 without Retry-After")
+		}
+	}
+	a.expect(a.do("GET", "/readyz", ""), 503, "readyz")
+	a.expect(a.do("GET", "/healthz", ""), 200, "healthz stays up: restarting the api would not help")
+}
+
+func TestWorkerDecidesWhatTheAPICouldNot(t *testing.T) {
+	vars := baseVars(t)
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }))
+	t.Cleanup(down.Close)
+	a := startApp(t, map[string]string{"DATABASE_URL": vars["DATABASE_URL"], "SCORING_URL": down.URL})
+	r := a.do("POST", "/api/v1/requests", application("30123950", "Ana En Cola"), "Idempotency-Key", "queued-key-1")
+	a.expect(r, 201, "submit while scoring is down")
+	rec := r.json(t)
+	if rec["status"] != "in_review" {
+		t.Fatalf("receipt %v, want in_review", rec)
+	}
+	code := rec["tracking_code"].(string)
+	// The worker (with scoring back) finds the job saved with the request.
+	base, stop := process(t, "worker", vars)
+	deadline := time.Now().Add(15 * time.Second)
+	for a.do("GET", "/api/v1/requests/"+code, "").json(t)["status"] != "approved" {
+		if time.Now().After(deadline) {
+			t.Fatal("the worker did not decide the queued request within 15 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	resp, err := http.Get(base + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("worker /healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`loandesk_decisions_total{source="worker",status="approved"} 1`, `loandesk_queue_depth{state="ready"}`} {
+		if !bytes.Contains(m, []byte(want)) {
+			t.Errorf("worker metrics lack %s", want)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -466,7 +598,7 @@ func TestRoutesMatchTheSpec(t *testing.T) {
 		doc.Paths[pair.Key()] = ops
 	}
 	implemented := map[string]bool{}
-	for _, r := range httpapi.Routes {
+	for _, r := range httpapi.Routes() {
 		implemented[r.Method+" "+r.Path] = true
 		if doc.Paths[r.Path][r.Method] == nil {
 			t.Errorf("%s %s is implemented but not in api/openapi.yaml", r.Method, r.Path)

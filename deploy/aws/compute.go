@@ -91,8 +91,9 @@ func NewCompute(ctx *pulumi.Context, cfg Config, net *Network, data *Data, cert 
 		}
 		c.LogGroups[name] = lg
 	}
-	// The worker logs {"msg":"queue stats","depth":N} each sweep; this turns
-	// it into the metric its autoscaling tracks.
+	// Each worker logs {"msg":"queue stats","depth":N} every 5 s, N counted
+	// by SQL in River's job table; this turns it into the metric its
+	// autoscaling tracks (Average: every worker reports the same depth).
 	if _, err := cloudwatch.NewLogMetricFilter(ctx, "queue-depth", &cloudwatch.LogMetricFilterArgs{
 		LogGroupName: c.LogGroups["worker"].Name, Pattern: pulumi.String(`{ $.msg = "queue stats" }`),
 		MetricTransformation: &cloudwatch.LogMetricFilterMetricTransformationArgs{
@@ -134,15 +135,16 @@ func NewCompute(ctx *pulumi.Context, cfg Config, net *Network, data *Data, cert 
 			env := []kv{
 				{"APP_ENV", "production"}, {"LOG_LEVEL", "info"},
 				{"DATABASE_URL", fmt.Sprintf("postgres://loandesk@%s:5432/loandesk?sslmode=require", a[1])},
-				{"VALKEY_URL", fmt.Sprintf("rediss://%s:6379/0", a[2])},
 				{"SCORING_URL", cfg.ScoringURL}, {"IDENTITY_URL", cfg.IdentityURL},
-				{"ADMIN_EMAIL", cfg.AdminEmail},
-				// CloudFront tells the origin who the viewer is.
-				{"CLIENT_IP_HEADER", "CloudFront-Viewer-Address"},
 			}
-			secrets := []secretRef{{"DATABASE_PASSWORD", fmt.Sprintf("%s:password::", a[3])}, {"VALKEY_PASSWORD", a[4].(string)}}
+			secrets := []secretRef{{"DATABASE_PASSWORD", fmt.Sprintf("%s:password::", a[3])}}
+			// Only the API uses Valkey (sessions, rate limits) and the admin secrets.
 			if cmd == "serve" {
-				secrets = append(secrets, secretRef{"SESSION_KEY", a[5].(string)}, secretRef{"ADMIN_PASSWORD", a[6].(string)})
+				env = append(env, kv{"VALKEY_URL", fmt.Sprintf("rediss://%s:6379/0", a[2])}, kv{"ADMIN_EMAIL", cfg.AdminEmail},
+					// CloudFront tells the origin who the viewer is.
+					kv{"CLIENT_IP_HEADER", "CloudFront-Viewer-Address"})
+				secrets = append(secrets, secretRef{"VALKEY_PASSWORD", a[4].(string)}, secretRef{"SESSION_KEY", a[5].(string)},
+					secretRef{"ADMIN_PASSWORD", a[6].(string)})
 			}
 			def := map[string]any{
 				"name": name, "image": fmt.Sprintf("%s:%s", a[0], tag), "essential": true, "command": []string{cmd},

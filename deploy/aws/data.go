@@ -89,14 +89,14 @@ func NewData(ctx *pulumi.Context, cfg Config, net *Network, alarms pulumi.String
 		return nil, err
 	}
 	d.Cache, err = elasticache.NewReplicationGroup(ctx, "valkey", &elasticache.ReplicationGroupArgs{
-		ReplicationGroupId: pulumi.String(cfg.Name), Description: pulumi.String("LoanDesk sessions, idempotency keys, rate limits and decision queue"),
+		ReplicationGroupId: pulumi.String(cfg.Name), Description: pulumi.String("LoanDesk sessions and rate limits"),
 		Engine: pulumi.String("valkey"), EngineVersion: pulumi.String("8.1"), NodeType: pulumi.String(cfg.CacheNodeType),
 		NumCacheClusters: pulumi.Int(1 + cfg.CacheReplicas), Port: pulumi.Int(6379),
 		AutomaticFailoverEnabled: pulumi.Bool(true), MultiAzEnabled: pulumi.Bool(true),
 		AtRestEncryptionEnabled: pulumi.Bool(true), TransitEncryptionEnabled: pulumi.Bool(true), AuthToken: authToken,
 		SubnetGroupName: cacheSubnets.Name, SecurityGroupIds: pulumi.StringArray{net.DataSG.ID()},
 		// default.valkey8 evicts only keys with a TTL (volatile-lru): sessions
-		// and idempotency keys may go under pressure, the queue never does.
+		// and rate limits may go under pressure; nothing durable lives here.
 		ParameterGroupName:     pulumi.String("default.valkey8"),
 		SnapshotRetentionLimit: pulumi.Int(1), SnapshotWindow: pulumi.String("02:00-03:00"),
 		NotificationTopicArn: alarms, ApplyImmediately: pulumi.Bool(false), AutoMinorVersionUpgrade: pulumi.Bool(true),

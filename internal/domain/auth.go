@@ -1,15 +1,18 @@
 package domain
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/sync/semaphore"
 )
 
 // Admin is a person who reviews requests.
@@ -52,25 +55,56 @@ type SessionStore interface {
 	DeleteSession(ctx context.Context, token string) error
 }
 
-// Counter counts events per key in fixed windows (rate limiting).
-type Counter interface {
-	// Count returns the count in the current window and its time left.
-	Count(ctx context.Context, key string) (int, time.Duration, error)
-	// Incr adds one, starting a window of the given length if none is open.
-	Incr(ctx context.Context, key string, window time.Duration) (int, time.Duration, error)
-	Reset(ctx context.Context, key string) error
+// LoginLimits bound password guessing. Every attempt is counted before its
+// password is checked, so a flood of concurrent guesses cannot slip past a
+// limit while the hashes run.
+type LoginLimits struct {
+	// PerAccountAndAddress is strict: an address that guesses one account
+	// too often is refused (429) for that account.
+	PerAccountAndAddress Rate
+	// PerAddress is strict too: one address trying many accounts.
+	PerAddress Rate
+	// PerAccount counts an account's attempts from every address. Spending
+	// it does not lock the account (that would let anyone lock the real
+	// admin out); its attempts are slowed to SlowRate instead, each waiting
+	// up to SlowWait for its turn before it is refused.
+	PerAccount Rate
+	SlowRate   Rate
+	SlowWait   time.Duration
 }
+
+// DefaultLoginLimits: per 15 minutes, 5 attempts per account and address
+// and 20 per address; past 20 per account, one attempt every 2 s.
+var DefaultLoginLimits = LoginLimits{
+	PerAccountAndAddress: Rate{Events: 5, Per: 15 * time.Minute, Burst: 5},
+	PerAddress:           Rate{Events: 20, Per: 15 * time.Minute, Burst: 20},
+	PerAccount:           Rate{Events: 20, Per: 15 * time.Minute, Burst: 20},
+	SlowRate:             Rate{Events: 1, Per: 2 * time.Second, Burst: 1},
+	SlowWait:             5 * time.Second,
+}
+
+// Password checks hold ~19 MiB each (argon2id): DefaultHashSlots of them at
+// once fit a 128 MiB container with room to spare.
+const (
+	DefaultHashSlots = 2
+	DefaultHashWait  = 2 * time.Second
+)
 
 // Auth logs admins in and out.
 type Auth struct {
 	Admins   AdminStore
 	Sessions SessionStore
-	Counter  Counter
+	Limiter  Limiter
 
-	SessionTTL            time.Duration
-	FailureWindow         time.Duration
-	MaxFailuresPerAccount int
-	MaxFailuresPerIP      int
+	SessionTTL time.Duration
+	Limits     LoginLimits
+	// HashSlots bounds concurrent password checks; a login that finds no
+	// free slot within HashWait gets EUNAVAILABLE (503, retry shortly).
+	HashSlots int64
+	HashWait  time.Duration
+
+	slotsOnce sync.Once
+	slots     *semaphore.Weighted
 }
 
 // Bootstrap creates the first admin from configuration if missing.
@@ -79,50 +113,97 @@ func (a *Auth) Bootstrap(ctx context.Context, email, password string) (bool, err
 	return a.Admins.EnsureAdmin(ctx, email, HashPassword(password))
 }
 
-// Login checks credentials, rate-limits failures per account and per IP, and
-// opens a session. Errors: EINVALID, EUNAUTHORIZED, ERATELIMITED.
-func (a *Auth) Login(ctx context.Context, email, password, ip string) (string, Session, error) {
+// Login checks credentials under the LoginLimits and opens a session.
+// client identifies the caller's network (its address, or its /64 for
+// IPv6). Errors: EINVALID, EUNAUTHORIZED, ERATELIMITED, EUNAVAILABLE.
+func (a *Auth) Login(ctx context.Context, email, password, client string) (string, Session, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if email == "" || password == "" || len(email) > 254 || len(password) > 1024 {
 		return "", Session{}, &Error{Code: EINVALID, Message: "email and password are required",
 			Fields: map[string]string{"email": "is required", "password": "is required"}}
 	}
-	acctKey, ipKey := "login:acct:"+email, "login:ip:"+ip
-	for _, k := range []struct {
-		key string
-		max int
-	}{{acctKey, a.MaxFailuresPerAccount}, {ipKey, a.MaxFailuresPerIP}} {
-		n, ttl, err := a.Counter.Count(ctx, k.key)
+	pairKey := "login:pair:" + client + " " + email
+	for _, l := range []struct {
+		key  string
+		rate Rate
+	}{{pairKey, a.Limits.PerAccountAndAddress}, {"login:addr:" + client, a.Limits.PerAddress}} {
+		ok, wait, err := a.Limiter.Allow(ctx, l.key, l.rate)
 		if err != nil {
 			return "", Session{}, err
 		}
-		if n >= k.max {
-			return "", Session{}, &Error{Code: ERATELIMITED, Message: "too many failed logins; try again later", RetryAfter: max(1, int(ttl.Seconds()))}
+		if !ok {
+			return "", Session{}, &Error{Code: ERATELIMITED, Message: "too many login attempts from your address; wait and try again",
+				RetryAfter: retryAfterSeconds(wait)}
+		}
+	}
+	ok, _, err := a.Limiter.Allow(ctx, "login:acct:"+email, a.Limits.PerAccount)
+	if err != nil {
+		return "", Session{}, err
+	}
+	if !ok {
+		if err := a.slowDown(ctx, email); err != nil {
+			return "", Session{}, err
 		}
 	}
 	admin, err := a.Admins.AdminByEmail(ctx, email)
 	if err != nil && ErrorCode(err) != ENOTFOUND {
 		return "", Session{}, err
 	}
-	hash := dummyHash
+	hash := dummyHash()
 	if admin != nil {
 		hash = admin.PasswordHash
 	}
 	// Verify even for unknown emails, so timing does not reveal accounts.
-	if !VerifyPassword(hash, password) || admin == nil {
-		for _, k := range []string{acctKey, ipKey} {
-			if _, _, err := a.Counter.Incr(ctx, k, a.FailureWindow); err != nil {
-				return "", Session{}, err
-			}
-		}
-		return "", Session{}, Errorf(EUNAUTHORIZED, "wrong email or password")
-	}
-	if err := a.Counter.Reset(ctx, acctKey); err != nil {
+	match, err := a.verify(ctx, hash, password)
+	if err != nil {
 		return "", Session{}, err
 	}
+	if !match || admin == nil {
+		return "", Session{}, Errorf(EUNAUTHORIZED, "wrong email or password")
+	}
+	// Best effort: if it fails, earlier attempts from here keep counting.
+	_ = a.Limiter.Reset(ctx, pairKey)
 	s := Session{AdminID: admin.ID, Email: admin.Email, CSRFToken: RandomToken(), CreatedAt: time.Now().UTC()}
 	token, err := a.Sessions.CreateSession(ctx, s, a.SessionTTL)
 	return token, s, err
+}
+
+// slowDown waits for the account's next slow-lane turn, or refuses when that
+// is further away than SlowWait.
+func (a *Auth) slowDown(ctx context.Context, email string) error {
+	deadline := time.Now().Add(a.Limits.SlowWait)
+	for {
+		ok, wait, err := a.Limiter.Allow(ctx, "login:slow:"+email, a.Limits.SlowRate)
+		if err != nil || ok {
+			return err
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return &Error{Code: ERATELIMITED, Message: "this account is receiving many login attempts; wait a few seconds and try again",
+				RetryAfter: retryAfterSeconds(wait)}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// verify checks a password in one of the HashSlots.
+func (a *Auth) verify(ctx context.Context, hash, password string) (bool, error) {
+	a.slotsOnce.Do(func() { a.slots = semaphore.NewWeighted(cmp.Or(a.HashSlots, DefaultHashSlots)) })
+	wctx, cancel := context.WithTimeout(ctx, cmp.Or(a.HashWait, DefaultHashWait))
+	defer cancel()
+	if err := a.slots.Acquire(wctx, 1); err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		return false, &Error{Code: EUNAVAILABLE, Message: "too many logins at once; retry in a second", RetryAfter: 1}
+	}
+	defer a.slots.Release(1)
+	return VerifyPassword(hash, password), nil
 }
 
 // Authenticate resolves a session token. Errors: EUNAUTHORIZED.
@@ -164,7 +245,8 @@ const (
 	argonKeyLen  = 32
 )
 
-var dummyHash = HashPassword("timing-equalizer")
+// dummyHash is checked for unknown emails; made on first use, not at start.
+var dummyHash = sync.OnceValue(func() string { return HashPassword("timing-equalizer") })
 
 // HashPassword returns a PHC-format argon2id hash.
 func HashPassword(password string) string {

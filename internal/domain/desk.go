@@ -65,11 +65,43 @@ type Stats struct {
 // audit trail. Returning an error aborts the update.
 type UpdateFunc func(l *LoanRequest) (action, comment string, err error)
 
-// LoanStore keeps loan requests and their audit trail.
+// DecisionJob asks the worker to decide one request. The store queues it in
+// the same transaction that saves an undecided request, so no request can be
+// saved without it (PostgreSQL is the queue: see internal/postgres).
+type DecisionJob struct {
+	RequestID int64 `json:"request_id"`
+}
+
+// Kind names the job for the queue.
+func (DecisionJob) Kind() string { return "decide" }
+
+// QueueDepth counts the decision jobs not done yet.
+type QueueDepth struct {
+	Ready   int64 // may run now
+	Waiting int64 // scheduled for a retry (the providers could not answer)
+	Running int64 // being worked now
+}
+
+// Total is every job not done yet.
+func (q QueueDepth) Total() int64 { return q.Ready + q.Waiting + q.Running }
+
+// DecisionAttempts is how many times the worker asks the providers about a
+// request before leaving it for a person (about 1.5 hours of outage with the
+// worker's default backoff).
+const DecisionAttempts = 100
+
+// LoanStore keeps loan requests, their audit trail and their decision jobs.
+// Every method may also fail with EUNAVAILABLE (the database cannot answer
+// now; retry later) or EINTERNAL.
 type LoanStore interface {
-	// CreateLoan inserts l unless a request with l.IdempotencyKey exists, in
-	// which case it returns that one and existed=true. Errors: EINTERNAL.
+	// CreateLoan saves a new request in one transaction with what follows
+	// from it: the automatic decision's audit event when l is decided, or a
+	// DecisionJob when l is undecided. When a request already holds
+	// l.IdempotencyKey nothing is written, and that one is returned with
+	// existed=true.
 	CreateLoan(ctx context.Context, l *LoanRequest) (stored *LoanRequest, existed bool, err error)
+	// LoanByIdempotencyKey errors: ENOTFOUND.
+	LoanByIdempotencyKey(ctx context.Context, key string) (*LoanRequest, error)
 	// LoanByTrackingCode errors: ENOTFOUND (also for deleted requests).
 	LoanByTrackingCode(ctx context.Context, code string) (*LoanRequest, error)
 	// LoanByID errors: ENOTFOUND.
@@ -78,63 +110,23 @@ type LoanStore interface {
 	// result together with one audit event, in one transaction.
 	// Errors: ENOTFOUND, whatever fn returns.
 	UpdateLoan(ctx context.Context, id int64, actor Actor, fn UpdateFunc) (*LoanRequest, error)
-	// MarkQueued records that the request sits in the decision queue.
-	MarkQueued(ctx context.Context, id int64, at time.Time) error
-	// StaleUndecided lists undecided requests that were never queued and were
-	// created before notQueuedBefore, or were queued before requeueBefore.
-	StaleUndecided(ctx context.Context, notQueuedBefore, requeueBefore time.Time, limit int) ([]int64, error)
 	ListLoans(ctx context.Context, f Filter) (Page, error)
 	AuditTrail(ctx context.Context, requestID int64) ([]AuditEvent, error)
 	Stats(ctx context.Context) (Stats, error)
-}
-
-// Queue holds ids of requests that wait for a decision.
-type Queue interface {
-	Enqueue(ctx context.Context, requestID int64) error
-}
-
-// QueuedRequest is one message of the decision queue.
-type QueuedRequest struct {
-	ID         string // the queue's message id
-	RequestID  int64
-	Deliveries int64 // how many times it was handed to a worker, this one included
-}
-
-// IdemState is what the idempotency store knows of a key.
-type IdemState int
-
-const (
-	IdemNew     IdemState = iota // the caller now owns the key
-	IdemPending                  // another call with this key is in flight
-	IdemDone                     // the first call finished; Receipt is its answer
-)
-
-// IdempotencyStore remembers the first answer given for an Idempotency-Key.
-type IdempotencyStore interface {
-	// Begin claims key for a request with the given fingerprint, or reports
-	// the key's state. Errors: ECONFLICT when the key was used with another
-	// fingerprint.
-	Begin(ctx context.Context, key, fingerprint string) (IdemState, Receipt, error)
-	// Complete stores r as the answer for key (claimed for fingerprint).
-	Complete(ctx context.Context, key, fingerprint string, r Receipt) error
-	Release(ctx context.Context, key string) error
 }
 
 // Desk is the loan desk: filing, deciding and tracking requests, and the
 // admin actions on them. Its dependencies are small interfaces; adapters
 // implement them and cmd/loandesk wires them.
 type Desk struct {
-	Store       LoanStore
-	Queue       Queue
-	Idempotency IdempotencyStore
-	Identity    IdentityChecker
-	Scoring     Scorer
-	// DecisionTimeout bounds the synchronous decision while the applicant waits.
+	Store    LoanStore
+	Identity IdentityChecker
+	Scoring  Scorer
+	// DecisionTimeout bounds one decision: the applicant waits at most this
+	// long, and so does each of the worker's attempts.
 	DecisionTimeout time.Duration
-	// IdemWait is how long a repeated key waits for the first call to finish.
-	IdemWait time.Duration
-	Log      *slog.Logger
-	Now      func() time.Time
+	Log             *slog.Logger
+	Now             func() time.Time
 	// OnDecision, if set, is told of each automatic decision ("api" or "worker").
 	OnDecision func(source string, s Status)
 }
@@ -154,12 +146,15 @@ type Submitted struct {
 	Replayed bool // true when this is the stored answer to an earlier call with the key
 }
 
-// Submit files an application under an idempotency key, decides it if the
-// providers answer in time, and queues it otherwise. A repeated key returns
-// the first answer; no key ever makes two requests.
+// Submit files an application under an idempotency key. It asks the
+// providers first (at most DecisionTimeout), then saves the request in one
+// transaction: decided, or undecided with a job for the worker. The key is
+// the row's unique key: a repeated key gets the first answer, and no key
+// ever makes two requests, whatever else fails.
 //
 // Errors: EINVALID (bad fields or key), ECONFLICT (key reused with other
-// content, or the first call with the key is still running), EINTERNAL.
+// content), EUNAVAILABLE (the database cannot answer; retry with the same
+// key), EINTERNAL.
 func (d *Desk) Submit(ctx context.Context, key string, a Application) (Submitted, error) {
 	if !ValidIdempotencyKey(key) {
 		return Submitted{}, &Error{Code: EINVALID, Message: "the Idempotency-Key header must be 8 to 128 characters of letters, digits, '-' or '_'",
@@ -170,163 +165,101 @@ func (d *Desk) Submit(ctx context.Context, key string, a Application) (Submitted
 		return Submitted{}, err
 	}
 	fp := a.Fingerprint()
-
-	owned := false
-	if d.Idempotency != nil {
-		state, rec, err := d.beginIdem(ctx, key, fp)
-		switch {
-		case err != nil && ErrorCode(err) != EINTERNAL:
-			return Submitted{}, err
-		case err != nil:
-			// Valkey trouble must not stop filing: PostgreSQL's unique key still
-			// guarantees one request per key.
-			d.Log.WarnContext(ctx, "idempotency store unavailable; relying on the database key", "err", err)
-		case state == IdemDone:
-			return Submitted{Receipt: rec, Replayed: true}, nil
-		default:
-			owned = true
-		}
+	// A retry of an answered filing gets that answer without asking the
+	// providers again.
+	prev, err := d.Store.LoanByIdempotencyKey(ctx, key)
+	if err == nil {
+		return replay(prev, fp)
 	}
-	sub, err := d.file(ctx, key, fp, a)
-	if owned {
-		if err != nil {
-			// Let the client retry with the same key.
-			if rerr := d.Idempotency.Release(context.WithoutCancel(ctx), key); rerr != nil {
-				d.Log.WarnContext(ctx, "releasing idempotency key", "err", rerr)
-			}
-		} else if cerr := d.Idempotency.Complete(context.WithoutCancel(ctx), key, fp, sub.Receipt); cerr != nil {
-			d.Log.WarnContext(ctx, "storing idempotent response", "err", cerr)
-		}
+	if ErrorCode(err) != ENOTFOUND {
+		return Submitted{}, err
 	}
-	return sub, err
-}
-
-// beginIdem claims the key, waiting a little for a concurrent first call.
-func (d *Desk) beginIdem(ctx context.Context, key, fp string) (IdemState, Receipt, error) {
-	deadline := d.now().Add(d.IdemWait)
-	for {
-		state, rec, err := d.Idempotency.Begin(ctx, key, fp)
-		if err != nil || state != IdemPending {
-			return state, rec, err
-		}
-		if d.now().After(deadline) {
-			return 0, Receipt{}, &Error{Code: ECONFLICT, Message: "a request with this Idempotency-Key is still being processed; retry shortly", RetryAfter: 1}
-		}
-		select {
-		case <-ctx.Done():
-			return 0, Receipt{}, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func (d *Desk) file(ctx context.Context, key, fp string, a Application) (Submitted, error) {
 	now := d.now()
 	l := &LoanRequest{
 		TrackingCode: NewTrackingCode(), Application: a, Status: StatusInReview,
 		IdempotencyKey: key, Fingerprint: fp, CreatedAt: now, UpdatedAt: now,
 	}
-	stored, existed, err := d.Store.CreateLoan(ctx, l)
-	if err != nil {
-		return Submitted{}, err
-	}
-	if existed {
-		if stored.Fingerprint != fp {
-			return Submitted{}, Errorf(ECONFLICT, "this Idempotency-Key was already used for a different request")
+	dec, err := d.decide(ctx, a)
+	decided := err == nil
+	if decided {
+		if err := l.ApplyDecision(dec, d.now()); err != nil {
+			return Submitted{}, err
 		}
-		return Submitted{Receipt: stored.Receipt(), Replayed: true}, nil
+	} else {
+		d.Log.InfoContext(ctx, "providers did not answer in time; the worker will decide", "err", err)
 	}
-	decided, err := d.decide(ctx, stored)
+	// Saved even if the applicant hung up meanwhile: their retry with the
+	// same key finds it.
+	stored, existed, err := d.Store.CreateLoan(context.WithoutCancel(ctx), l)
 	if err != nil {
 		return Submitted{}, err
 	}
-	return Submitted{Receipt: decided.Receipt()}, nil
+	if existed { // a concurrent call with this key saved first
+		return replay(stored, fp)
+	}
+	if decided && d.OnDecision != nil {
+		d.OnDecision("api", stored.Status)
+	}
+	return Submitted{Receipt: stored.Receipt()}, nil
 }
 
-// decide tries to decide l now; if the providers cannot answer, it queues l
-// and returns it unchanged (in review).
-func (d *Desk) decide(ctx context.Context, l *LoanRequest) (*LoanRequest, error) {
-	dctx, cancel := context.WithTimeout(ctx, d.DecisionTimeout)
-	dec, err := Decide(dctx, d.Identity, d.Scoring, l.Application)
-	cancel()
-	switch ErrorCode(err) {
-	case "":
-		return d.apply(ctx, l.ID, dec, "api")
-	case EPERMANENT:
-		d.Log.WarnContext(ctx, "provider refused the request; a person must decide", "request_id", l.ID, "err", err)
-		return d.apply(ctx, l.ID, Decision{Status: StatusInReview, Reason: ReasonManual}, "api")
+func replay(l *LoanRequest, fp string) (Submitted, error) {
+	if l.Fingerprint != fp {
+		return Submitted{}, Errorf(ECONFLICT, "this Idempotency-Key was already used for a different request")
 	}
-	d.Log.InfoContext(ctx, "providers did not answer; request queued", "request_id", l.ID, "err", err)
-	// The request is stored; if queueing fails the sweeper queues it later.
-	if qerr := d.Queue.Enqueue(ctx, l.ID); qerr != nil {
-		d.Log.ErrorContext(ctx, "queueing request; the sweeper will retry", "request_id", l.ID, "err", qerr)
-		return l, nil
-	}
-	if merr := d.Store.MarkQueued(ctx, l.ID, d.now()); merr != nil {
-		d.Log.WarnContext(ctx, "marking request queued", "request_id", l.ID, "err", merr)
-	}
-	return l, nil
+	return Submitted{Receipt: l.Receipt(), Replayed: true}, nil
 }
 
-func (d *Desk) apply(ctx context.Context, id int64, dec Decision, source string) (*LoanRequest, error) {
-	// The decision is saved even if the applicant hung up meanwhile.
-	l, err := d.Store.UpdateLoan(context.WithoutCancel(ctx), id, System, func(l *LoanRequest) (string, string, error) {
-		return ActionDecide, "", l.ApplyDecision(dec, d.now())
-	})
-	if err == nil && d.OnDecision != nil {
-		d.OnDecision(source, dec.Status)
+// decide asks the providers, within DecisionTimeout. A permanent refusal
+// decides too: the request goes to a person. Errors: EUNAVAILABLE.
+func (d *Desk) decide(ctx context.Context, a Application) (Decision, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.DecisionTimeout)
+	defer cancel()
+	dec, err := Decide(ctx, d.Identity, d.Scoring, a)
+	if ErrorCode(err) == EPERMANENT {
+		d.Log.WarnContext(ctx, "a provider refused the request; a person must decide", "err", err)
+		return Decision{Status: StatusInReview, Reason: ReasonManual}, nil
 	}
-	return l, err
+	return dec, err
 }
 
-// DecideQueued is the worker's step for one queued request. done=true means
-// the message can be acknowledged: decided now, decided before, deleted, or
-// left for a person. Errors: EUNAVAILABLE (retry later), EINTERNAL.
-func (d *Desk) DecideQueued(ctx context.Context, id int64) (done bool, err error) {
+// DecideQueued is the worker's step for one queued request: nil when there
+// is nothing left to do (decided now or before, or gone). On the last
+// attempt a request the providers still cannot decide is left for a person.
+// Errors: EUNAVAILABLE (retry later), EINTERNAL.
+func (d *Desk) DecideQueued(ctx context.Context, id int64, lastAttempt bool) error {
 	l, err := d.Store.LoanByID(ctx, id)
 	if ErrorCode(err) == ENOTFOUND {
-		return true, nil // nothing to decide; never retry it
+		return nil // nothing to decide; never retry it
 	}
 	if err != nil {
-		return false, err
+		return err
 	}
-	if !l.Undecided() || l.Deleted() {
-		return true, nil // at-least-once delivery: a repeat is a no-op
+	if !l.Undecided() {
+		return nil // at-least-once delivery: a repeat is a no-op
 	}
-	dctx, cancel := context.WithTimeout(ctx, d.DecisionTimeout)
-	dec, err := Decide(dctx, d.Identity, d.Scoring, l.Application)
-	cancel()
-	switch ErrorCode(err) {
-	case "":
-	case EPERMANENT:
+	dec, err := d.decide(ctx, l.Application)
+	if err != nil {
+		if !lastAttempt {
+			return err
+		}
+		d.Log.WarnContext(ctx, "giving up on the providers; a person must decide", "request_id", id, "err", err)
 		dec = Decision{Status: StatusInReview, Reason: ReasonManual}
-	default:
-		return false, err
 	}
-	_, err = d.apply(ctx, id, dec, "worker")
-	if ErrorCode(err) == ECONFLICT {
-		return true, nil // someone else decided it meanwhile
+	// The decision is saved even if the worker is stopping meanwhile.
+	_, err = d.Store.UpdateLoan(context.WithoutCancel(ctx), id, System, func(l *LoanRequest) (string, string, error) {
+		return ActionDecide, "", l.ApplyDecision(dec, d.now())
+	})
+	switch {
+	case ErrorCode(err) == ECONFLICT:
+		return nil // someone decided it meanwhile
+	case err != nil:
+		return err
 	}
-	return err == nil, err
-}
-
-// RequeueStale queues undecided requests that missed the queue (a crash
-// between saving and queueing) or sat in it too long (a lost queue).
-func (d *Desk) RequeueStale(ctx context.Context, notQueuedFor, queuedFor time.Duration) (int, error) {
-	now := d.now()
-	ids, err := d.Store.StaleUndecided(ctx, now.Add(-notQueuedFor), now.Add(-queuedFor), 500)
-	if err != nil {
-		return 0, err
+	if d.OnDecision != nil {
+		d.OnDecision("worker", dec.Status)
 	}
-	for i, id := range ids {
-		if err := d.Queue.Enqueue(ctx, id); err != nil {
-			return i, err
-		}
-		if err := d.Store.MarkQueued(ctx, id, now); err != nil {
-			return i, err
-		}
-	}
-	return len(ids), nil
+	return nil
 }
 
 // Track returns the public view of a request by tracking code.

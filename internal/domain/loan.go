@@ -198,8 +198,10 @@ func (l *LoanRequest) Undecided() bool {
 
 // ApplyDecision records an automatic decision. It refuses (ECONFLICT) when
 // the request was already decided, so that a decision is never taken twice.
+// A deleted request is decided too: deleting hides it, and a restore must
+// find it decided rather than waiting for a job that already ran.
 func (l *LoanRequest) ApplyDecision(d Decision, now time.Time) error {
-	if !l.Undecided() || l.Deleted() {
+	if !l.Undecided() {
 		return Errorf(ECONFLICT, "request %s is already decided", l.TrackingCode)
 	}
 	l.Status, l.Reason, l.Score = d.Status, d.Reason, d.Score

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -153,22 +153,58 @@ func requireAdmin(auth Auth, log *slog.Logger) func(http.Handler) http.Handler {
 }
 
 // clientIP is the caller's address, from the trusted proxy header if set.
-// Values may carry a port ("203.0.113.7:443", CloudFront's format).
-func clientIP(r *http.Request, header string) string {
+// CloudFront-Viewer-Address always ends in ":port" ("203.0.113.7:46532",
+// "2001:db8::1:46532", IPv6 without brackets); X-Real-IP holds an address.
+func clientIP(r *http.Request, header string) netip.Addr {
 	if header != "" {
 		v := strings.TrimSpace(r.Header.Get(header))
-		if ip := net.ParseIP(v); ip != nil {
-			return ip.String()
-		}
-		if i := strings.LastIndexByte(v, ':'); i > 0 {
-			if ip := net.ParseIP(strings.Trim(v[:i], "[]")); ip != nil {
-				return ip.String()
+		if strings.EqualFold(header, "CloudFront-Viewer-Address") {
+			if i := strings.LastIndexByte(v, ':'); i > 0 {
+				v = v[:i]
 			}
+		} else if ap, err := netip.ParseAddrPort(v); err == nil {
+			v = ap.Addr().String()
+		}
+		if ip, err := netip.ParseAddr(strings.Trim(v, "[]")); err == nil {
+			return ip.Unmap()
 		}
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap()
 	}
-	return host
+	ip, _ := netip.ParseAddr(r.RemoteAddr)
+	return ip
+}
+
+// clientKey names the caller for rate limits: its IPv4 address, or its
+// IPv6 /64 — one subscriber's network, where every address is theirs to use.
+func clientKey(r *http.Request, header string) string {
+	ip := clientIP(r, header)
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
+// limit refuses a request with 429 once its client has spent rate, before
+// any work is done. If the limiter cannot answer, the request goes through:
+// a Valkey outage must not stop filing.
+func limit(l Limiter, name string, rate domain.Rate, ipHeader string, log *slog.Logger) func(http.Handler) http.Handler {
+	return func(h http.Handler) http.Handler {
+		if rate.Off() {
+			return h
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ok, wait, err := l.Allow(r.Context(), name+":"+clientKey(r, ipHeader), rate)
+			if err != nil {
+				log.WarnContext(r.Context(), "rate limiter unavailable; letting the request through", "limit", name, "err", err)
+			} else if !ok {
+				writeError(w, r, log, &domain.Error{Code: domain.ERATELIMITED, Message: "too many requests from your address; try again later",
+					RetryAfter: max(1, int((wait+time.Second-1)/time.Second))})
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // applicationInput is the body of POST /api/v1/requests. The amount stays a
-// json.Number so that 10000.5 or "abc" become a field message, not a 500.
+// json.Number so that 10000.5 becomes the domain's amount message, not a
+// type error.
 type applicationInput struct {
 	FullName       string      `json:"full_name"`
 	Email          string      `json:"email"`
@@ -22,48 +23,27 @@ type applicationInput struct {
 	Amount         json.Number `json:"amount"`
 }
 
-func (in applicationInput) application() (domain.Application, error) {
-	a := domain.Application{FullName: in.FullName, Email: in.Email, DocumentNumber: in.DocumentNumber, Gender: domain.Gender(in.Gender)}
+// application converts types only; the domain validates. An amount that is
+// not a whole number becomes -1, which the domain refuses with its message.
+func (in applicationInput) application() domain.Application {
 	n, err := strconv.ParseInt(string(in.Amount), 10, 64)
 	if err != nil {
-		// Let Validate report every other field too, then replace its amount message.
-		a.Normalize()
-		e, _ := domain.AsError(a.Validate())
-		if e == nil {
-			e = &domain.Error{Code: domain.EINVALID, Message: "the request has invalid fields", Fields: map[string]string{}}
-		}
-		e.Fields["amount"] = "must be a whole number of pesos from 10000 to 5000000"
-		return a, e
+		n = -1
 	}
-	a.Amount = n
-	return a, nil
+	return domain.Application{FullName: in.FullName, Email: in.Email, DocumentNumber: in.DocumentNumber,
+		Gender: domain.Gender(in.Gender), Amount: n}
 }
 
-func handleSubmit(cfg Config) http.Handler {
+func handleSubmit(desk Desk, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		if cfg.SubmitLimit > 0 {
-			n, ttl, err := cfg.Counter.Incr(ctx, "submit:"+clientIP(r, cfg.ClientIPHeader), cfg.SubmitWindow)
-			if err != nil {
-				cfg.Log.WarnContext(ctx, "rate limiter unavailable; letting the request through", "err", err)
-			} else if n > cfg.SubmitLimit {
-				writeError(w, r, cfg.Log, &domain.Error{Code: domain.ERATELIMITED, Message: "too many requests from your address; try again later", RetryAfter: max(1, int(ttl.Seconds()))})
-				return
-			}
-		}
 		var in applicationInput
 		if err := decode(w, r, &in); err != nil {
-			writeError(w, r, cfg.Log, err)
+			writeError(w, r, log, err)
 			return
 		}
-		a, err := in.application()
+		res, err := desk.Submit(r.Context(), r.Header.Get("Idempotency-Key"), in.application())
 		if err != nil {
-			writeError(w, r, cfg.Log, err)
-			return
-		}
-		res, err := cfg.Desk.Submit(ctx, r.Header.Get("Idempotency-Key"), a)
-		if err != nil {
-			writeError(w, r, cfg.Log, err)
+			writeError(w, r, log, err)
 			return
 		}
 		if res.Replayed {

@@ -5,49 +5,62 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/loandesk/loandesk/internal/obs"
 )
 
-// Route is one entry of the API, for the test that compares routes and spec.
-type Route struct{ Method, Path string }
-
-// Routes lists every API route in the spec's notation. addRoutes registers
-// exactly these (a test checks both against api/openapi.yaml).
-var Routes = []Route{
-	{"POST", "/api/v1/requests"},
-	{"GET", "/api/v1/requests/{tracking_code}"},
-	{"POST", "/api/v1/admin/session"},
-	{"GET", "/api/v1/admin/session"},
-	{"DELETE", "/api/v1/admin/session"},
-	{"GET", "/api/v1/admin/requests"},
-	{"GET", "/api/v1/admin/requests/{id}"},
-	{"DELETE", "/api/v1/admin/requests/{id}"},
-	{"POST", "/api/v1/admin/requests/{id}/status"},
-	{"POST", "/api/v1/admin/requests/{id}/restore"},
-	{"GET", "/api/v1/admin/stats"},
-	{"GET", "/api/openapi.yaml"},
-	{"GET", "/healthz"},
-	{"GET", "/readyz"},
+// route is one entry of the API. Path is in the spec's notation, so the
+// same table registers the routes and feeds the test that compares them
+// with api/openapi.yaml.
+type route struct {
+	Method, Path string
+	Handler      http.Handler
+	// Unlisted routes are not part of the public contract.
+	Unlisted bool
 }
 
-func addRoutes(mux *http.ServeMux, cfg Config, draining *atomic.Bool) {
+// routes is every route of the API, with its middleware: who may call it
+// (admin) and how often (limit).
+func routes(cfg Config, draining *atomic.Bool) []route {
 	admin := requireAdmin(cfg.Auth, cfg.Log)
+	perClient := func(name string) func(http.Handler) http.Handler {
+		return limit(cfg.Limiter, name, cfg.SubmitRate, cfg.ClientIPHeader, cfg.Log)
+	}
+	return []route{
+		{"POST", "/api/v1/requests", perClient("submit")(handleSubmit(cfg.Desk, cfg.Log)), false},
+		{"GET", "/api/v1/requests/{tracking_code}", handleTrack(cfg.Desk, cfg.Log), false},
 
-	mux.Handle("POST /api/v1/requests", handleSubmit(cfg))
-	mux.Handle("GET /api/v1/requests/{tracking_code}", handleTrack(cfg.Desk, cfg.Log))
+		// Login limits are per account and address (domain.LoginLimits),
+		// so they are applied where the account is known: in domain.Auth.
+		{"POST", "/api/v1/admin/session", handleLogin(cfg), false},
+		{"GET", "/api/v1/admin/session", admin(handleWhoAmI()), false},
+		{"DELETE", "/api/v1/admin/session", admin(handleLogout(cfg)), false},
+		{"GET", "/api/v1/admin/requests", admin(handleList(cfg.Desk, cfg.Log)), false},
+		{"GET", "/api/v1/admin/requests/{id}", admin(handleDetail(cfg.Desk, cfg.Log)), false},
+		{"DELETE", "/api/v1/admin/requests/{id}", admin(handleDelete(cfg.Desk, cfg.Log)), false},
+		{"POST", "/api/v1/admin/requests/{id}/status", admin(handleChangeStatus(cfg.Desk, cfg.Log)), false},
+		{"POST", "/api/v1/admin/requests/{id}/restore", admin(handleRestore(cfg.Desk, cfg.Log)), false},
+		{"GET", "/api/v1/admin/stats", admin(handleStats(cfg.Desk, cfg.Log)), false},
 
-	mux.Handle("POST /api/v1/admin/session", handleLogin(cfg))
-	mux.Handle("GET /api/v1/admin/session", admin(handleWhoAmI()))
-	mux.Handle("DELETE /api/v1/admin/session", admin(handleLogout(cfg)))
-	mux.Handle("GET /api/v1/admin/requests", admin(handleList(cfg.Desk, cfg.Log)))
-	mux.Handle("GET /api/v1/admin/requests/{id}", admin(handleDetail(cfg.Desk, cfg.Log)))
-	mux.Handle("DELETE /api/v1/admin/requests/{id}", admin(handleDelete(cfg.Desk, cfg.Log)))
-	mux.Handle("POST /api/v1/admin/requests/{id}/status", admin(handleChangeStatus(cfg.Desk, cfg.Log)))
-	mux.Handle("POST /api/v1/admin/requests/{id}/restore", admin(handleRestore(cfg.Desk, cfg.Log)))
-	mux.Handle("GET /api/v1/admin/stats", admin(handleStats(cfg.Desk, cfg.Log)))
+		{"GET", "/api/openapi.yaml", handleSpec(cfg.Spec), false},
+		{"GET", "/healthz", handleHealthz(), false},
+		{"GET", "/readyz", handleReadyz(cfg.Ready, draining), false},
+		// Scraped inside the private network only; web does not proxy it.
+		{"GET", "/metrics", promhttp.HandlerFor(cfg.Metrics.Registry, promhttp.HandlerOpts{}), true},
+	}
+}
 
-	mux.Handle("GET /api/openapi.yaml", handleSpec(cfg.Spec))
-	mux.Handle("GET /healthz", handleHealthz())
-	mux.Handle("GET /readyz", handleReadyz(cfg.Ready, draining))
-	// Not in the public contract: scraped inside the private network only.
-	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics.Registry, promhttp.HandlerOpts{}))
+// Route is a public route of the API, in the spec's notation.
+type Route struct{ Method, Path string }
+
+// Routes lists the public routes (the contract test compares them with
+// api/openapi.yaml both ways).
+func Routes() []Route {
+	var out []Route
+	for _, r := range routes(Config{Metrics: obs.NewMetrics()}, new(atomic.Bool)) {
+		if !r.Unlisted {
+			out = append(out, Route{r.Method, r.Path})
+		}
+	}
+	return out
 }

@@ -33,16 +33,16 @@ type Auth interface {
 	Logout(ctx context.Context, token string) error
 }
 
-// Counter counts submissions per client for rate limiting.
-type Counter interface {
-	Incr(ctx context.Context, key string, window time.Duration) (int, time.Duration, error)
+// Limiter spends per-client budgets (implemented by the Valkey adapter).
+type Limiter interface {
+	Allow(ctx context.Context, key string, r domain.Rate) (allowed bool, retryAfter time.Duration, err error)
 }
 
 // Config is everything NewServer needs.
 type Config struct {
 	Desk    Desk
 	Auth    Auth
-	Counter Counter
+	Limiter Limiter
 	// Ready reports whether the dependencies answer (PostgreSQL, Valkey).
 	Ready   func(ctx context.Context) error
 	Metrics *obs.Metrics
@@ -56,9 +56,8 @@ type Config struct {
 	// client's address; empty uses the connection's address. Only set it
 	// when every request comes through that proxy.
 	ClientIPHeader string
-	// SubmitLimit requests per SubmitWindow per client address.
-	SubmitLimit  int
-	SubmitWindow time.Duration
+	// SubmitRate limits filings per client address (IPv6: per /64).
+	SubmitRate domain.Rate
 }
 
 // Server is the API handler plus its drain switch.
@@ -74,7 +73,9 @@ func (s *Server) Drain() { s.draining.Store(true) }
 func NewServer(cfg Config) *Server {
 	s := &Server{}
 	mux := http.NewServeMux()
-	addRoutes(mux, cfg, &s.draining)
+	for _, r := range routes(cfg, &s.draining) {
+		mux.Handle(r.Method+" "+r.Path, r.Handler)
+	}
 	var h http.Handler = problemFallback(mux, cfg.Log)
 	h = observe(h, cfg.Metrics, cfg.Log)
 	h = recoverPanics(h, cfg.Log)

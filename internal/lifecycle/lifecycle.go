@@ -72,3 +72,30 @@ func Healthcheck(ctx context.Context, url string) error {
 	}
 	return nil
 }
+
+// StartupWait bounds how long a starting process waits for a dependency.
+const StartupWait = time.Minute
+
+// WaitFor calls connect until it succeeds, every second for up to
+// StartupWait, logging each failure: a process that starts while its
+// database restarts comes up when the database does.
+func WaitFor(ctx context.Context, log *slog.Logger, what string, connect func(context.Context) error) error {
+	deadline := time.Now().Add(StartupWait)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := connect(cctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		log.WarnContext(ctx, "waiting for "+what, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Second):
+		}
+	}
+}

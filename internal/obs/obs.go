@@ -75,6 +75,22 @@ func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
 func (h ctxHandler) WithAttrs(a []slog.Attr) slog.Handler { return ctxHandler{h.Handler.WithAttrs(a)} }
 func (h ctxHandler) WithGroup(n string) slog.Handler      { return ctxHandler{h.Handler.WithGroup(n)} }
 
+// MinLevel passes on only records at level or above (for a library's logs).
+func MinLevel(h slog.Handler, level slog.Level) slog.Handler { return minLevel{h, level} }
+
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(a), h.level}
+}
+func (h minLevel) WithGroup(n string) slog.Handler { return minLevel{h.Handler.WithGroup(n), h.level} }
+
 // Metrics are LoanDesk's Prometheus metrics, on their own registry.
 type Metrics struct {
 	Registry *prometheus.Registry
@@ -85,8 +101,7 @@ type Metrics struct {
 	ExternalTime *prometheus.HistogramVec // service
 	BreakerState *prometheus.GaugeVec     // service: 0 closed, 1 half-open, 2 open
 	Decisions    *prometheus.CounterVec   // source (api|worker), status
-	QueueLag     prometheus.Gauge
-	QueuePending prometheus.Gauge
+	QueueDepth   *prometheus.GaugeVec     // state: ready, waiting, running
 }
 
 // NewMetrics creates and registers the metrics.
@@ -114,14 +129,11 @@ func NewMetrics() *Metrics {
 		Decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "loandesk_decisions_total", Help: "Automatic decisions by where they were taken and their status.",
 		}, []string{"source", "status"}),
-		QueueLag: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "loandesk_queue_lag", Help: "Requests in the decision stream not yet delivered to a worker.",
-		}),
-		QueuePending: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "loandesk_queue_pending", Help: "Requests delivered to a worker and not yet acknowledged (waiting for a retry).",
-		}),
+		QueueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "loandesk_queue_depth", Help: "Decision jobs not done yet, by state: ready (may run now), waiting (for a retry), running.",
+		}, []string{"state"}),
 	}
 	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.External, m.ExternalTime, m.BreakerState, m.Decisions,
-		m.QueueLag, m.QueuePending, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.QueueDepth, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -12,7 +12,7 @@ func (db *DB) AdminByEmail(ctx context.Context, email string) (*domain.Admin, er
 	err := db.pool.QueryRow(ctx, `SELECT id, email, password_hash, created_at FROM admins WHERE email = $1`, email).
 		Scan(&a.ID, &a.Email, &a.PasswordHash, &a.CreatedAt)
 	if err != nil {
-		return nil, notFound(err, "admin")
+		return nil, translate(err, "admin")
 	}
 	return &a, nil
 }
@@ -22,7 +22,7 @@ func (db *DB) AdminByEmail(ctx context.Context, email string) (*domain.Admin, er
 func (db *DB) EnsureAdmin(ctx context.Context, email, passwordHash string) (bool, error) {
 	tag, err := db.pool.Exec(ctx, `INSERT INTO admins (email, password_hash) VALUES ($1, $2) ON CONFLICT (email) DO NOTHING`, email, passwordHash)
 	if err != nil {
-		return false, err
+		return false, translate(err, "admin")
 	}
 	return tag.RowsAffected() == 1, nil
 }

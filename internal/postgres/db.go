@@ -1,6 +1,8 @@
-// Package postgres stores loan requests, admins and the audit trail in
-// PostgreSQL. It turns driver errors into domain errors, and each update runs
-// in one transaction inside this package.
+// Package postgres stores everything durable of LoanDesk in PostgreSQL:
+// loan requests, admins, the audit trail, and the queue of decision jobs
+// (River, in the same database, so a request and its job are saved in one
+// transaction). It turns driver errors into domain errors, and each update
+// runs in one transaction inside this package.
 package postgres
 
 import (
@@ -8,14 +10,23 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
+	"net"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/loandesk/loandesk/internal/domain"
 	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/loandesk/loandesk/internal/domain"
 )
 
 //go:embed migrations/*.sql
@@ -24,13 +35,23 @@ var migrations embed.FS
 // DB is the PostgreSQL adapter.
 type DB struct {
 	pool *pgxpool.Pool
+	// jobs only inserts jobs, inside this package's transactions; the
+	// worker runs its own River client to work them.
+	jobs *river.Client[pgx.Tx]
 }
+
+// connectTimeout bounds a new connection when the URL does not say
+// (connect_timeout): a request must not hang while PostgreSQL restarts.
+const connectTimeout = 3 * time.Second
 
 // Open connects and checks the connection.
 func Open(ctx context.Context, url string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parsing DATABASE_URL: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -40,17 +61,25 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connecting to PostgreSQL at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
-	return &DB{pool: pool}, nil
+	jobs, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &DB{pool: pool, jobs: jobs}, nil
 }
 
 // Close releases the pool.
 func (db *DB) Close() { db.pool.Close() }
 
-// Ping reports whether PostgreSQL answers (readiness).
-func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
+// Pool is the connection pool, for the worker's River client.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
-// Migrate applies the embedded migrations that are not applied yet. Only
-// `loandesk migrate` calls it, never the server at start.
+// Ping reports whether PostgreSQL answers (readiness).
+func (db *DB) Ping(ctx context.Context) error { return translate(db.pool.Ping(ctx), "ping") }
+
+// Migrate applies the embedded migrations, then River's, that are not
+// applied yet. Only `loandesk migrate` calls it, never the server at start.
 func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
@@ -73,6 +102,17 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	rm, err := rivermigrate.New(riverpgxv5.New(db.pool), &rivermigrate.Config{Logger: log})
+	if err != nil {
+		return err
+	}
+	res, err := rm.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return fmt.Errorf("migrating the job queue (River): %w", err)
+	}
+	for _, m := range res.Versions {
+		log.InfoContext(ctx, "queue migration applied", "version", m.Version, "name", m.Name, "duration", m.Duration.String())
+	}
 	log.InfoContext(ctx, "database schema is current", "version", v)
 	return nil
 }
@@ -90,10 +130,60 @@ func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return tx.Commit(ctx)
 }
 
-// notFound turns "no rows" into the domain's ENOTFOUND.
-func notFound(err error, what string) error {
+// translate turns a driver error into the domain's terms at this edge:
+// "no rows" is ENOTFOUND; unique and check violations are ECONFLICT and
+// EINVALID; a database that cannot answer now (down, restarting, out of
+// connections, unreachable) is EUNAVAILABLE, which callers may retry.
+// Domain errors pass through; anything else stays internal.
+func translate(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := domain.AsError(err); ok {
+		return err
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.Errorf(domain.ENOTFOUND, "%s not found", what)
 	}
-	return err
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == "23505":
+			return errors.Join(domain.Errorf(domain.ECONFLICT, "%s already exists", what), err)
+		case pgErr.Code == "23514":
+			return errors.Join(domain.Errorf(domain.EINVALID, "%s breaks a rule of the database", what), err)
+		case unavailableClass(pgErr.Code):
+			return unavailable(err, what)
+		}
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if errors.Is(err, context.Canceled) {
+		return err // the caller gave up; nothing to tell it
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	if errors.As(err, &connectErr) || errors.As(err, &netErr) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded) ||
+		strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "closed pool") {
+		return unavailable(err, what)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// unavailableClass: connection exceptions (08), insufficient resources
+// (53: too many connections, disk full), operator intervention (57:
+// shutdown, crash recovery, "the database system is starting up"), and
+// serialization failures or deadlocks (40001, 40P01), which succeed on retry.
+func unavailableClass(code string) bool {
+	switch {
+	case strings.HasPrefix(code, "08"), strings.HasPrefix(code, "53"), strings.HasPrefix(code, "57"),
+		code == "40001", code == "40P01":
+		return true
+	}
+	return false
+}
+
+func unavailable(err error, what string) error {
+	return errors.Join(&domain.Error{Code: domain.EUNAVAILABLE, Message: "the database is unavailable; retry shortly", RetryAfter: 2},
+		fmt.Errorf("%s: %w", what, err))
 }

@@ -3,11 +3,12 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"github.com/loandesk/loandesk/internal/domain"
 )
@@ -26,42 +27,64 @@ func scanLoan(row pgx.Row) (*domain.LoanRequest, error) {
 	return &l, nil
 }
 
-// CreateLoan inserts l, or returns the request that already holds its
-// idempotency key (existed=true). The unique key makes concurrent repeats
-// produce exactly one row.
+// CreateLoan saves a new request in one transaction with what follows from
+// it: the audit event of its automatic decision, or, when it is undecided,
+// its decision job. When the idempotency key is taken it writes nothing and
+// returns the request that holds it (existed=true): the unique key makes
+// concurrent repeats produce exactly one row, and so exactly one job.
 func (db *DB) CreateLoan(ctx context.Context, l *domain.LoanRequest) (*domain.LoanRequest, bool, error) {
-	row := db.pool.QueryRow(ctx, `
-		INSERT INTO loan_requests (tracking_code, full_name, email, document_number, gender, amount, status, reason,
-			score, idempotency_key, fingerprint, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-		ON CONFLICT (idempotency_key) DO NOTHING
-		RETURNING `+loanColumns,
-		l.TrackingCode, l.FullName, l.Email, l.DocumentNumber, l.Gender, l.Amount, l.Status, l.Reason,
-		l.Score, l.IdempotencyKey, l.Fingerprint, l.CreatedAt, l.UpdatedAt)
-	stored, err := scanLoan(row)
-	if err == nil {
-		return stored, false, nil
-	}
-	if err != pgx.ErrNoRows {
-		return nil, false, fmt.Errorf("inserting loan request: %w", err)
-	}
-	stored, err = scanLoan(db.pool.QueryRow(ctx, `SELECT `+loanColumns+` FROM loan_requests WHERE idempotency_key = $1`, l.IdempotencyKey))
+	var stored *domain.LoanRequest
+	existed := false
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		stored, err = scanLoan(tx.QueryRow(ctx, `
+			INSERT INTO loan_requests (tracking_code, full_name, email, document_number, gender, amount, status, reason,
+				score, idempotency_key, fingerprint, created_at, updated_at, decided_at, decided_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			ON CONFLICT (idempotency_key) DO NOTHING
+			RETURNING `+loanColumns,
+			l.TrackingCode, l.FullName, l.Email, l.DocumentNumber, l.Gender, l.Amount, l.Status, l.Reason,
+			l.Score, l.IdempotencyKey, l.Fingerprint, l.CreatedAt, l.UpdatedAt, l.DecidedAt, l.DecidedBy))
+		if errors.Is(err, pgx.ErrNoRows) {
+			existed = true
+			stored, err = scanLoan(tx.QueryRow(ctx, `SELECT `+loanColumns+` FROM loan_requests WHERE idempotency_key = $1`, l.IdempotencyKey))
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		if stored.Undecided() {
+			_, err = db.jobs.InsertTx(ctx, tx, domain.DecisionJob{RequestID: stored.ID}, &river.InsertOpts{MaxAttempts: domain.DecisionAttempts})
+			return err
+		}
+		return insertAudit(ctx, tx, stored.ID, domain.System, domain.ActionDecide, "", undecided, stored)
+	})
 	if err != nil {
-		return nil, false, fmt.Errorf("loading loan request by idempotency key: %w", err)
+		return nil, false, translate(err, "saving the loan request")
 	}
-	return stored, true, nil
+	return stored, existed, nil
+}
+
+// undecided is a request as filed, before any decision: the "before" of the
+// audit event of a decision taken while filing.
+var undecided = &domain.LoanRequest{Status: domain.StatusInReview}
+
+// LoanByIdempotencyKey finds the request filed under key.
+func (db *DB) LoanByIdempotencyKey(ctx context.Context, key string) (*domain.LoanRequest, error) {
+	l, err := scanLoan(db.pool.QueryRow(ctx, `SELECT `+loanColumns+` FROM loan_requests WHERE idempotency_key = $1`, key))
+	return l, translate(err, "request")
 }
 
 // LoanByTrackingCode hides deleted requests from the public.
 func (db *DB) LoanByTrackingCode(ctx context.Context, code string) (*domain.LoanRequest, error) {
 	l, err := scanLoan(db.pool.QueryRow(ctx, `SELECT `+loanColumns+` FROM loan_requests WHERE tracking_code = $1 AND deleted_at IS NULL`, code))
-	return l, notFound(err, "request")
+	return l, translate(err, "request")
 }
 
 // LoanByID returns a request, deleted or not.
 func (db *DB) LoanByID(ctx context.Context, id int64) (*domain.LoanRequest, error) {
 	l, err := scanLoan(db.pool.QueryRow(ctx, `SELECT `+loanColumns+` FROM loan_requests WHERE id = $1`, id))
-	return l, notFound(err, "request")
+	return l, translate(err, "request")
 }
 
 // UpdateLoan locks the row, lets fn change it, and saves it with an audit
@@ -71,9 +94,9 @@ func (db *DB) UpdateLoan(ctx context.Context, id int64, actor domain.Actor, fn d
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		l, err := scanLoan(tx.QueryRow(ctx, `SELECT `+loanColumns+` FROM loan_requests WHERE id = $1 FOR UPDATE`, id))
 		if err != nil {
-			return notFound(err, "request")
+			return err
 		}
-		before := auditView(l)
+		before := *l
 		action, comment, err := fn(l)
 		if err != nil {
 			return err
@@ -86,19 +109,27 @@ func (db *DB) UpdateLoan(ctx context.Context, id int64, actor domain.Actor, fn d
 		if err != nil {
 			return fmt.Errorf("updating loan request: %w", err)
 		}
-		b, _ := json.Marshal(before)
-		a, _ := json.Marshal(auditView(l))
-		_, err = tx.Exec(ctx, `
-			INSERT INTO audit_events (request_id, admin_id, actor, action, comment, before, after, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			l.ID, actor.AdminID, actor.Name, action, strings.TrimSpace(comment), b, a, l.UpdatedAt)
-		if err != nil {
-			return fmt.Errorf("writing audit event: %w", err)
+		if err := insertAudit(ctx, tx, l.ID, actor, action, comment, &before, l); err != nil {
+			return err
 		}
 		out = l
 		return nil
 	})
-	return out, err
+	return out, translate(err, "request")
+}
+
+// insertAudit records one change to a request, with its state before and after.
+func insertAudit(ctx context.Context, tx pgx.Tx, id int64, actor domain.Actor, action, comment string, before, after *domain.LoanRequest) error {
+	b, _ := json.Marshal(auditView(before))
+	a, _ := json.Marshal(auditView(after))
+	_, err := tx.Exec(ctx, `
+		INSERT INTO audit_events (request_id, admin_id, actor, action, comment, before, after, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		id, actor.AdminID, actor.Name, action, strings.TrimSpace(comment), b, a, after.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("writing audit event: %w", err)
+	}
+	return nil
 }
 
 // auditView is the part of a request whose changes the audit trail records.
@@ -107,25 +138,6 @@ func auditView(l *domain.LoanRequest) map[string]any {
 		"status": l.Status, "reason": l.Reason, "score": l.Score,
 		"decided_at": l.DecidedAt, "decided_by": l.DecidedBy, "deleted_at": l.DeletedAt,
 	}
-}
-
-// MarkQueued records when the request was put in the decision queue.
-func (db *DB) MarkQueued(ctx context.Context, id int64, at time.Time) error {
-	_, err := db.pool.Exec(ctx, `UPDATE loan_requests SET queued_at = $2 WHERE id = $1`, id, at)
-	return err
-}
-
-// StaleUndecided finds undecided requests the queue may have missed.
-func (db *DB) StaleUndecided(ctx context.Context, notQueuedBefore, requeueBefore time.Time, limit int) ([]int64, error) {
-	rows, err := db.pool.Query(ctx, `
-		SELECT id FROM loan_requests
-		WHERE status = 'in_review' AND decided_at IS NULL AND reason = '' AND deleted_at IS NULL
-		  AND ((queued_at IS NULL AND created_at < $1) OR queued_at < $2)
-		ORDER BY created_at LIMIT $3`, notQueuedBefore, requeueBefore, limit)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
 // ListLoans returns one page of requests, newest first.
@@ -153,13 +165,13 @@ func (db *DB) ListLoans(ctx context.Context, f domain.Filter) (domain.Page, erro
 	cond := strings.Join(where, " AND ")
 	var total int
 	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM loan_requests WHERE `+cond, args...).Scan(&total); err != nil {
-		return domain.Page{}, fmt.Errorf("counting loan requests: %w", err)
+		return domain.Page{}, translate(err, "counting loan requests")
 	}
 	limit, offset := arg(f.PageSize), arg((f.Page-1)*f.PageSize)
 	rows, err := db.pool.Query(ctx, `SELECT `+loanColumns+` FROM loan_requests WHERE `+cond+
 		` ORDER BY created_at DESC, id DESC LIMIT `+limit+` OFFSET `+offset, args...)
 	if err != nil {
-		return domain.Page{}, fmt.Errorf("listing loan requests: %w", err)
+		return domain.Page{}, translate(err, "listing loan requests")
 	}
 	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.LoanRequest, error) {
 		l, err := scanLoan(r)
@@ -169,7 +181,7 @@ func (db *DB) ListLoans(ctx context.Context, f domain.Filter) (domain.Page, erro
 		return *l, nil
 	})
 	if err != nil {
-		return domain.Page{}, err
+		return domain.Page{}, translate(err, "listing loan requests")
 	}
 	return domain.Page{Items: items, Total: total, Page: f.Page, PageSize: f.PageSize}, nil
 }
@@ -180,13 +192,14 @@ func (db *DB) AuditTrail(ctx context.Context, requestID int64) ([]domain.AuditEv
 		SELECT id, request_id, actor, action, comment, before, after, created_at
 		FROM audit_events WHERE request_id = $1 ORDER BY id`, requestID)
 	if err != nil {
-		return nil, err
+		return nil, translate(err, "audit trail")
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.AuditEvent, error) {
+	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.AuditEvent, error) {
 		var e domain.AuditEvent
 		err := r.Scan(&e.ID, &e.RequestID, &e.Actor, &e.Action, &e.Comment, &e.Before, &e.After, &e.CreatedAt)
 		return e, err
 	})
+	return events, translate(err, "audit trail")
 }
 
 // Stats counts live requests by status, and the deleted ones.
@@ -198,5 +211,5 @@ func (db *DB) Stats(ctx context.Context) (domain.Stats, error) {
 		       count(*) FILTER (WHERE status = 'rejected' AND deleted_at IS NULL),
 		       count(*) FILTER (WHERE deleted_at IS NOT NULL)
 		FROM loan_requests`).Scan(&s.InReview, &s.Approved, &s.Rejected, &s.Deleted)
-	return s, err
+	return s, translate(err, "stats")
 }

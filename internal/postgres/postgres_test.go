@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/loandesk/loandesk/internal/domain"
+	"github.com/loandesk/loandesk/internal/postgres"
 	"github.com/loandesk/loandesk/internal/testenv"
 )
 
@@ -58,6 +59,11 @@ func TestConcurrentRepeatsMakeExactlyOneRow(t *testing.T) {
 	}
 	if len(seen) != 1 || page.Total != 1 {
 		t.Fatalf("%d distinct ids, %d rows; want exactly one", len(seen), page.Total)
+	}
+	for id := range seen {
+		if n := jobsFor(t, db, id); n != 1 {
+			t.Fatalf("%d decision jobs for the one request, want 1", n)
+		}
 	}
 }
 
@@ -174,16 +180,125 @@ func TestTrackingCodeHidesDeleted(t *testing.T) {
 	}
 }
 
-func TestStaleUndecided(t *testing.T) {
+// jobsFor counts the decision jobs of a request, in any state.
+func jobsFor(t *testing.T, db *postgres.DB, id int64) int {
+	t.Helper()
+	var n int
+	err := db.Pool().QueryRow(context.Background(),
+		`SELECT count(*) FROM river_job WHERE kind = 'decide' AND (args->>'request_id')::bigint = $1`, id).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestUndecidedRequestIsSavedWithItsJob(t *testing.T) {
 	db, ctx := testenv.DB(t), context.Background()
-	now := time.Now().UTC()
-	old, _, _ := db.CreateLoan(ctx, newLoan("key-stale-1", "Ana Vieja", "30123950", now.Add(-10*time.Minute)))
-	_, _, _ = db.CreateLoan(ctx, newLoan("key-stale-2", "Ana Nueva", "30123951", now))
-	queued, _, _ := db.CreateLoan(ctx, newLoan("key-stale-3", "Ana Encolada", "30123952", now.Add(-10*time.Minute)))
-	_ = db.MarkQueued(ctx, queued.ID, now.Add(-time.Minute))
-	ids, err := db.StaleUndecided(ctx, now.Add(-time.Minute), now.Add(-30*time.Minute), 10)
-	if err != nil || len(ids) != 1 || ids[0] != old.ID {
-		t.Fatalf("stale = %v, %v; want only the old never-queued request %d", ids, err, old.ID)
+	l, existed, err := db.CreateLoan(ctx, newLoan("key-job-1", "Ana Encolada", "30123950", time.Now()))
+	if err != nil || existed {
+		t.Fatalf("create: existed=%v err=%v", existed, err)
+	}
+	if n := jobsFor(t, db, l.ID); n != 1 {
+		t.Fatalf("%d decision jobs for an undecided request, want 1", n)
+	}
+	if events, _ := db.AuditTrail(ctx, l.ID); len(events) != 0 {
+		t.Fatalf("undecided request has audit events: %+v", events)
+	}
+	// A repeat of the key writes nothing: no second row, no second job.
+	if _, existed, err := db.CreateLoan(ctx, newLoan("key-job-1", "Ana Encolada", "30123950", time.Now())); err != nil || !existed {
+		t.Fatalf("repeat: existed=%v err=%v", existed, err)
+	}
+	if n := jobsFor(t, db, l.ID); n != 1 {
+		t.Fatalf("%d jobs after a repeated key, want 1", n)
+	}
+	q, err := db.QueueDepth(ctx)
+	if err != nil || q.Ready != 1 || q.Total() != 1 {
+		t.Fatalf("queue depth %+v, %v; want one ready job", q, err)
+	}
+}
+
+func TestDecidedRequestIsSavedWithItsAuditEventAndNoJob(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	l := newLoan("key-decided-1", "Ana Aprobada", "30123950", time.Now().UTC())
+	score := 700
+	if err := l.ApplyDecision(domain.Decision{Status: domain.StatusApproved, Reason: domain.ReasonScore, Score: &score}, time.Now().UTC()); err != nil {
+		t.Fatal(err)
+	}
+	stored, _, err := db.CreateLoan(ctx, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Status != domain.StatusApproved || stored.DecidedAt == nil || stored.DecidedBy != "system" || *stored.Score != 700 {
+		t.Fatalf("stored %+v", stored)
+	}
+	if n := jobsFor(t, db, stored.ID); n != 0 {
+		t.Fatalf("%d jobs for a decided request, want 0", n)
+	}
+	events, err := db.AuditTrail(ctx, stored.ID)
+	if err != nil || len(events) != 1 {
+		t.Fatalf("events %+v, %v; want the decision", events, err)
+	}
+	if e := events[0]; e.Action != domain.ActionDecide || e.Actor != "system" || e.Before["status"] != "in_review" || e.After["status"] != "approved" {
+		t.Fatalf("decision event %+v", e)
+	}
+}
+
+func TestARequestIsNeverSavedWithoutItsJob(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	// The job cannot be written (its table is gone): the request must not
+	// be saved either, or it would wait for a worker that never comes.
+	if _, err := db.Pool().Exec(ctx, `ALTER TABLE river_job RENAME TO river_job_gone`); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.CreateLoan(ctx, newLoan("key-no-job", "Ana Sin Cola", "30123950", time.Now())); err == nil {
+		t.Fatal("saved a request whose job could not be written")
+	}
+	if _, err := db.Pool().Exec(ctx, `ALTER TABLE river_job_gone RENAME TO river_job`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.LoanByIdempotencyKey(ctx, "key-no-job"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("the request outlived its job's failed write: %v", err)
+	}
+	// And a check constraint refused by the database is the caller's mistake.
+	l := newLoan("key-broken-1", "Ana Rota", "30123950", time.Now())
+	l.Gender = "Q"
+	if _, _, err := db.CreateLoan(ctx, l); domain.ErrorCode(err) != domain.EINVALID {
+		t.Fatalf("err = %v, want EINVALID from the check constraint", err)
+	}
+}
+
+func TestADatabaseThatDiesIsUnavailable(t *testing.T) {
+	dbURL := testenv.DatabaseURL(t)
+	proxy := testenv.NewProxy(t, testenv.HostPort(t, dbURL))
+	db, err := postgres.Open(context.Background(), testenv.ThroughProxy(t, dbURL, proxy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if _, _, err := db.CreateLoan(ctx, newLoan("key-before", "Ana Antes", "30123950", time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Cut() // PostgreSQL dies: open connections reset, new ones refused
+	for name, call := range map[string]func() error{
+		"CreateLoan": func() error {
+			_, _, err := db.CreateLoan(ctx, newLoan("key-after", "Ana Despues", "30123951", time.Now()))
+			return err
+		},
+		"LoanByIdempotencyKey": func() error { _, err := db.LoanByIdempotencyKey(ctx, "key-before"); return err },
+		"UpdateLoan": func() error {
+			_, err := db.UpdateLoan(ctx, 1, domain.System, func(*domain.LoanRequest) (string, string, error) { return "x", "", nil })
+			return err
+		},
+		"ListLoans":  func() error { _, err := db.ListLoans(ctx, domain.Filter{Page: 1, PageSize: 5}); return err },
+		"Stats":      func() error { _, err := db.Stats(ctx); return err },
+		"QueueDepth": func() error { _, err := db.QueueDepth(ctx); return err },
+		"Ping":       func() error { return db.Ping(ctx) },
+	} {
+		err := call()
+		if e, ok := domain.AsError(err); !ok || e.Code != domain.EUNAVAILABLE || e.RetryAfter == 0 {
+			t.Errorf("%s with PostgreSQL gone: %v, want EUNAVAILABLE with a retry hint", name, err)
+		}
 	}
 }
 

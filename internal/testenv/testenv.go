@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,4 +115,89 @@ func Valkey(t testing.TB) *valkey.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s.WithPrefix(fmt.Sprintf("test:%s:", suffix()))
+}
+
+// Proxy forwards TCP connections to addr until cut, so a test can make a
+// dependency die mid-way: cut closes the listener and every connection.
+type Proxy struct {
+	Addr string
+	ln   net.Listener
+	mu   sync.Mutex
+	cons []net.Conn
+	dead bool
+}
+
+// NewProxy listens on a free loopback port and forwards to target.
+func NewProxy(t testing.TB, target string) *Proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proxy{Addr: ln.Addr().String(), ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			if !p.track(c, up) {
+				return
+			}
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+	t.Cleanup(p.Cut)
+	return p
+}
+
+func (p *Proxy) track(cs ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dead {
+		for _, c := range cs {
+			c.Close()
+		}
+		return false
+	}
+	p.cons = append(p.cons, cs...)
+	return true
+}
+
+// Cut kills the dependency: new connections are refused, open ones reset.
+func (p *Proxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dead = true
+	p.ln.Close()
+	for _, c := range p.cons {
+		c.Close()
+	}
+}
+
+// ThroughProxy rewrites a URL's host:port to go through p.
+func ThroughProxy(t testing.TB, rawURL string, p *Proxy) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = p.Addr
+	return u.String()
+}
+
+// HostPort is the host:port of a URL.
+func HostPort(t testing.TB, rawURL string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
 }

@@ -1,6 +1,6 @@
-// Package valkey keeps the short-lived state of LoanDesk in Valkey: admin
-// sessions, idempotency keys, rate-limit counters, and the stream of requests
-// waiting for a decision.
+// Package valkey keeps what LoanDesk may lose in Valkey: admin sessions and
+// rate-limit budgets. Losing them logs admins out and resets the limits,
+// nothing else; every durable fact lives in PostgreSQL.
 package valkey
 
 import (
@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/loandesk/loandesk/internal/domain"
@@ -20,15 +21,12 @@ import (
 
 // Store is the Valkey adapter. Every key lives under Prefix.
 type Store struct {
-	rdb    *redis.Client
-	prefix string
+	rdb     *redis.Client
+	prefix  string
+	limiter *redis_rate.Limiter
 	// sessionKey turns session tokens into storage keys, so that a copy of
 	// the data does not hold usable tokens.
 	sessionKey []byte
-	// IdemTTL is how long the first answer to an Idempotency-Key is kept.
-	IdemTTL time.Duration
-	// IdemLease bounds how long a crashed first call blocks its key.
-	IdemLease time.Duration
 }
 
 // Open connects to Valkey (a redis:// or rediss:// URL) and pings it.
@@ -40,12 +38,23 @@ func Open(ctx context.Context, url, password string, sessionKey []byte) (*Store,
 	if password != "" {
 		opt.Password = password
 	}
+	// Fail fast while Valkey restarts: filing goes on without it (the rate
+	// limiter lets requests through), and admins get a 503 to retry.
+	if opt.DialTimeout == 0 {
+		opt.DialTimeout = 2 * time.Second
+	}
+	if opt.ReadTimeout == 0 {
+		opt.ReadTimeout, opt.WriteTimeout = 2*time.Second, 2*time.Second
+	}
+	if opt.MaxRetries == 0 {
+		opt.MaxRetries = 1
+	}
 	rdb := redis.NewClient(opt)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
 		return nil, fmt.Errorf("connecting to Valkey at %s: %w", opt.Addr, err)
 	}
-	return &Store{rdb: rdb, prefix: "loandesk:", sessionKey: sessionKey, IdemTTL: 24 * time.Hour, IdemLease: 30 * time.Second}, nil
+	return &Store{rdb: rdb, limiter: redis_rate.NewLimiter(rdb), prefix: "loandesk:", sessionKey: sessionKey}, nil
 }
 
 // WithPrefix returns a copy that keeps its keys under another prefix (tests).
@@ -58,7 +67,7 @@ func (s *Store) WithPrefix(p string) *Store {
 // Close closes the connection pool.
 func (s *Store) Close() error { return s.rdb.Close() }
 
-// Ping reports whether Valkey answers (readiness).
+// Ping reports whether Valkey answers.
 func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
 
 func (s *Store) key(parts ...string) string {
@@ -88,7 +97,7 @@ func (s *Store) CreateSession(ctx context.Context, sess domain.Session, ttl time
 		return "", err
 	}
 	if err := s.rdb.Set(ctx, s.sessionStorageKey(token), b, ttl).Err(); err != nil {
-		return "", fmt.Errorf("storing session: %w", err)
+		return "", unavailable("the session store", err)
 	}
 	return token, nil
 }
@@ -100,7 +109,7 @@ func (s *Store) Session(ctx context.Context, token string) (domain.Session, erro
 		return domain.Session{}, domain.Errorf(domain.EUNAUTHORIZED, "your session has expired; log in again")
 	}
 	if err != nil {
-		return domain.Session{}, fmt.Errorf("loading session: %w", err)
+		return domain.Session{}, unavailable("the session store", err)
 	}
 	var sess domain.Session
 	if err := json.Unmarshal(b, &sess); err != nil {
@@ -111,98 +120,35 @@ func (s *Store) Session(ctx context.Context, token string) (domain.Session, erro
 
 // DeleteSession ends a session; deleting an unknown token is not an error.
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
-	return s.rdb.Del(ctx, s.sessionStorageKey(token)).Err()
+	if err := s.rdb.Del(ctx, s.sessionStorageKey(token)).Err(); err != nil {
+		return unavailable("the session store", err)
+	}
+	return nil
 }
 
-// --- rate-limit counters ---
+// --- rate limits ---
 
-// Count returns the events counted under key in its open window.
-func (s *Store) Count(ctx context.Context, key string) (int, time.Duration, error) {
-	k := s.key("rl", key)
-	pipe := s.rdb.Pipeline()
-	get := pipe.Get(ctx, k)
-	ttl := pipe.PTTL(ctx, k)
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return 0, 0, fmt.Errorf("reading counter: %w", err)
-	}
-	n, err := get.Int()
-	if errors.Is(err, redis.Nil) {
-		return 0, 0, nil
-	}
-	return n, max(ttl.Val(), 0), err
-}
-
-// incrScript counts an event and opens the window on the first one,
-// atomically, so a crash can never leave a counter without expiry.
-var incrScript = redis.NewScript(`
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return {n, redis.call('PTTL', KEYS[1])}`)
-
-// Incr counts one event under key.
-func (s *Store) Incr(ctx context.Context, key string, window time.Duration) (int, time.Duration, error) {
-	res, err := incrScript.Run(ctx, s.rdb, []string{s.key("rl", key)}, window.Milliseconds()).Int64Slice()
+// Allow spends one event of key's budget (GCRA, atomically in Valkey, by
+// go-redis/redis_rate). Errors: EUNAVAILABLE.
+func (s *Store) Allow(ctx context.Context, key string, r domain.Rate) (bool, time.Duration, error) {
+	res, err := s.limiter.Allow(ctx, s.key("rl", key), redis_rate.Limit{Rate: r.Events, Period: r.Per, Burst: r.Burst})
 	if err != nil {
-		return 0, 0, fmt.Errorf("counting: %w", err)
+		return false, 0, unavailable("rate limiter", err)
 	}
-	return int(res[0]), time.Duration(res[1]) * time.Millisecond, nil
+	return res.Allowed > 0, max(res.RetryAfter, 0), nil
 }
 
-// Reset clears a counter.
+// Reset gives key its whole budget back.
 func (s *Store) Reset(ctx context.Context, key string) error {
-	return s.rdb.Del(ctx, s.key("rl", key)).Err()
+	if err := s.limiter.Reset(ctx, s.key("rl", key)); err != nil {
+		return unavailable("rate limiter", err)
+	}
+	return nil
 }
 
-// --- idempotency keys ---
-
-type idemRecord struct {
-	Fingerprint string          `json:"fp"`
-	Done        bool            `json:"done"`
-	Receipt     *domain.Receipt `json:"receipt,omitempty"`
-}
-
-// Begin claims an Idempotency-Key (SET NX with a short lease) or reports what
-// the key holds. Errors: ECONFLICT when the key was used for other content.
-func (s *Store) Begin(ctx context.Context, key, fingerprint string) (domain.IdemState, domain.Receipt, error) {
-	k := s.key("idem", key)
-	pending, _ := json.Marshal(idemRecord{Fingerprint: fingerprint})
-	ok, err := s.rdb.SetNX(ctx, k, pending, s.IdemLease).Result()
-	if err != nil {
-		return 0, domain.Receipt{}, fmt.Errorf("claiming idempotency key: %w", err)
-	}
-	if ok {
-		return domain.IdemNew, domain.Receipt{}, nil
-	}
-	b, err := s.rdb.Get(ctx, k).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return s.Begin(ctx, key, fingerprint) // expired in between: claim again
-	}
-	if err != nil {
-		return 0, domain.Receipt{}, fmt.Errorf("reading idempotency key: %w", err)
-	}
-	var rec idemRecord
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return 0, domain.Receipt{}, fmt.Errorf("decoding idempotency key: %w", err)
-	}
-	if rec.Fingerprint != fingerprint {
-		return 0, domain.Receipt{}, domain.Errorf(domain.ECONFLICT, "this Idempotency-Key was already used for a different request")
-	}
-	if !rec.Done || rec.Receipt == nil {
-		return domain.IdemPending, domain.Receipt{}, nil
-	}
-	return domain.IdemDone, *rec.Receipt, nil
-}
-
-// Complete stores the first answer for the key, in one write.
-func (s *Store) Complete(ctx context.Context, key, fingerprint string, r domain.Receipt) error {
-	b, err := json.Marshal(idemRecord{Fingerprint: fingerprint, Done: true, Receipt: &r})
-	if err != nil {
-		return err
-	}
-	return s.rdb.Set(ctx, s.key("idem", key), b, s.IdemTTL).Err()
-}
-
-// Release frees a key whose first call failed, so a retry can proceed.
-func (s *Store) Release(ctx context.Context, key string) error {
-	return s.rdb.Del(ctx, s.key("idem", key)).Err()
+// unavailable says Valkey could not answer: callers may retry, and nothing
+// durable was at stake (Valkey holds only sessions and rate limits).
+func unavailable(what string, err error) error {
+	return errors.Join(&domain.Error{Code: domain.EUNAVAILABLE, Message: what + " is unavailable; retry shortly", RetryAfter: 2},
+		fmt.Errorf("%s: %w", what, err))
 }

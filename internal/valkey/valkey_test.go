@@ -3,11 +3,13 @@ package valkey_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/loandesk/loandesk/internal/domain"
 	"github.com/loandesk/loandesk/internal/testenv"
+	"github.com/loandesk/loandesk/internal/valkey"
 )
 
 func TestSessions(t *testing.T) {
@@ -34,116 +36,75 @@ func TestSessions(t *testing.T) {
 	}
 }
 
-func TestCounters(t *testing.T) {
+func TestLimitHoldsUnderTwoHundredConcurrentCallers(t *testing.T) {
 	s, ctx := testenv.Valkey(t), context.Background()
-	for i := 1; i <= 3; i++ {
-		n, ttl, err := s.Incr(ctx, "k", time.Minute)
-		if err != nil || n != i || ttl <= 0 || ttl > time.Minute {
-			t.Fatalf("Incr #%d = %d, %v, %v", i, n, ttl, err)
-		}
-	}
-	if n, _, _ := s.Count(ctx, "k"); n != 3 {
-		t.Fatalf("Count = %d", n)
-	}
-	_ = s.Reset(ctx, "k")
-	if n, _, _ := s.Count(ctx, "k"); n != 0 {
-		t.Fatalf("Count after reset = %d", n)
-	}
-	_, _, _ = s.Incr(ctx, "w", 50*time.Millisecond)
-	time.Sleep(120 * time.Millisecond)
-	if n, _, _ := s.Count(ctx, "w"); n != 0 {
-		t.Fatalf("window did not expire: %d", n)
-	}
-}
-
-func TestIdempotencyKeys(t *testing.T) {
-	s, ctx := testenv.Valkey(t), context.Background()
-	st, _, err := s.Begin(ctx, "key-1", "fp")
-	if err != nil || st != domain.IdemNew {
-		t.Fatalf("first Begin = %v, %v", st, err)
-	}
-	if st, _, _ := s.Begin(ctx, "key-1", "fp"); st != domain.IdemPending {
-		t.Fatalf("second Begin = %v, want pending", st)
-	}
-	if _, _, err := s.Begin(ctx, "key-1", "other"); domain.ErrorCode(err) != domain.ECONFLICT {
-		t.Fatalf("other content: %v, want ECONFLICT", err)
-	}
-	rec := domain.Receipt{TrackingCode: "LD-0000000000", Status: domain.StatusApproved}
-	if err := s.Complete(ctx, "key-1", "fp", rec); err != nil {
-		t.Fatal(err)
-	}
-	st, got, err := s.Begin(ctx, "key-1", "fp")
-	if err != nil || st != domain.IdemDone || got.TrackingCode != rec.TrackingCode {
-		t.Fatalf("after Complete: %v %+v %v", st, got, err)
-	}
-	_, _, _ = s.Begin(ctx, "key-2", "fp")
-	_ = s.Release(ctx, "key-2")
-	if st, _, _ := s.Begin(ctx, "key-2", "fp"); st != domain.IdemNew {
-		t.Fatalf("after Release: %v, want new", st)
-	}
-}
-
-func TestOnlyOneClaimsAKey(t *testing.T) {
-	s, ctx := testenv.Valkey(t), context.Background()
+	rate := domain.Rate{Events: 5, Per: time.Minute, Burst: 5}
+	var allowed atomic.Int32
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	owners := 0
-	for range 20 {
+	start := make(chan struct{})
+	for range 200 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if st, _, _ := s.Begin(ctx, "race", "fp"); st == domain.IdemNew {
-				mu.Lock()
-				owners++
-				mu.Unlock()
+			<-start
+			ok, wait, err := s.Allow(ctx, "flood", rate)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if ok {
+				allowed.Add(1)
+			} else if wait <= 0 || wait > 12*time.Second {
+				t.Errorf("refused with retry-after %v, want (0, 12s]", wait)
 			}
 		}()
 	}
+	close(start)
 	wg.Wait()
-	if owners != 1 {
-		t.Fatalf("%d callers own the key, want 1", owners)
+	if n := allowed.Load(); n != 5 {
+		t.Fatalf("%d of 200 concurrent calls allowed, want exactly the burst of 5", n)
+	}
+	if err := s.Reset(ctx, "flood"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, _ := s.Allow(ctx, "flood", rate); !ok {
+		t.Fatal("refused after Reset")
+	}
+	if ok, _, _ := s.Allow(ctx, "other-key", rate); !ok {
+		t.Fatal("one key's budget spent another's")
 	}
 }
 
-func TestQueueDeliversUntilAcknowledged(t *testing.T) {
+func TestBudgetRefillsAtTheRate(t *testing.T) {
 	s, ctx := testenv.Valkey(t), context.Background()
-	if err := s.EnsureGroup(ctx); err != nil {
+	rate := domain.Rate{Events: 10, Per: time.Second, Burst: 1}
+	if ok, _, _ := s.Allow(ctx, "k", rate); !ok {
+		t.Fatal("first call refused")
+	}
+	ok, wait, _ := s.Allow(ctx, "k", rate)
+	if ok || wait <= 0 || wait > 100*time.Millisecond {
+		t.Fatalf("second call at once: allowed=%v wait=%v, want refused for ≤ 100ms", ok, wait)
+	}
+	time.Sleep(wait + 20*time.Millisecond)
+	if ok, _, _ := s.Allow(ctx, "k", rate); !ok {
+		t.Fatal("refused after the refill interval")
+	}
+}
+
+func TestUnreachableValkeyIsUnavailable(t *testing.T) {
+	ctx := context.Background()
+	dead, err := valkey.Open(ctx, testenv.ValkeyURL(t), "", []byte("k"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.EnsureGroup(ctx); err != nil {
-		t.Fatalf("EnsureGroup is not idempotent: %v", err)
-	}
-	for _, id := range []int64{11, 12} {
-		if err := s.Enqueue(ctx, id); err != nil {
-			t.Fatal(err)
+	_ = dead.Close() // a client whose connections are gone, as when Valkey dies
+	for name, call := range map[string]func() error{
+		"Allow":         func() error { _, _, err := dead.Allow(ctx, "x", domain.PerMinute(1)); return err },
+		"Session":       func() error { _, err := dead.Session(ctx, "tok"); return err },
+		"CreateSession": func() error { _, err := dead.CreateSession(ctx, domain.Session{}, time.Minute); return err },
+	} {
+		if err := call(); domain.ErrorCode(err) != domain.EUNAVAILABLE {
+			t.Errorf("%s with Valkey gone: %v, want EUNAVAILABLE", name, err)
 		}
-	}
-	if lag, _, _ := s.QueueStats(ctx); lag != 2 {
-		t.Fatalf("lag = %d, want 2", lag)
-	}
-	// Worker A reads both and dies before acknowledging.
-	msgs, err := s.ReadNew(ctx, "worker-a", 10, 10*time.Millisecond)
-	if err != nil || len(msgs) != 2 || msgs[0].RequestID != 11 {
-		t.Fatalf("ReadNew = %+v, %v", msgs, err)
-	}
-	if more, _ := s.ReadNew(ctx, "worker-b", 10, 10*time.Millisecond); len(more) != 0 {
-		t.Fatalf("new messages delivered twice: %+v", more)
-	}
-	noWait := func(string, int64) time.Duration { return 0 }
-	longWait := func(string, int64) time.Duration { return time.Hour }
-	if due, _ := s.ClaimDue(ctx, "worker-b", 10, longWait); len(due) != 0 {
-		t.Fatalf("claimed before the backoff: %+v", due)
-	}
-	due, err := s.ClaimDue(ctx, "worker-b", 10, noWait)
-	if err != nil || len(due) != 2 || due[0].Deliveries != 2 {
-		t.Fatalf("ClaimDue = %+v, %v; want both, second delivery", due, err)
-	}
-	_ = s.Ack(ctx, due[0].ID)
-	_ = s.Ack(ctx, due[1].ID)
-	if due, _ := s.ClaimDue(ctx, "worker-c", 10, noWait); len(due) != 0 {
-		t.Fatalf("acknowledged messages came back: %+v", due)
-	}
-	if lag, pending, _ := s.QueueStats(ctx); lag != 0 || pending != 0 {
-		t.Fatalf("lag %d pending %d after ack, want 0/0", lag, pending)
 	}
 }

@@ -1,162 +1,234 @@
 // Package worker decides the requests that the API could not decide at once.
-// It reads the decision queue as a member of a consumer group, retries each
-// request with exponential backoff and jitter until the providers answer, and
-// acknowledges a message only once its request is decided: a worker that dies
-// mid-message leaves it to be claimed by another (at-least-once), and the
-// domain refuses a second decision (idempotent).
+// It works the decision jobs of the PostgreSQL queue (River): each job is
+// saved in the same transaction as its request, retried with exponential
+// backoff and jitter until the providers answer, rescued from a worker that
+// died holding it, and locked by one worker at a time — several workers are
+// safe by construction, and the domain refuses a second decision anyway.
 package worker
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/loandesk/loandesk/internal/domain"
 	"github.com/loandesk/loandesk/internal/obs"
 )
 
-// Queue is what the worker needs of the decision queue.
-type Queue interface {
-	EnsureGroup(ctx context.Context) error
-	ReadNew(ctx context.Context, consumer string, count int, block time.Duration) ([]domain.QueuedRequest, error)
-	ClaimDue(ctx context.Context, consumer string, count int, backoff func(id string, deliveries int64) time.Duration) ([]domain.QueuedRequest, error)
-	Ack(ctx context.Context, id string) error
-	QueueStats(ctx context.Context) (lag, pending int64, err error)
-}
-
 // Desk is what the worker needs of the loan desk.
 type Desk interface {
-	DecideQueued(ctx context.Context, id int64) (bool, error)
-	RequeueStale(ctx context.Context, notQueuedFor, queuedFor time.Duration) (int, error)
+	DecideQueued(ctx context.Context, id int64, lastAttempt bool) error
 }
 
-// Worker is one consumer of the decision queue.
+// Queue reports how many decision jobs are not done yet.
+type Queue interface {
+	QueueDepth(ctx context.Context) (domain.QueueDepth, error)
+}
+
+// Config tunes a worker; zero fields take the defaults below.
+type Config struct {
+	Concurrency         int           // jobs worked at once by this process
+	RetryBase, RetryMax time.Duration // backoff between attempts at one request
+	// JobTimeout bounds one attempt; a job still marked running after
+	// RescueAfter (its worker died) is given to another worker.
+	JobTimeout, RescueAfter time.Duration
+	StopTimeout             time.Duration // running jobs get this long to finish on SIGTERM
+	// DepthEvery is how often the queue depth is read for metrics and logs;
+	// the worker reports itself stalled when that fails for StallAfter.
+	DepthEvery, StallAfter time.Duration
+}
+
+// Defaults for Config.
+var Defaults = Config{
+	Concurrency: 20, RetryBase: 2 * time.Second, RetryMax: time.Minute,
+	JobTimeout: 15 * time.Second, RescueAfter: 20 * time.Second, StopTimeout: 5 * time.Second,
+	DepthEvery: 5 * time.Second, StallAfter: 2 * time.Minute,
+}
+
+func (c Config) withDefaults() Config {
+	or := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = Defaults.Concurrency
+	}
+	or(&c.RetryBase, Defaults.RetryBase)
+	or(&c.RetryMax, Defaults.RetryMax)
+	or(&c.JobTimeout, Defaults.JobTimeout)
+	or(&c.RescueAfter, Defaults.RescueAfter)
+	or(&c.StopTimeout, Defaults.StopTimeout)
+	or(&c.DepthEvery, Defaults.DepthEvery)
+	or(&c.StallAfter, Defaults.StallAfter)
+	return c
+}
+
+// Worker is one process's share of the decision queue.
 type Worker struct {
-	Queue    Queue
-	Desk     Desk
-	Consumer string // unique per process, e.g. hostname-pid
-	Log      *slog.Logger
-	Metrics  *obs.Metrics
+	Pool    *pgxpool.Pool
+	Desk    Desk
+	Queue   Queue
+	Log     *slog.Logger
+	Metrics *obs.Metrics
+	Config  Config
+	// TestOnly makes River skip its start-up jitter (tests only).
+	TestOnly bool
 
-	RetryBase, RetryMax time.Duration
-	// SweepEvery is how often undecided requests that missed the queue are
-	// re-queued: those never queued for NotQueuedFor, or queued for QueuedFor.
-	SweepEvery, NotQueuedFor, QueuedFor time.Duration
-	Block                               time.Duration // how long one read waits for new messages
-
-	heartbeat atomic.Int64
+	lastDepth atomic.Int64 // unix nanoseconds of the last successful depth read
+	started   atomic.Int64
 }
 
-// Healthy reports whether the loop went round recently.
-func (w *Worker) Healthy(within time.Duration) bool {
-	return time.Since(time.Unix(0, w.heartbeat.Load())) < within
+// Healthy reports whether the worker could read its queue recently: a
+// worker cut off from PostgreSQL for longer than StallAfter (a revoked or
+// rotated password, a broken network) should be replaced.
+func (w *Worker) Healthy() bool {
+	last := max(w.lastDepth.Load(), w.started.Load())
+	return last > 0 && time.Since(time.Unix(0, last)) < w.Config.withDefaults().StallAfter
 }
 
-// Backoff is the wait before the n-th redelivery of a message: exponential
-// from RetryBase up to RetryMax, with "equal jitter" derived from the message
+// Backoff is the wait after the n-th failed attempt at a job: exponential
+// from RetryBase up to RetryMax, with "equal jitter" derived from the job
 // id, so that many requests queued in one outage do not retry in lockstep.
-func (w *Worker) Backoff(id string, deliveries int64) time.Duration {
-	d := w.RetryMax
-	if deliveries < 30 {
-		if e := w.RetryBase << max(deliveries-1, 0); e > 0 && e < w.RetryMax {
+func (w *Worker) Backoff(jobID int64, attempt int) time.Duration {
+	c := w.Config.withDefaults()
+	d := c.RetryMax
+	if attempt < 30 {
+		if e := c.RetryBase << max(attempt-1, 0); e > 0 && e < c.RetryMax {
 			d = e
 		}
 	}
 	h := fnv.New32a()
-	h.Write([]byte(id))
+	h.Write([]byte(strconv.FormatInt(jobID, 10)))
 	frac := float64(h.Sum32()%1000) / 1000
 	return d/2 + time.Duration(frac*float64(d/2))
 }
 
-// Run works until ctx is done.
+// Run works jobs until ctx is done, then lets running jobs finish within
+// StopTimeout. It waits for PostgreSQL if it is not there yet.
 func (w *Worker) Run(ctx context.Context) error {
-	if err := w.Queue.EnsureGroup(ctx); err != nil {
+	c := w.Config.withDefaults()
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &decider{w: w, timeout: c.JobTimeout})
+	client, err := river.NewClient(riverpgxv5.New(w.Pool), &river.Config{
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.Concurrency}},
+		Workers:              workers,
+		JobTimeout:           c.JobTimeout,
+		RescueStuckJobsAfter: c.RescueAfter,
+		MaxAttempts:          domain.DecisionAttempts,
+		// Past it, running jobs are cancelled on stop; River retries them.
+		SoftStopTimeout: c.StopTimeout,
+		// River's own lines are about the queue's machinery; our decider
+		// logs each job, so River speaks only of trouble.
+		Logger:   slog.New(obs.MinLevel(w.Log.Handler(), slog.LevelWarn)),
+		TestOnly: w.TestOnly,
+	})
+	if err != nil {
 		return err
 	}
-	w.heartbeat.Store(time.Now().UnixNano())
-	var lastSweep time.Time
-	for ctx.Err() == nil {
-		w.heartbeat.Store(time.Now().UnixNano())
-		if time.Since(lastSweep) >= w.SweepEvery {
-			lastSweep = time.Now()
-			w.sweep(ctx)
+	for {
+		// Not ctx itself: cancelling Start's context would cancel running
+		// jobs at once. A stop is asked for below, softly.
+		err := client.Start(context.WithoutCancel(ctx))
+		if err == nil {
+			break
 		}
-		due, err := w.Queue.ClaimDue(ctx, w.Consumer, 50, w.Backoff)
-		if err != nil {
-			w.pause(ctx, "claiming due messages", err)
+		if ctx.Err() != nil {
+			return nil
+		}
+		w.Log.WarnContext(ctx, "starting the queue client; retrying", "err", err)
+		if !sleep(ctx, 2*time.Second) {
+			return nil
+		}
+	}
+	w.started.Store(time.Now().UnixNano())
+	w.Log.InfoContext(ctx, "working decision jobs", "concurrency", c.Concurrency)
+	w.reportDepth(ctx)
+	tick := time.NewTicker(c.DepthEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			w.reportDepth(ctx)
 			continue
+		case <-client.Stopped():
+			return errors.New("the queue client stopped by itself")
+		case <-ctx.Done():
 		}
-		for _, m := range due {
-			w.handle(ctx, m)
-		}
-		fresh, err := w.Queue.ReadNew(ctx, w.Consumer, 10, w.Block)
-		if err != nil {
-			w.pause(ctx, "reading new messages", err)
-			continue
-		}
-		for _, m := range fresh {
-			w.handle(ctx, m)
-		}
+		break
+	}
+	w.Log.Info("stopping: letting running jobs finish", "within", c.StopTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.StopTimeout+2*time.Second)
+	defer cancel()
+	if err := client.Stop(sctx); err != nil {
+		return fmt.Errorf("stopping the queue client: %w", err)
 	}
 	w.Log.Info("worker stopped")
 	return nil
 }
 
-func (w *Worker) pause(ctx context.Context, what string, err error) {
-	if ctx.Err() != nil {
+// reportDepth reads the queue depth for /metrics, and logs it: on AWS a
+// log metric filter turns "depth" into the metric the worker scales on.
+func (w *Worker) reportDepth(ctx context.Context) {
+	q, err := w.Queue.QueueDepth(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.Log.WarnContext(ctx, "reading the queue depth", "err", err)
+		}
 		return
 	}
-	w.Log.ErrorContext(ctx, what, "err", err)
+	w.lastDepth.Store(time.Now().UnixNano())
+	w.Metrics.QueueDepth.WithLabelValues("ready").Set(float64(q.Ready))
+	w.Metrics.QueueDepth.WithLabelValues("waiting").Set(float64(q.Waiting))
+	w.Metrics.QueueDepth.WithLabelValues("running").Set(float64(q.Running))
+	w.Log.InfoContext(ctx, "queue stats", "ready", q.Ready, "waiting", q.Waiting, "running", q.Running, "depth", q.Total())
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
 	case <-ctx.Done():
-	case <-time.After(time.Second):
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
-func (w *Worker) sweep(ctx context.Context) {
-	n, err := w.Desk.RequeueStale(ctx, w.NotQueuedFor, w.QueuedFor)
-	if err != nil {
-		w.Log.ErrorContext(ctx, "re-queueing stale requests", "err", err)
-	} else if n > 0 {
-		w.Log.WarnContext(ctx, "re-queued requests that missed the queue", "count", n)
-	}
-	if lag, pending, err := w.Queue.QueueStats(ctx); err == nil {
-		w.Metrics.QueueLag.Set(float64(lag))
-		w.Metrics.QueuePending.Set(float64(pending))
-		// One line per sweep: on AWS a log metric filter turns "depth" into
-		// the LoanDesk/QueueDepth metric the worker service scales on.
-		w.Log.InfoContext(ctx, "queue stats", "lag", lag, "pending", pending, "depth", lag+pending)
-	}
+// decider works one decision job.
+type decider struct {
+	river.WorkerDefaults[domain.DecisionJob]
+	w       *Worker
+	timeout time.Duration
 }
 
-func (w *Worker) handle(ctx context.Context, m domain.QueuedRequest) {
-	ctx = obs.WithRequestID(ctx, "worker-"+m.ID)
-	if m.RequestID <= 0 {
-		w.Log.ErrorContext(ctx, "dropping malformed queue message", "message_id", m.ID)
-		w.ack(ctx, m)
-		return
-	}
-	done, err := w.Desk.DecideQueued(ctx, m.RequestID)
+func (d *decider) Timeout(*river.Job[domain.DecisionJob]) time.Duration { return d.timeout }
+
+func (d *decider) NextRetry(job *river.Job[domain.DecisionJob]) time.Time {
+	return time.Now().Add(d.w.Backoff(job.ID, job.Attempt))
+}
+
+func (d *decider) Work(ctx context.Context, job *river.Job[domain.DecisionJob]) error {
+	ctx = obs.WithRequestID(ctx, "job-"+strconv.FormatInt(job.ID, 10))
+	log := d.w.Log.With("loan_id", job.Args.RequestID, "attempt", job.Attempt)
+	err := d.w.Desk.DecideQueued(ctx, job.Args.RequestID, job.Attempt >= job.MaxAttempts)
 	if err != nil {
 		level := slog.LevelInfo
 		if domain.ErrorCode(err) != domain.EUNAVAILABLE {
 			level = slog.LevelError
 		}
-		w.Log.Log(ctx, level, "request not decided; will retry", "request_id", m.RequestID,
-			"deliveries", m.Deliveries, "next_try_in", w.Backoff(m.ID, m.Deliveries+1).String(), "err", err)
-		return
+		log.Log(ctx, level, "request not decided; will retry", "next_try_in", d.w.Backoff(job.ID, job.Attempt).String(), "err", err)
+		return err
 	}
-	if done {
-		w.Log.InfoContext(ctx, "request handled", "request_id", m.RequestID, "deliveries", m.Deliveries)
-		w.ack(ctx, m)
-	}
-}
-
-func (w *Worker) ack(ctx context.Context, m domain.QueuedRequest) {
-	// Acknowledge even while shutting down: the decision is already saved.
-	if err := w.Queue.Ack(context.WithoutCancel(ctx), m.ID); err != nil {
-		w.Log.ErrorContext(ctx, "acknowledging; the message will be handled again (harmless)", "message_id", m.ID, "err", err)
-	}
+	log.InfoContext(ctx, "request handled")
+	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/loandesk/loandesk/internal/client/identity"
 	"github.com/loandesk/loandesk/internal/client/resilient"
 	"github.com/loandesk/loandesk/internal/client/scoring"
@@ -19,19 +21,21 @@ import (
 	identityprov "github.com/loandesk/loandesk/internal/provider/identity"
 	scoringprov "github.com/loandesk/loandesk/internal/provider/scoring"
 	"github.com/loandesk/loandesk/internal/testenv"
-	"github.com/loandesk/loandesk/internal/valkey"
 	"github.com/loandesk/loandesk/internal/worker"
 )
 
-// switchable serves a provider's real handler, or 503 while it is "down".
+// switchable serves a provider's real handler, or 503 while it is "down",
+// after an optional delay.
 type switchable struct {
-	h    http.Handler
-	down atomic.Bool
-	hits atomic.Int32
+	h     http.Handler
+	down  atomic.Bool
+	delay atomic.Int64
+	hits  atomic.Int32
 }
 
 func (s *switchable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.hits.Add(1)
+	time.Sleep(time.Duration(s.delay.Load()))
 	if s.down.Load() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
@@ -41,7 +45,6 @@ func (s *switchable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 type rig struct {
 	db             *postgres.DB
-	vk             *valkey.Store
 	desk           *domain.Desk
 	scoring, ident *switchable
 	metrics        *obs.Metrics
@@ -49,7 +52,7 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{db: testenv.DB(t), vk: testenv.Valkey(t), metrics: obs.NewMetrics(),
+	r := &rig{db: testenv.DB(t), metrics: obs.NewMetrics(),
 		scoring: &switchable{h: scoringprov.Handler()}, ident: &switchable{h: identityprov.Handler()}}
 	client := func(name string, h http.Handler) *resilient.Client {
 		srv := httptest.NewServer(h)
@@ -62,28 +65,36 @@ func newRig(t *testing.T) *rig {
 		}
 		return c
 	}
-	r.desk = &domain.Desk{Store: r.db, Queue: r.vk, Idempotency: r.vk,
+	r.desk = &domain.Desk{Store: r.db,
 		Scoring: scoring.New(client("scoring", r.scoring)), Identity: identity.New(client("identity", r.ident)),
-		DecisionTimeout: time.Second, IdemWait: 2 * time.Second, Log: testenv.Logger()}
+		DecisionTimeout: time.Second, Log: testenv.Logger(),
+		OnDecision: func(source string, s domain.Status) { r.metrics.Decisions.WithLabelValues(source, string(s)).Inc() }}
 	return r
 }
 
-func (r *rig) worker(name string) *worker.Worker {
-	return &worker.Worker{Queue: r.vk, Desk: r.desk, Consumer: name, Log: testenv.Logger(), Metrics: r.metrics,
-		RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond, SweepEvery: 50 * time.Millisecond,
-		NotQueuedFor: time.Minute, QueuedFor: 30 * time.Minute, Block: 20 * time.Millisecond}
+func (r *rig) worker() *worker.Worker {
+	return &worker.Worker{Pool: r.db.Pool(), Desk: r.desk, Queue: r.db, Log: testenv.Logger(), Metrics: r.metrics, TestOnly: true,
+		Config: worker.Config{Concurrency: 5, RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond,
+			JobTimeout: 2 * time.Second, RescueAfter: 3 * time.Second, DepthEvery: 50 * time.Millisecond}}
 }
 
 func app(doc string) domain.Application {
 	return domain.Application{FullName: "Ana Prueba", Email: "ana@example.com", DocumentNumber: doc, Gender: "F", Amount: 100000}
 }
 
-// runWorker runs w until the test ends.
-func runWorker(t *testing.T, w *worker.Worker) {
+// runWorker runs w until the test ends (or until stop is called).
+func runWorker(t *testing.T, w *worker.Worker) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = w.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() { cancel(); err = <-done })
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
 }
 
 // eventually polls cond until it holds or ten seconds pass.
@@ -193,15 +204,14 @@ func TestWorkerDecidesQueuedRequestsWhenServicesComeBack(t *testing.T) {
 	if sub.Receipt.Status != domain.StatusInReview {
 		t.Fatalf("status = %s while scoring is down, want in_review", sub.Receipt.Status)
 	}
-	runWorker(t, r.worker("w1"))
+	runWorker(t, r.worker())
 	// While scoring stays down the worker keeps retrying and decides nothing.
-	time.Sleep(300 * time.Millisecond)
+	eventually(t, "the worker to retry", func() (bool, string) {
+		n := r.scoring.hits.Load()
+		return n >= 6, fmt.Sprintf("%d calls to scoring", n)
+	})
 	if rec, _ := r.desk.Track(ctx, sub.Receipt.TrackingCode); rec.Status != domain.StatusInReview {
 		t.Fatalf("decided while scoring was down: %+v", rec)
-	}
-	hits := r.scoring.hits.Load()
-	if hits < 3 {
-		t.Fatalf("worker tried scoring %d times during the outage, want retries", hits)
 	}
 	r.scoring.down.Store(false)
 	waitStatus(t, r, sub.Receipt.TrackingCode, domain.StatusApproved)
@@ -212,7 +222,7 @@ func TestWorkerDecidesQueuedRequestsWhenServicesComeBack(t *testing.T) {
 	waitQueueEmpty(t, r)
 }
 
-func TestWorkerCrashMidMessageLosesNothing(t *testing.T) {
+func TestAJobHeldByAWorkerThatDiedIsRescued(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	r.ident.down.Store(true)
@@ -220,52 +230,114 @@ func TestWorkerCrashMidMessageLosesNothing(t *testing.T) {
 	if sub.Receipt.Status != domain.StatusInReview {
 		t.Fatalf("status %s, want in_review", sub.Receipt.Status)
 	}
-	// A worker takes the message and dies without acknowledging it.
-	if err := r.vk.EnsureGroup(ctx); err != nil {
+	// A worker took the job and was killed (-9) before finishing it: River
+	// shows it running, attempted by a client that no longer exists.
+	if _, err := r.db.Pool().Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1,
+		attempted_at = now() - interval '1 hour', attempted_by = ARRAY['killed-worker'] WHERE kind = 'decide'`); err != nil {
 		t.Fatal(err)
 	}
-	taken, err := r.vk.ReadNew(ctx, "doomed-worker", 10, 50*time.Millisecond)
-	if err != nil || len(taken) != 1 {
-		t.Fatalf("crashing worker read %+v, %v", taken, err)
-	}
 	r.ident.down.Store(false)
-	runWorker(t, r.worker("survivor"))
+	runWorker(t, r.worker())
 	waitStatus(t, r, sub.Receipt.TrackingCode, domain.StatusApproved)
 	waitQueueEmpty(t, r)
 }
 
-func TestRequestIsDecidedOnlyOnceWhenDeliveredTwice(t *testing.T) {
+func TestTwoWorkersRacingDecideEachRequestOnce(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	r.scoring.down.Store(true)
-	sub, _ := r.desk.Submit(ctx, "twice-key-1", app("30123950"))
-	id := mustID(t, r, sub.Receipt.TrackingCode)
-	// The same request queued twice (a sweeper re-queue and the original).
-	_ = r.vk.Enqueue(ctx, id)
+	const n = 40
+	codes := make([]string, n)
+	for i := range n {
+		sub, err := r.desk.Submit(ctx, fmt.Sprintf("race-key-%03d", i), app(fmt.Sprintf("301239%02d", 50+i)))
+		if err != nil || sub.Receipt.Status != domain.StatusInReview {
+			t.Fatalf("submit %d: %+v %v", i, sub, err)
+		}
+		codes[i] = sub.Receipt.TrackingCode
+	}
 	r.scoring.down.Store(false)
-	runWorker(t, r.worker("w-a"))
-	runWorker(t, r.worker("w-b"))
-	waitStatus(t, r, sub.Receipt.TrackingCode, domain.StatusApproved)
+	runWorker(t, r.worker())
+	runWorker(t, r.worker())
+	for _, code := range codes {
+		waitStatus(t, r, code, domain.StatusApproved)
+	}
 	waitQueueEmpty(t, r)
-	_, events, _ := r.desk.Detail(ctx, id)
-	if len(events) != 1 {
-		t.Fatalf("%d decision events, want exactly 1: %+v", len(events), events)
+	for _, code := range codes {
+		if _, events, _ := r.desk.Detail(ctx, mustID(t, r, code)); len(events) != 1 {
+			t.Fatalf("%s has %d decision events, want exactly 1: %+v", code, len(events), events)
+		}
+	}
+	if got := testutil.ToFloat64(r.metrics.Decisions.WithLabelValues("worker", "approved")); got != n {
+		t.Fatalf("the workers took %v decisions, want %d", got, n)
 	}
 }
 
-func TestSweeperQueuesRequestsThatMissedTheQueue(t *testing.T) {
+func TestTheLastAttemptLeavesTheRequestForAPerson(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	// Saved, but the process died before queueing: no queue entry at all.
-	now := time.Now().UTC().Add(-5 * time.Minute)
-	a := app("30123950")
-	l, _, err := r.db.CreateLoan(ctx, &domain.LoanRequest{TrackingCode: domain.NewTrackingCode(), Application: a,
-		Status: domain.StatusInReview, IdempotencyKey: "orphan-key-1", Fingerprint: a.Fingerprint(), CreatedAt: now, UpdatedAt: now})
-	if err != nil {
+	r.scoring.down.Store(true)
+	sub, _ := r.desk.Submit(ctx, "last-key-1", app("30123950"))
+	if _, err := r.db.Pool().Exec(ctx, `UPDATE river_job SET max_attempts = 2 WHERE kind = 'decide'`); err != nil {
 		t.Fatal(err)
 	}
-	runWorker(t, r.worker("sweeper"))
-	waitStatus(t, r, l.TrackingCode, domain.StatusApproved)
+	runWorker(t, r.worker())
+	waitQueueEmpty(t, r)
+	l, err := r.db.LoanByTrackingCode(ctx, sub.Receipt.TrackingCode)
+	if err != nil || l.Status != domain.StatusInReview || l.Reason != domain.ReasonManual || l.Undecided() {
+		t.Fatalf("after the last attempt: %+v %v; want in review for a person", l, err)
+	}
+}
+
+func TestStopLetsTheRunningJobFinish(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	r.scoring.down.Store(true)
+	sub, _ := r.desk.Submit(ctx, "stop-key-1", app("30123950"))
+	r.scoring.down.Store(false)
+	r.scoring.delay.Store(int64(250 * time.Millisecond)) // within the 300 ms attempt timeout
+	stop := runWorker(t, r.worker())
+	eventually(t, "the job to start", func() (bool, string) {
+		q, _ := r.db.QueueDepth(ctx)
+		return q.Running == 1, fmt.Sprintf("%+v", q)
+	})
+	if err := stop(); err != nil { // SIGTERM while the provider is answering
+		t.Fatal(err)
+	}
+	if rec, _ := r.desk.Track(ctx, sub.Receipt.TrackingCode); rec.Status != domain.StatusApproved {
+		t.Fatalf("after a graceful stop the running job left %+v, want it finished", rec)
+	}
+}
+
+func TestWorkerReportsDepthAndStalls(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	r.scoring.down.Store(true)
+	_, _ = r.desk.Submit(ctx, "depth-key-1", app("30123950"))
+	failing := &flakyQueue{Queue: r.db}
+	w := r.worker()
+	w.Queue, w.Config.StallAfter = failing, 300*time.Millisecond
+	runWorker(t, w)
+	eventually(t, "the depth gauge", func() (bool, string) {
+		v := testutil.ToFloat64(r.metrics.QueueDepth.WithLabelValues("waiting")) + testutil.ToFloat64(r.metrics.QueueDepth.WithLabelValues("ready")) +
+			testutil.ToFloat64(r.metrics.QueueDepth.WithLabelValues("running"))
+		return v == 1 && w.Healthy(), fmt.Sprintf("depth %v, healthy %v", v, w.Healthy())
+	})
+	failing.fail.Store(true) // PostgreSQL unreachable from here
+	eventually(t, "the worker to report itself stalled", func() (bool, string) { return !w.Healthy(), "healthy" })
+	failing.fail.Store(false)
+	eventually(t, "the worker to recover", func() (bool, string) { return w.Healthy(), "stalled" })
+}
+
+type flakyQueue struct {
+	worker.Queue
+	fail atomic.Bool
+}
+
+func (q *flakyQueue) QueueDepth(ctx context.Context) (domain.QueueDepth, error) {
+	if q.fail.Load() {
+		return domain.QueueDepth{}, domain.Errorf(domain.EUNAVAILABLE, "down")
+	}
+	return q.Queue.QueueDepth(ctx)
 }
 
 func mustID(t *testing.T, r *rig, code string) int64 {
@@ -280,16 +352,16 @@ func mustID(t *testing.T, r *rig, code string) int64 {
 func waitQueueEmpty(t *testing.T, r *rig) {
 	t.Helper()
 	eventually(t, "queue to drain", func() (bool, string) {
-		lag, pending, err := r.vk.QueueStats(context.Background())
-		return err == nil && lag == 0 && pending == 0, fmt.Sprintf("lag %d pending %d (err %v)", lag, pending, err)
+		q, err := r.db.QueueDepth(context.Background())
+		return err == nil && q.Total() == 0, fmt.Sprintf("%+v (err %v)", q, err)
 	})
 }
 
 func TestBackoffGrowsWithJitterAndIsBounded(t *testing.T) {
-	w := &worker.Worker{RetryBase: time.Second, RetryMax: time.Minute}
+	w := &worker.Worker{Config: worker.Config{RetryBase: time.Second, RetryMax: time.Minute}}
 	prev := time.Duration(0)
-	for n := int64(1); n <= 6; n++ {
-		d := w.Backoff("1700000000000-0", n)
+	for n := 1; n <= 6; n++ {
+		d := w.Backoff(1700, n)
 		ceiling := min(time.Second<<(n-1), time.Minute)
 		if d < ceiling/2 || d > ceiling {
 			t.Fatalf("Backoff(%d) = %v, want within [%v, %v]", n, d, ceiling/2, ceiling)
@@ -299,11 +371,11 @@ func TestBackoffGrowsWithJitterAndIsBounded(t *testing.T) {
 		}
 		prev = d
 	}
-	if d := w.Backoff("x", 1000); d > time.Minute {
+	if d := w.Backoff(9, 1000); d > time.Minute {
 		t.Fatalf("Backoff(1000) = %v exceeds the maximum", d)
 	}
-	if w.Backoff("1-0", 3) == w.Backoff("2-0", 3) && w.Backoff("3-0", 3) == w.Backoff("4-0", 3) {
-		t.Fatal("no jitter between messages")
+	if w.Backoff(1, 3) == w.Backoff(2, 3) && w.Backoff(3, 3) == w.Backoff(4, 3) {
+		t.Fatal("no jitter between jobs")
 	}
 }
 

@@ -69,6 +69,11 @@ func New(cfg Config, m *obs.Metrics) (*Client, error) {
 		// A provider saying "bad input" is healthy; only failures to answer
 		// count against the breaker.
 		IsSuccessful: func(err error) bool { return err == nil || domain.ErrorCode(err) == domain.EPERMANENT },
+		// A call our caller abandoned (the other provider already decided,
+		// the applicant hung up, the decision's deadline passed) says
+		// nothing about the provider: it counts neither way. Otherwise
+		// applicants could open the breaker for everyone.
+		IsExcluded: func(err error) bool { var g *callerGone; return errors.As(err, &g) },
 		OnStateChange: func(_ string, _, to gobreaker.State) {
 			m.BreakerState.WithLabelValues(cfg.Service).Set(float64(to))
 		},
@@ -99,7 +104,11 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 			}
 		}
 		_, err := c.breaker.Execute(func() (struct{}, error) {
-			return struct{}{}, c.attempt(ctx, method, path, query, payload, out)
+			err := c.attempt(ctx, method, path, query, payload, out)
+			if err != nil && ctx.Err() != nil {
+				err = &callerGone{err}
+			}
+			return struct{}{}, err
 		})
 		switch {
 		case err == nil:
@@ -114,7 +123,11 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		}
 		last = err
 		outcome := "error"
-		if errors.Is(err, context.DeadlineExceeded) {
+		var gone *callerGone
+		switch {
+		case errors.As(err, &gone):
+			outcome = "abandoned"
+		case errors.Is(err, context.DeadlineExceeded):
 			outcome = "timeout"
 		}
 		c.metrics.External.WithLabelValues(c.cfg.Service, outcome).Inc()
@@ -127,6 +140,13 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	}
 	return errors.Join(&domain.Error{Code: domain.EUNAVAILABLE, Message: c.cfg.Service + " did not answer"}, last)
 }
+
+// callerGone marks a failure that happened because the caller's context
+// ended, not because the provider failed.
+type callerGone struct{ err error }
+
+func (e *callerGone) Error() string { return e.err.Error() }
+func (e *callerGone) Unwrap() error { return e.err }
 
 // backoff is exponential with full jitter: uniform in [0, min(max, base·2ⁿ)).
 func (c *Client) backoff(attempt int) time.Duration {
@@ -178,6 +198,12 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 	resp, err := c.http.Do(req)
 	c.metrics.ExternalTime.WithLabelValues(c.cfg.Service).Observe(time.Since(start).Seconds())
 	if err != nil {
+		// The query may hold personal data (the scoring API takes the DNI
+		// and email in it); errors end up in logs and in the job table.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+		}
 		return err
 	}
 	defer resp.Body.Close()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	neturl "net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -224,6 +226,47 @@ func TestRejectsBadBaseURL(t *testing.T) {
 	for _, u := range []string{"", "scoring:7001", "ftp://x", "http://"} {
 		if _, err := resilient.New(resilient.Config{Service: "s", BaseURL: u}, nil); err == nil {
 			t.Errorf("New(%q) accepted", u)
+		}
+	}
+}
+
+func TestAbandonedCallsDoNotOpenTheBreaker(t *testing.T) {
+	srv, _ := server(t, sleep(300*time.Millisecond))
+	c := newClient(t, srv.URL, func(c *resilient.Config) { c.BreakerFailures = 2; c.AttemptTimeout = time.Second })
+	for range 10 {
+		// The caller gives up before the provider answers: the other
+		// provider decided, the applicant hung up, or its deadline passed.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		var a answer
+		if err := c.Do(ctx, http.MethodGet, "/x", nil, nil, &a); domain.ErrorCode(err) != domain.EUNAVAILABLE {
+			t.Fatalf("Do() = %v, want EUNAVAILABLE", err)
+		}
+		cancel()
+		ctx, cancel = context.WithCancel(context.Background())
+		go func() { time.Sleep(10 * time.Millisecond); cancel() }()
+		_ = c.Do(ctx, http.MethodGet, "/x", nil, nil, &a)
+	}
+	if c.State() != gobreaker.StateClosed {
+		t.Fatalf("state = %v after 20 abandoned calls, want closed", c.State())
+	}
+}
+
+func TestErrorsNeverCarryTheQuery(t *testing.T) {
+	slow, _ := server(t, sleep(time.Second))
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close() // connection refused
+	for name, url := range map[string]string{"timeout": slow.URL, "refused": down.URL} {
+		c := newClient(t, url, func(c *resilient.Config) { c.AttemptTimeout = 30 * time.Millisecond; c.Retries = 1 })
+		var a answer
+		q := neturl.Values{"document_number": {"30123950"}, "email": {"ana.secreta@example.com"}}
+		err := c.Do(context.Background(), http.MethodGet, "/api/v1/scoring/", q, nil, &a)
+		if err == nil {
+			t.Fatalf("%s: no error", name)
+		}
+		if msg := err.Error(); strings.Contains(msg, "30123950") || strings.Contains(msg, "ana.secreta") {
+			t.Errorf("%s: the error carries personal data: %s", name, msg)
+		} else if !strings.Contains(msg, "/api/v1/scoring/") {
+			t.Errorf("%s: the error no longer says what was called: %s", name, msg)
 		}
 	}
 }

@@ -1,0 +1,241 @@
+package domain_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/loandesk/loandesk/internal/domain"
+)
+
+// limiterMock counts events per key against r.Burst (no refill), and
+// reports the calls it saw.
+type limiterMock struct {
+	mu     sync.Mutex
+	used   map[string]int
+	calls  []string
+	err    error
+	wait   time.Duration // the retry-after it reports when refusing
+	resets []string
+}
+
+var _ domain.Limiter = &limiterMock{}
+
+func (m *limiterMock) Allow(_ context.Context, key string, r domain.Rate) (bool, time.Duration, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls = append(m.calls, key)
+	if m.err != nil {
+		return false, 0, m.err
+	}
+	if m.used == nil {
+		m.used = map[string]int{}
+	}
+	if m.used[key] >= r.Burst {
+		return false, m.wait, nil
+	}
+	m.used[key]++
+	return true, 0, nil
+}
+
+func (m *limiterMock) Reset(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.resets = append(m.resets, key)
+	delete(m.used, key)
+	return nil
+}
+
+type adminsMock struct {
+	byEmail func(ctx context.Context, email string) (*domain.Admin, error)
+	ensure  func(ctx context.Context, email, hash string) (bool, error)
+}
+
+func (m adminsMock) AdminByEmail(ctx context.Context, email string) (*domain.Admin, error) {
+	return m.byEmail(ctx, email)
+}
+func (m adminsMock) EnsureAdmin(ctx context.Context, email, hash string) (bool, error) {
+	return m.ensure(ctx, email, hash)
+}
+
+type sessionsMock struct {
+	create func(ctx context.Context, s domain.Session, ttl time.Duration) (string, error)
+	get    func(ctx context.Context, token string) (domain.Session, error)
+	del    func(ctx context.Context, token string) error
+}
+
+func (m sessionsMock) CreateSession(ctx context.Context, s domain.Session, ttl time.Duration) (string, error) {
+	return m.create(ctx, s, ttl)
+}
+func (m sessionsMock) Session(ctx context.Context, token string) (domain.Session, error) {
+	return m.get(ctx, token)
+}
+func (m sessionsMock) DeleteSession(ctx context.Context, token string) error { return m.del(ctx, token) }
+
+var (
+	_ domain.AdminStore   = adminsMock{}
+	_ domain.SessionStore = sessionsMock{}
+)
+
+var adminHash = domain.HashPassword("right-password")
+
+func newAuth(l *limiterMock) (*domain.Auth, *int) {
+	lookups := 0
+	var mu sync.Mutex
+	return &domain.Auth{
+		Admins: adminsMock{byEmail: func(_ context.Context, email string) (*domain.Admin, error) {
+			mu.Lock()
+			lookups++
+			mu.Unlock()
+			if email != "admin@example.com" {
+				return nil, domain.Errorf(domain.ENOTFOUND, "no admin")
+			}
+			return &domain.Admin{ID: 1, Email: email, PasswordHash: adminHash}, nil
+		}},
+		Sessions: sessionsMock{create: func(context.Context, domain.Session, time.Duration) (string, error) { return "token-1", nil }},
+		Limiter:  l, SessionTTL: time.Hour, Limits: domain.DefaultLoginLimits,
+	}, &lookups
+}
+
+func TestLoginOpensASessionAndForgetsTheAddressesFailures(t *testing.T) {
+	l := &limiterMock{}
+	a, _ := newAuth(l)
+	token, s, err := a.Login(context.Background(), " Admin@Example.com ", "right-password", "203.0.113.7")
+	if err != nil || token != "token-1" || s.Email != "admin@example.com" || s.CSRFToken == "" {
+		t.Fatalf("Login = %q %+v %v", token, s, err)
+	}
+	if len(l.resets) != 1 || l.resets[0] != "login:pair:203.0.113.7 admin@example.com" {
+		t.Fatalf("resets %v, want the account-and-address budget only", l.resets)
+	}
+	if _, _, err := a.Login(context.Background(), "admin@example.com", "wrong", "203.0.113.7"); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if _, _, err := a.Login(context.Background(), "nobody@example.com", "wrong", "203.0.113.7"); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+		t.Fatalf("unknown account: %v", err)
+	}
+	if _, _, err := a.Login(context.Background(), "", "", "203.0.113.7"); domain.ErrorCode(err) != domain.EINVALID {
+		t.Fatalf("empty: %v", err)
+	}
+}
+
+func TestLoginCountsBeforeItChecksThePassword(t *testing.T) {
+	l := &limiterMock{wait: 90 * time.Second}
+	a, lookups := newAuth(l)
+	for range 5 {
+		_, _, _ = a.Login(context.Background(), "admin@example.com", "guess", "203.0.113.7")
+	}
+	*lookups = 0
+	_, _, err := a.Login(context.Background(), "admin@example.com", "right-password", "203.0.113.7")
+	e, _ := domain.AsError(err)
+	if e == nil || e.Code != domain.ERATELIMITED || e.RetryAfter != 90 {
+		t.Fatalf("sixth attempt from the address: %v, want ERATELIMITED retry 90 s", err)
+	}
+	if *lookups != 0 {
+		t.Fatal("a refused attempt still looked the account up (and hashed)")
+	}
+	// Another address still gets in: the guesses did not lock the account.
+	if _, _, err := a.Login(context.Background(), "admin@example.com", "right-password", "198.51.100.4"); err != nil {
+		t.Fatalf("the admin from another address: %v", err)
+	}
+}
+
+func TestLoginLimitsEachAddressAcrossAccounts(t *testing.T) {
+	l := &limiterMock{wait: time.Minute}
+	a, _ := newAuth(l)
+	for i := range 20 {
+		_, _, _ = a.Login(context.Background(), "user"+string(rune('a'+i))+"@example.com", "guess", "203.0.113.7")
+	}
+	if _, _, err := a.Login(context.Background(), "other@example.com", "guess", "203.0.113.7"); domain.ErrorCode(err) != domain.ERATELIMITED {
+		t.Fatalf("21st account from one address: %v, want ERATELIMITED", err)
+	}
+}
+
+func TestABusyAccountIsSlowedNotLocked(t *testing.T) {
+	l := &limiterMock{wait: 10 * time.Millisecond}
+	a, _ := newAuth(l)
+	a.Limits.SlowRate = domain.Rate{Events: 1, Per: time.Second, Burst: 1000}
+	// 20 addresses spend the account's budget.
+	for i := range 20 {
+		_, _, _ = a.Login(context.Background(), "admin@example.com", "guess", "203.0.113."+string(rune('0'+i%10))+string(rune('0'+i/10)))
+	}
+	// The real admin still gets in, through the slow lane.
+	if _, _, err := a.Login(context.Background(), "admin@example.com", "right-password", "198.51.100.4"); err != nil {
+		t.Fatalf("the admin while the account is busy: %v", err)
+	}
+	if l.used["login:slow:admin@example.com"] != 1 {
+		t.Fatalf("slow lane used %d times, want 1", l.used["login:slow:admin@example.com"])
+	}
+	// When the slow lane's next turn is further than SlowWait, refuse.
+	a.Limits.SlowRate.Burst = 1
+	l.wait = time.Hour
+	_, _, err := a.Login(context.Background(), "admin@example.com", "right-password", "198.51.100.5")
+	if e, _ := domain.AsError(err); e == nil || e.Code != domain.ERATELIMITED || e.RetryAfter != 3600 {
+		t.Fatalf("slow lane full: %v", err)
+	}
+}
+
+func TestLoginFailsClosedWithoutItsLimiter(t *testing.T) {
+	a, lookups := newAuth(&limiterMock{err: domain.Errorf(domain.EUNAVAILABLE, "valkey down")})
+	if _, _, err := a.Login(context.Background(), "admin@example.com", "right-password", "203.0.113.7"); domain.ErrorCode(err) != domain.EUNAVAILABLE {
+		t.Fatalf("err = %v, want EUNAVAILABLE", err)
+	}
+	if *lookups != 0 {
+		t.Fatal("checked a password without counting it")
+	}
+}
+
+func TestPasswordChecksAreBounded(t *testing.T) {
+	a, _ := newAuth(&limiterMock{})
+	a.Limits.PerAccountAndAddress.Burst, a.Limits.PerAddress.Burst, a.Limits.PerAccount.Burst = 1000, 1000, 1000
+	a.HashSlots, a.HashWait = 1, time.Millisecond
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[domain.Code]int{}
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := a.Login(context.Background(), "admin@example.com", "guess", "203.0.113.7")
+			mu.Lock()
+			codes[domain.ErrorCode(err)]++
+			mu.Unlock()
+			if e, _ := domain.AsError(err); e != nil && e.Code == domain.EUNAVAILABLE && e.RetryAfter != 1 {
+				t.Errorf("busy without Retry-After: %+v", e)
+			}
+		}()
+	}
+	wg.Wait()
+	if codes[domain.EUNAVAILABLE] == 0 || codes[domain.EUNAUTHORIZED] == 0 {
+		t.Fatalf("outcomes %v: with one slot and no wait some must be told to retry, some checked", codes)
+	}
+}
+
+func TestSessionsAndCSRF(t *testing.T) {
+	deleted := ""
+	a := &domain.Auth{Sessions: sessionsMock{
+		get: func(_ context.Context, token string) (domain.Session, error) { return domain.Session{Email: "a@x.com", CSRFToken: "c"}, nil },
+		del: func(_ context.Context, token string) error { deleted = token; return nil },
+	}, Admins: adminsMock{ensure: func(_ context.Context, email, hash string) (bool, error) {
+		return email == "boss@example.com" && domain.VerifyPassword(hash, "pw-pw-pw-pw-pw"), nil
+	}}}
+	if _, err := a.Authenticate(context.Background(), ""); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+		t.Fatalf("no token: %v", err)
+	}
+	s, err := a.Authenticate(context.Background(), "tok")
+	if err != nil || s.Actor().Name != "a@x.com" {
+		t.Fatalf("Authenticate = %+v %v", s, err)
+	}
+	if err := domain.CheckCSRF(s, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if err := domain.CheckCSRF(s, "forged"); domain.ErrorCode(err) != domain.EFORBIDDEN {
+		t.Fatalf("forged token: %v", err)
+	}
+	if err := a.Logout(context.Background(), "tok"); err != nil || deleted != "tok" {
+		t.Fatalf("Logout: %v, deleted %q", err, deleted)
+	}
+	if ok, err := a.Bootstrap(context.Background(), " Boss@Example.com ", "pw-pw-pw-pw-pw"); !ok || err != nil {
+		t.Fatalf("Bootstrap did not store a normalized email and a hash of the password: %v %v", ok, err)
+	}
+}

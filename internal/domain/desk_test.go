@@ -1,0 +1,427 @@
+package domain_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loandesk/loandesk/internal/domain"
+)
+
+// storeMock is a LoanStore of function fields; a test sets the ones it
+// expects to be called, and any other call fails the test.
+type storeMock struct {
+	t                    *testing.T
+	createLoan           func(ctx context.Context, l *domain.LoanRequest) (*domain.LoanRequest, bool, error)
+	loanByIdempotencyKey func(ctx context.Context, key string) (*domain.LoanRequest, error)
+	loanByTrackingCode   func(ctx context.Context, code string) (*domain.LoanRequest, error)
+	loanByID             func(ctx context.Context, id int64) (*domain.LoanRequest, error)
+	updateLoan           func(ctx context.Context, id int64, actor domain.Actor, fn domain.UpdateFunc) (*domain.LoanRequest, error)
+	listLoans            func(ctx context.Context, f domain.Filter) (domain.Page, error)
+	auditTrail           func(ctx context.Context, id int64) ([]domain.AuditEvent, error)
+	stats                func(ctx context.Context) (domain.Stats, error)
+}
+
+var _ domain.LoanStore = &storeMock{}
+
+// need fails the test when a method the test did not set is called.
+func (m *storeMock) need(unset bool, method string) {
+	m.t.Helper()
+	if unset {
+		m.t.Fatalf("unexpected call to %s", method)
+	}
+}
+
+func (m *storeMock) CreateLoan(ctx context.Context, l *domain.LoanRequest) (*domain.LoanRequest, bool, error) {
+	m.need(m.createLoan == nil, "CreateLoan")
+	return m.createLoan(ctx, l)
+}
+func (m *storeMock) LoanByIdempotencyKey(ctx context.Context, key string) (*domain.LoanRequest, error) {
+	m.need(m.loanByIdempotencyKey == nil, "LoanByIdempotencyKey")
+	return m.loanByIdempotencyKey(ctx, key)
+}
+func (m *storeMock) LoanByTrackingCode(ctx context.Context, code string) (*domain.LoanRequest, error) {
+	m.need(m.loanByTrackingCode == nil, "LoanByTrackingCode")
+	return m.loanByTrackingCode(ctx, code)
+}
+func (m *storeMock) LoanByID(ctx context.Context, id int64) (*domain.LoanRequest, error) {
+	m.need(m.loanByID == nil, "LoanByID")
+	return m.loanByID(ctx, id)
+}
+func (m *storeMock) UpdateLoan(ctx context.Context, id int64, actor domain.Actor, fn domain.UpdateFunc) (*domain.LoanRequest, error) {
+	m.need(m.updateLoan == nil, "UpdateLoan")
+	return m.updateLoan(ctx, id, actor, fn)
+}
+func (m *storeMock) ListLoans(ctx context.Context, f domain.Filter) (domain.Page, error) {
+	m.need(m.listLoans == nil, "ListLoans")
+	return m.listLoans(ctx, f)
+}
+func (m *storeMock) AuditTrail(ctx context.Context, id int64) ([]domain.AuditEvent, error) {
+	m.need(m.auditTrail == nil, "AuditTrail")
+	return m.auditTrail(ctx, id)
+}
+func (m *storeMock) Stats(ctx context.Context) (domain.Stats, error) {
+	m.need(m.stats == nil, "Stats")
+	return m.stats(ctx)
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+var fixedNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+func newDesk(store domain.LoanStore, id domain.IdentityChecker, sc domain.Scorer) (*domain.Desk, *[]string) {
+	var decisions []string
+	return &domain.Desk{Store: store, Identity: id, Scoring: sc, DecisionTimeout: time.Second, Log: quiet,
+		Now:        func() time.Time { return fixedNow },
+		OnDecision: func(source string, s domain.Status) { decisions = append(decisions, source+":"+string(s)) },
+	}, &decisions
+}
+
+func goodApp() domain.Application {
+	return domain.Application{FullName: "  Ana   María ", Email: "Ana@Example.com", DocumentNumber: "30.123.950", Gender: "f", Amount: 100000}
+}
+
+func notFound(context.Context, string) (*domain.LoanRequest, error) {
+	return nil, domain.Errorf(domain.ENOTFOUND, "request not found")
+}
+
+// saved echoes the request given to CreateLoan, as a store that saved it.
+func saved(got **domain.LoanRequest) func(context.Context, *domain.LoanRequest) (*domain.LoanRequest, bool, error) {
+	return func(ctx context.Context, l *domain.LoanRequest) (*domain.LoanRequest, bool, error) {
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		c := *l
+		c.ID = 42
+		*got = &c
+		return &c, false, nil
+	}
+}
+
+var approve = scoreAnswer(domain.ScoreResult{Score: 800, Approved: true}, nil)
+
+func TestSubmitDecidesBeforeSavingAndSavesOnce(t *testing.T) {
+	var got *domain.LoanRequest
+	store := &storeMock{t: t, loanByIdempotencyKey: notFound, createLoan: saved(&got)}
+	d, decisions := newDesk(store, idAnswer(true, nil), approve)
+	sub, err := d.Submit(context.Background(), "key-00000001", goodApp())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got == nil || got.Status != domain.StatusApproved || got.DecidedAt == nil || got.DecidedBy != "system" || *got.Score != 800 {
+		t.Fatalf("saved %+v, want the approved request", got)
+	}
+	if got.FullName != "Ana María" || got.Email != "ana@example.com" || got.DocumentNumber != "30123950" || got.Gender != "F" {
+		t.Fatalf("saved un-normalized fields: %+v", got.Application)
+	}
+	if got.IdempotencyKey != "key-00000001" || got.Fingerprint != got.Application.Fingerprint() || !domain.ValidTrackingCode(got.TrackingCode) {
+		t.Fatalf("saved key/fingerprint/code %q %q %q", got.IdempotencyKey, got.Fingerprint, got.TrackingCode)
+	}
+	if sub.Replayed || sub.Receipt.Status != domain.StatusApproved || sub.Receipt.TrackingCode != got.TrackingCode {
+		t.Fatalf("receipt %+v", sub)
+	}
+	if strings.Join(*decisions, ",") != "api:approved" {
+		t.Fatalf("decisions reported %v", *decisions)
+	}
+}
+
+func TestSubmitSavesUndecidedWhenProvidersDoNotAnswer(t *testing.T) {
+	var got *domain.LoanRequest
+	store := &storeMock{t: t, loanByIdempotencyKey: notFound, createLoan: saved(&got)}
+	down := scoreAnswer(domain.ScoreResult{}, domain.Errorf(domain.EUNAVAILABLE, "scoring down"))
+	d, decisions := newDesk(store, idAnswer(true, nil), down)
+	sub, err := d.Submit(context.Background(), "key-00000002", goodApp())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Undecided() || sub.Receipt.Status != domain.StatusInReview || len(*decisions) != 0 {
+		t.Fatalf("saved %+v, receipt %+v, decisions %v; want undecided (the store queues its job)", got, sub.Receipt, *decisions)
+	}
+}
+
+func TestSubmitLeavesPermanentRefusalsToAPerson(t *testing.T) {
+	var got *domain.LoanRequest
+	store := &storeMock{t: t, loanByIdempotencyKey: notFound, createLoan: saved(&got)}
+	refused := scoreAnswer(domain.ScoreResult{}, domain.Errorf(domain.EPERMANENT, "scoring refused (422)"))
+	d, _ := newDesk(store, idAnswer(true, nil), refused)
+	if _, err := d.Submit(context.Background(), "key-00000003", goodApp()); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != domain.StatusInReview || got.Reason != domain.ReasonManual || got.Undecided() {
+		t.Fatalf("saved %+v, want in review for a person (no job)", got)
+	}
+}
+
+func TestSubmitSavesEvenWhenTheApplicantHangsUp(t *testing.T) {
+	var got *domain.LoanRequest
+	store := &storeMock{t: t, loanByIdempotencyKey: notFound, createLoan: saved(&got)}
+	ctx, cancel := context.WithCancel(context.Background())
+	slow := identityMock{func(ctx context.Context, _ domain.Application) (domain.IdentityVerdict, error) {
+		cancel() // the applicant closes the tab while identity is asked
+		<-ctx.Done()
+		return domain.IdentityVerdict{}, ctx.Err()
+	}}
+	d, _ := newDesk(store, slow, approve)
+	_, _ = d.Submit(ctx, "key-00000004", goodApp())
+	if got == nil || !got.Undecided() {
+		t.Fatalf("saved %+v, want the undecided request saved for the worker and the retry", got)
+	}
+}
+
+func TestSubmitReplaysARepeatedKeyWithoutAskingTheProviders(t *testing.T) {
+	a := goodApp()
+	a.Normalize()
+	prev := &domain.LoanRequest{ID: 7, TrackingCode: "LD-0000000007", Application: a, Status: domain.StatusApproved,
+		Reason: domain.ReasonScore, Fingerprint: a.Fingerprint(), CreatedAt: fixedNow}
+	store := &storeMock{t: t, loanByIdempotencyKey: func(_ context.Context, key string) (*domain.LoanRequest, error) {
+		if key != "key-00000005" {
+			t.Fatalf("looked up %q", key)
+		}
+		return prev, nil
+	}}
+	never := identityMock{func(context.Context, domain.Application) (domain.IdentityVerdict, error) {
+		t.Fatal("asked identity for a replay")
+		return domain.IdentityVerdict{}, nil
+	}}
+	d, _ := newDesk(store, never, approve)
+	sub, err := d.Submit(context.Background(), "key-00000005", goodApp())
+	if err != nil || !sub.Replayed || sub.Receipt.TrackingCode != prev.TrackingCode {
+		t.Fatalf("replay = %+v, %v", sub, err)
+	}
+	other := goodApp()
+	other.Amount = 200000
+	if _, err := d.Submit(context.Background(), "key-00000005", other); domain.ErrorCode(err) != domain.ECONFLICT {
+		t.Fatalf("same key, other content: %v, want ECONFLICT", err)
+	}
+}
+
+func TestSubmitLosesARaceForTheKeyToTheFirstAnswer(t *testing.T) {
+	a := goodApp()
+	a.Normalize()
+	winner := &domain.LoanRequest{ID: 9, TrackingCode: "LD-0000000009", Application: a, Status: domain.StatusApproved, Fingerprint: a.Fingerprint()}
+	store := &storeMock{t: t, loanByIdempotencyKey: notFound,
+		createLoan: func(context.Context, *domain.LoanRequest) (*domain.LoanRequest, bool, error) { return winner, true, nil }}
+	d, decisions := newDesk(store, idAnswer(true, nil), approve)
+	sub, err := d.Submit(context.Background(), "key-00000006", goodApp())
+	if err != nil || !sub.Replayed || sub.Receipt.TrackingCode != winner.TrackingCode || len(*decisions) != 0 {
+		t.Fatalf("lost race = %+v, %v, decisions %v; want the winner's answer", sub, err, *decisions)
+	}
+}
+
+func TestSubmitRefusesBadInputBeforeAnyIO(t *testing.T) {
+	d, _ := newDesk(&storeMock{t: t}, idAnswer(true, nil), approve)
+	if _, err := d.Submit(context.Background(), "short", goodApp()); domain.ErrorCode(err) != domain.EINVALID {
+		t.Fatalf("bad key: %v", err)
+	}
+	bad := goodApp()
+	bad.Amount = -1
+	e, _ := domain.AsError(func() error { _, err := d.Submit(context.Background(), "key-00000007", bad); return err }())
+	if e == nil || e.Code != domain.EINVALID || e.Fields["amount"] == "" {
+		t.Fatalf("bad amount: %+v", e)
+	}
+}
+
+func TestSubmitPassesStoreOutagesOn(t *testing.T) {
+	unavailable := domain.Errorf(domain.EUNAVAILABLE, "database down")
+	store := &storeMock{t: t, loanByIdempotencyKey: func(context.Context, string) (*domain.LoanRequest, error) { return nil, unavailable }}
+	d, _ := newDesk(store, idAnswer(true, nil), approve)
+	if _, err := d.Submit(context.Background(), "key-00000008", goodApp()); !errors.Is(err, unavailable) {
+		t.Fatalf("lookup outage: %v", err)
+	}
+	store = &storeMock{t: t, loanByIdempotencyKey: notFound,
+		createLoan: func(context.Context, *domain.LoanRequest) (*domain.LoanRequest, bool, error) { return nil, false, unavailable }}
+	d, decisions := newDesk(store, idAnswer(true, nil), approve)
+	if _, err := d.Submit(context.Background(), "key-00000009", goodApp()); !errors.Is(err, unavailable) || len(*decisions) != 0 {
+		t.Fatalf("save outage: %v, decisions %v", err, *decisions)
+	}
+}
+
+// queued is an undecided request as the worker loads it.
+func queued() *domain.LoanRequest {
+	a := goodApp()
+	a.Normalize()
+	return &domain.LoanRequest{ID: 5, TrackingCode: "LD-0000000005", Application: a, Status: domain.StatusInReview, CreatedAt: fixedNow}
+}
+
+// applying runs the update function on l as the store would.
+func applying(t *testing.T, l *domain.LoanRequest, actions *[]string) func(context.Context, int64, domain.Actor, domain.UpdateFunc) (*domain.LoanRequest, error) {
+	return func(ctx context.Context, id int64, actor domain.Actor, fn domain.UpdateFunc) (*domain.LoanRequest, error) {
+		if id != l.ID {
+			t.Fatalf("updated %d, want %d", id, l.ID)
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		action, _, err := fn(l)
+		if err != nil {
+			return nil, err
+		}
+		*actions = append(*actions, actor.Name+":"+action)
+		return l, nil
+	}
+}
+
+func TestDecideQueued(t *testing.T) {
+	down := scoreAnswer(domain.ScoreResult{}, domain.Errorf(domain.EUNAVAILABLE, "scoring down"))
+	t.Run("decides an undecided request", func(t *testing.T) {
+		l, actions := queued(), []string{}
+		d, decisions := newDesk(&storeMock{t: t, loanByID: func(context.Context, int64) (*domain.LoanRequest, error) { return l, nil },
+			updateLoan: applying(t, l, &actions)}, idAnswer(true, nil), approve)
+		if err := d.DecideQueued(context.Background(), 5, false); err != nil {
+			t.Fatal(err)
+		}
+		if l.Status != domain.StatusApproved || strings.Join(actions, ",") != "system:decide" || strings.Join(*decisions, ",") != "worker:approved" {
+			t.Fatalf("request %+v, actions %v, decisions %v", l, actions, *decisions)
+		}
+	})
+	t.Run("retries while the providers are down", func(t *testing.T) {
+		l := queued()
+		d, _ := newDesk(&storeMock{t: t, loanByID: func(context.Context, int64) (*domain.LoanRequest, error) { return l, nil }}, idAnswer(true, nil), down)
+		if err := d.DecideQueued(context.Background(), 5, false); domain.ErrorCode(err) != domain.EUNAVAILABLE {
+			t.Fatalf("err = %v, want EUNAVAILABLE (retry)", err)
+		}
+	})
+	t.Run("leaves it to a person on the last attempt", func(t *testing.T) {
+		l, actions := queued(), []string{}
+		d, _ := newDesk(&storeMock{t: t, loanByID: func(context.Context, int64) (*domain.LoanRequest, error) { return l, nil },
+			updateLoan: applying(t, l, &actions)}, idAnswer(true, nil), down)
+		if err := d.DecideQueued(context.Background(), 5, true); err != nil {
+			t.Fatal(err)
+		}
+		if l.Status != domain.StatusInReview || l.Reason != domain.ReasonManual || l.Undecided() {
+			t.Fatalf("after the last attempt: %+v", l)
+		}
+	})
+	t.Run("a repeat, a deleted row or a lost race is done", func(t *testing.T) {
+		decided := queued()
+		decided.Status, decided.Reason = domain.StatusRejected, domain.ReasonScore
+		never := identityMock{func(context.Context, domain.Application) (domain.IdentityVerdict, error) {
+			t.Fatal("asked a provider about a decided request")
+			return domain.IdentityVerdict{}, nil
+		}}
+		d, _ := newDesk(&storeMock{t: t, loanByID: func(context.Context, int64) (*domain.LoanRequest, error) { return decided, nil }}, never, approve)
+		if err := d.DecideQueued(context.Background(), 5, false); err != nil {
+			t.Fatalf("decided before: %v", err)
+		}
+		d, _ = newDesk(&storeMock{t: t, loanByID: func(context.Context, int64) (*domain.LoanRequest, error) {
+			return nil, domain.Errorf(domain.ENOTFOUND, "gone")
+		}}, never, approve)
+		if err := d.DecideQueued(context.Background(), 5, false); err != nil {
+			t.Fatalf("missing request: %v", err)
+		}
+		l := queued()
+		d, _ = newDesk(&storeMock{t: t, loanByID: func(context.Context, int64) (*domain.LoanRequest, error) { return l, nil },
+			updateLoan: func(context.Context, int64, domain.Actor, domain.UpdateFunc) (*domain.LoanRequest, error) {
+				return nil, domain.Errorf(domain.ECONFLICT, "already decided")
+			}}, idAnswer(true, nil), approve)
+		if err := d.DecideQueued(context.Background(), 5, false); err != nil {
+			t.Fatalf("decided meanwhile: %v", err)
+		}
+	})
+	t.Run("store outages are retried", func(t *testing.T) {
+		unavailable := domain.Errorf(domain.EUNAVAILABLE, "database down")
+		d, _ := newDesk(&storeMock{t: t, loanByID: func(context.Context, int64) (*domain.LoanRequest, error) { return nil, unavailable }}, idAnswer(true, nil), approve)
+		if err := d.DecideQueued(context.Background(), 5, false); !errors.Is(err, unavailable) {
+			t.Fatalf("err = %v", err)
+		}
+		l := queued()
+		d, _ = newDesk(&storeMock{t: t, loanByID: func(context.Context, int64) (*domain.LoanRequest, error) { return l, nil },
+			updateLoan: func(context.Context, int64, domain.Actor, domain.UpdateFunc) (*domain.LoanRequest, error) { return nil, unavailable }},
+			idAnswer(true, nil), approve)
+		if err := d.DecideQueued(context.Background(), 5, false); !errors.Is(err, unavailable) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func TestTrack(t *testing.T) {
+	l := queued()
+	store := &storeMock{t: t, loanByTrackingCode: func(_ context.Context, code string) (*domain.LoanRequest, error) {
+		if code != l.TrackingCode {
+			return nil, domain.Errorf(domain.ENOTFOUND, "no")
+		}
+		return l, nil
+	}}
+	d, _ := newDesk(store, nil, nil)
+	if r, err := d.Track(context.Background(), l.TrackingCode); err != nil || r.TrackingCode != l.TrackingCode || r.Amount != l.Amount {
+		t.Fatalf("Track = %+v, %v", r, err)
+	}
+	// A malformed code never reaches the store.
+	d, _ = newDesk(&storeMock{t: t}, nil, nil)
+	if _, err := d.Track(context.Background(), "' OR 1=1"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("malformed code: %v", err)
+	}
+}
+
+func TestAdminActions(t *testing.T) {
+	admin := domain.Actor{Name: "boss@example.com"}
+	l, actions := queued(), []string{}
+	d, _ := newDesk(&storeMock{t: t, updateLoan: applying(t, l, &actions)}, nil, nil)
+	ctx := context.Background()
+	if _, err := d.ChangeStatus(ctx, admin, 5, domain.StatusApproved, "papeles ok"); err != nil || l.Status != domain.StatusApproved || l.DecidedBy != admin.Name {
+		t.Fatalf("change status: %+v %v", l, err)
+	}
+	if _, err := d.ChangeStatus(ctx, admin, 5, domain.StatusRejected, " "); domain.ErrorCode(err) != domain.EINVALID {
+		t.Fatalf("blank comment: %v", err)
+	}
+	if _, err := d.DeleteRequest(ctx, admin, 5, ""); err != nil || !l.Deleted() {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, err := d.DeleteRequest(ctx, admin, 5, ""); domain.ErrorCode(err) != domain.ECONFLICT {
+		t.Fatalf("delete twice: %v", err)
+	}
+	if _, err := d.RestoreRequest(ctx, admin, 5, ""); err != nil || l.Deleted() {
+		t.Fatalf("restore: %v", err)
+	}
+	want := "boss@example.com:" + domain.ActionStatus + ",boss@example.com:" + domain.ActionDelete + ",boss@example.com:" + domain.ActionRestore
+	if strings.Join(actions, ",") != want {
+		t.Fatalf("audit actions %v, want %s", actions, want)
+	}
+}
+
+func TestListChecksTheFilterAndFillsDefaults(t *testing.T) {
+	var got domain.Filter
+	store := &storeMock{t: t, listLoans: func(_ context.Context, f domain.Filter) (domain.Page, error) { got = f; return domain.Page{}, nil }}
+	d, _ := newDesk(store, nil, nil)
+	if _, err := d.List(context.Background(), domain.Filter{}); err != nil || got.Page != 1 || got.PageSize != 20 {
+		t.Fatalf("defaults: %+v %v", got, err)
+	}
+	d, _ = newDesk(&storeMock{t: t}, nil, nil)
+	_, err := d.List(context.Background(), domain.Filter{Status: "paid", From: fixedNow, To: fixedNow, Query: strings.Repeat("x", 201), Page: -1, PageSize: 1000})
+	e, _ := domain.AsError(err)
+	if e == nil || e.Code != domain.EINVALID {
+		t.Fatalf("bad filter: %v", err)
+	}
+	for _, f := range []string{"status", "to", "q", "page", "page_size"} {
+		if e.Fields[f] == "" {
+			t.Errorf("no message for %s: %v", f, e.Fields)
+		}
+	}
+}
+
+func TestDetailAndStats(t *testing.T) {
+	l := queued()
+	store := &storeMock{t: t,
+		loanByID:   func(context.Context, int64) (*domain.LoanRequest, error) { return l, nil },
+		auditTrail: func(context.Context, int64) ([]domain.AuditEvent, error) { return []domain.AuditEvent{{Action: "decide"}}, nil },
+		stats:      func(context.Context) (domain.Stats, error) { return domain.Stats{Approved: 3}, nil },
+	}
+	d, _ := newDesk(store, nil, nil)
+	got, events, err := d.Detail(context.Background(), 5)
+	if err != nil || got != l || len(events) != 1 {
+		t.Fatalf("Detail = %v %v %v", got, events, err)
+	}
+	if s, err := d.Stats(context.Background()); err != nil || s.Approved != 3 {
+		t.Fatalf("Stats = %+v %v", s, err)
+	}
+	d, _ = newDesk(&storeMock{t: t, loanByID: func(context.Context, int64) (*domain.LoanRequest, error) {
+		return nil, domain.Errorf(domain.ENOTFOUND, "no")
+	}}, nil, nil)
+	if _, _, err := d.Detail(context.Background(), 5); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("missing: %v", err)
+	}
+}
