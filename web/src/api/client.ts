@@ -20,10 +20,17 @@ export type RequestDetail = { request: LoanRequest; events: AuditEvent[] };
 export class ApiError extends Error {
   readonly status: number;
   readonly problem: Problem | undefined;
-  constructor(status: number, problem?: Problem) {
+  /** The server's Retry-After, in milliseconds, if it sent one. */
+  readonly retryAfterMs: number | undefined;
+  constructor(status: number, problem?: Problem, retryAfterMs?: number) {
     super(problem?.detail ?? `HTTP ${status}`);
     this.status = status;
     this.problem = problem;
+    this.retryAfterMs = retryAfterMs;
+  }
+  /** No answer, or an answer that says "not now": the same call may be sent again. */
+  get retryable(): boolean {
+    return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504;
   }
   get fieldErrors(): Record<string, string> {
     return this.problem?.errors ?? {};
@@ -60,7 +67,10 @@ async function call<T>(method: string, path: string, body?: unknown, headers: Re
   } catch {
     data = undefined;
   }
-  if (!resp.ok) throw new ApiError(resp.status, data as Problem | undefined);
+  if (!resp.ok) {
+    const seconds = Number(resp.headers.get("Retry-After"));
+    throw new ApiError(resp.status, data as Problem | undefined, seconds > 0 ? seconds * 1000 : undefined);
+  }
   return data as T;
 }
 

@@ -1,7 +1,8 @@
-import { render, screen } from "@testing-library/react";
+import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "../App";
+import { retryPolicy } from "../api/retry";
 
 function renderAt(path: string) {
   window.history.pushState(null, "", path);
@@ -9,6 +10,7 @@ function renderAt(path: string) {
 }
 
 afterEach(() => vi.restoreAllMocks());
+beforeEach(() => Object.assign(retryPolicy, { attempts: 5, baseMs: 1, maxMs: 5 }));
 
 async function fillValidForm() {
   await userEvent.type(screen.getByLabelText("Nombre completo"), "Ana Pérez");
@@ -38,11 +40,18 @@ describe("apply form", () => {
     expect(document.documentElement.lang).toBe("en");
   });
 
-  it("sends a valid request with an Idempotency-Key and keeps it for a retry", async () => {
+  it("retries a filing that got no answer with the same Idempotency-Key, and says so", async () => {
     const keys: string[] = [];
     const fetchMock = vi.spyOn(globalThis, "fetch").mockImplementation(async (_url, init) => {
       keys.push(new Headers(init?.headers).get("Idempotency-Key") ?? "");
       if (keys.length === 1) throw new TypeError("network down");
+      if (keys.length === 2) return new Response("<html>502</html>", { status: 502 });
+      if (keys.length === 3) {
+        return new Response(JSON.stringify({ type: "x", title: "Service Unavailable", status: 503, code: "unavailable" }), {
+          status: 503,
+          headers: { "Content-Type": "application/problem+json", "Retry-After": "0" },
+        });
+      }
       return new Response(
         JSON.stringify({ tracking_code: "LD-ABCDEFGHJK", status: "approved", reason: "score", amount: 150000, created_at: "2026-11-26T10:00:00Z" }),
         { status: 201, headers: { "Content-Type": "application/json" } },
@@ -51,14 +60,46 @@ describe("apply form", () => {
     renderAt("/");
     await fillValidForm();
     await userEvent.click(screen.getByRole("button", { name: "Enviar solicitud" }));
-    expect(await screen.findByText(/No pudimos conectar/)).toBeInTheDocument();
+    expect(await screen.findByText("LD-ABCDEFGHJK")).toBeInTheDocument();
+    expect(fetchMock).toHaveBeenCalledTimes(5); // four submits, then the decision page's refresh
+    expect(keys[0]).toMatch(/^[A-Za-z0-9-]{8,}$/);
+    expect(new Set(keys.slice(0, 4)).size).toBe(1);
+    expect(window.location.pathname).toBe("/requests/LD-ABCDEFGHJK");
+  });
+
+  it("shows the retry on screen, and keeps the data and the key when it gives up", async () => {
+    Object.assign(retryPolicy, { attempts: 3, baseMs: 200, maxMs: 200 });
+    const keys: string[] = [];
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (_url, init) => {
+      keys.push(new Headers(init?.headers).get("Idempotency-Key") ?? "");
+      throw new TypeError("network down");
+    });
+    renderAt("/");
+    await fillValidForm();
+    await userEvent.click(screen.getByRole("button", { name: "Enviar solicitud" }));
+    expect(await screen.findByRole("status")).toHaveTextContent(/reintentando sin duplicar tu solicitud \(intento 2 de 3\)/);
+    expect(await screen.findByText(/No pudimos conectar/, {}, { timeout: 3000 })).toBeInTheDocument();
+    expect(screen.getByRole("status")).toHaveTextContent("");
+    expect(keys).toHaveLength(3);
     expect(screen.getByLabelText("Nombre completo")).toHaveValue("Ana Pérez"); // nothing lost
     await userEvent.click(screen.getByRole("button", { name: "Enviar solicitud" }));
-    expect(await screen.findByText("LD-ABCDEFGHJK")).toBeInTheDocument();
-    expect(fetchMock).toHaveBeenCalledTimes(3); // two submits, then the decision page's refresh
-    expect(keys[0]).toMatch(/^[A-Za-z0-9-]{8,}$/);
-    expect(keys[1]).toBe(keys[0]);
-    expect(window.location.pathname).toBe("/requests/LD-ABCDEFGHJK");
+    await waitFor(() => expect(keys).toHaveLength(6), { timeout: 3000 });
+    expect(new Set(keys).size).toBe(1); // the applicant's own retry is still the same filing
+    expect(await screen.findByText(/No pudimos conectar/, {}, { timeout: 3000 })).toBeInTheDocument();
+  });
+
+  it("does not retry a refusal", async () => {
+    const fetchMock = vi.spyOn(globalThis, "fetch").mockResolvedValue(
+      new Response(JSON.stringify({ type: "x", title: "Too Many Requests", status: 429, code: "rate_limited" }), {
+        status: 429,
+        headers: { "Content-Type": "application/problem+json", "Retry-After": "30" },
+      }),
+    );
+    renderAt("/");
+    await fillValidForm();
+    await userEvent.click(screen.getByRole("button", { name: "Enviar solicitud" }));
+    expect(await screen.findByText(/Demasiados intentos/)).toBeInTheDocument();
+    expect(fetchMock).toHaveBeenCalledTimes(1);
   });
 
   it("maps the API's field errors onto the form", async () => {

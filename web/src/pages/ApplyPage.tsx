@@ -1,5 +1,6 @@
 import { useRef, useState, type FormEvent } from "react";
 import { ApiError, api, type Receipt } from "../api/client";
+import { withRetries } from "../api/retry";
 import { Field } from "../components/Field";
 import { useI18n, type MessageKey } from "../i18n";
 import { useRouter } from "../router";
@@ -32,6 +33,8 @@ export function ApplyPage() {
   const [errors, setErrors] = useState<FieldErrors>({});
   const [formError, setFormError] = useState<MessageKey | null>(null);
   const [sending, setSending] = useState(false);
+  // Set while a filing is sent again after no answer (network, 502, 503).
+  const [retrying, setRetrying] = useState<{ attempt: number; of: number } | null>(null);
   // One key per intent: kept across retries of the same content (so a retry
   // after a timeout cannot file twice), renewed when the content changes.
   const key = useRef(newKey());
@@ -60,7 +63,9 @@ export function ApplyPage() {
     }
     setSending(true);
     try {
-      const receipt = await api.submit(toApplication(values), key.current);
+      // The same key on every attempt: however many arrive, one request is filed.
+      const app = toApplication(values);
+      const receipt = await withRetries(() => api.submit(app, key.current), (attempt, of) => setRetrying({ attempt, of }));
       recentReceipts.set(receipt.tracking_code, receipt);
       navigate(`/requests/${receipt.tracking_code}`);
     } catch (err) {
@@ -75,6 +80,7 @@ export function ApplyPage() {
       }
     } finally {
       setSending(false);
+      setRetrying(null);
     }
   }
 
@@ -90,6 +96,9 @@ export function ApplyPage() {
             {formError ? t(formError) : t("errors.summary", { n: nErrors })}
           </div>
         )}
+      </div>
+      <div role="status">
+        {retrying && <p className="notice">{t("apply.retrying", { attempt: retrying.attempt, of: retrying.of })}</p>}
       </div>
       <form onSubmit={onSubmit} noValidate aria-label={t("apply.title")}>
         <Field id="full_name" label={t("field.full_name")} error={err("full_name")}>
