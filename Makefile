@@ -19,7 +19,7 @@ down: ## stop the stack (keeps the data volumes)
 	docker compose down
 
 .PHONY: test
-test: lint test-go test-web test-aws diagram-check test-e2e test-site ## every test tier; fails on any failure
+test: lint test-go test-web test-aws diagram-check test-e2e test-chaos test-site ## every test tier; fails on any failure
 	@echo "make test: all tiers passed"
 
 .PHONY: test-go
@@ -36,6 +36,10 @@ test-web: ## SPA type check and Vitest tests
 .PHONY: test-e2e
 test-e2e: ## the whole stack in Chromium (compose up, phases, down -v)
 	bash e2e/run.sh
+
+.PHONY: test-chaos
+test-chaos: ## crashes, outages and abuse under load: every filing kept, every limit held (≤ 5 min)
+	bash tools/chaos/run.sh
 
 .PHONY: fuzz
 fuzz: ## fuzz request validation (FUZZTIME=60s)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/loandesk/loandesk/internal/lifecycle"
@@ -60,8 +61,22 @@ func Run(ctx context.Context, name, defaultAddr string, h http.Handler, args []s
 	if err != nil {
 		return fmt.Errorf("LISTEN_ADDR=%q: %w", addr, err)
 	}
-	log.Info("faults", "latency", faults.Latency.String(), "error_rate", faults.ErrorRate, "down", faults.Down)
-	srv := lifecycle.NewServer(logRequests(log, faults.Wrap(h)), log)
+	control := false
+	if v := getenv("FAULT_CONTROL"); v != "" {
+		if control, err = strconv.ParseBool(v); err != nil {
+			return fmt.Errorf("FAULT_CONTROL=%q: want true or false", v)
+		}
+	}
+	log.Info("faults", "latency", faults.Latency.String(), "error_rate", faults.ErrorRate, "down", faults.Down, "control", control)
+	inj := fault.NewInjector(faults)
+	handler := inj.Wrap(h)
+	if control {
+		mux := http.NewServeMux()
+		mux.Handle("/_fault", inj.Control())
+		mux.Handle("/", handler)
+		handler = mux
+	}
+	srv := lifecycle.NewServer(logRequests(log, handler), log)
 	return lifecycle.Serve(ctx, log, srv, ln, nil, 0, 5*time.Second)
 }
 

@@ -3,6 +3,7 @@ package fault_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,5 +65,34 @@ func TestLatency(t *testing.T) {
 	get(h, "/x")
 	if time.Since(start) < 80*time.Millisecond {
 		t.Fatal("latency was not added")
+	}
+}
+
+func TestControlChangesFaultsAtRunTime(t *testing.T) {
+	inj := fault.NewInjector(fault.Faults{})
+	h := inj.Wrap(ok)
+	if get(h, "/x") != http.StatusOK {
+		t.Fatal("no fault yet")
+	}
+	put := func(body string) int {
+		rec := httptest.NewRecorder()
+		inj.Control().ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/_fault", strings.NewReader(body)))
+		return rec.Code
+	}
+	if put(`{"down":true}`) != http.StatusOK || get(h, "/x") != http.StatusServiceUnavailable {
+		t.Fatal("down did not take effect")
+	}
+	if put(`{"latency":"soon"}`) != http.StatusBadRequest {
+		t.Fatal("a bad latency was accepted")
+	}
+	if put(`{"latency":"30ms"}`) != http.StatusOK {
+		t.Fatal("latency refused")
+	}
+	start := time.Now()
+	if get(h, "/x") != http.StatusOK || time.Since(start) < 30*time.Millisecond {
+		t.Fatal("latency did not take effect, or down stayed")
+	}
+	if get(h, "/healthz") != http.StatusOK {
+		t.Fatal("healthz is faulted")
 	}
 }

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	rnd "math/rand/v2"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+type suite struct {
+	cfg    config
+	docker *engine
+	db     *pgxpool.Pool
+	http   *http.Client
+	run    string // this run's id, in every Idempotency-Key
+
+	mu       sync.Mutex
+	failures []string
+	people   []person    // every applicant filed, for the log scan
+	statuses map[int]int // every HTTP answer a filing got (0: no answer)
+}
+
+func (s *suite) open(ctx context.Context) error {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	s.run = hex.EncodeToString(b)
+	s.http = &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 200}}
+	var err error
+	s.db, err = pgxpool.New(ctx, s.cfg.database)
+	return err
+}
+
+func (s *suite) close() { s.db.Close() }
+
+func (s *suite) section(title string) { fmt.Printf("\n== %s\n", title) }
+
+// check records a claim: printed either way, and failed claims fail the run.
+func (s *suite) check(ok bool, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if ok {
+		fmt.Println("  ok    " + msg)
+		return
+	}
+	fmt.Println("  FAIL  " + msg)
+	s.mu.Lock()
+	s.failures = append(s.failures, msg)
+	s.mu.Unlock()
+}
+
+func (s *suite) fatal(err error) { s.check(false, "%v", err) }
+
+// person is one applicant: unique DNI and email, so the logs can be
+// searched for them afterwards.
+type person struct {
+	DocumentNumber, Email string
+}
+
+var seq atomic.Int64
+
+// applicant makes a new applicant whose 8-digit DNI decides the outcome by
+// the stand-ins' rules: starting with 99, an identity mismatch; ending in
+// 950, approved; in 120, rejected by score.
+func (s *suite) applicant(mismatch bool, suffix string) (person, []byte) {
+	n := seq.Add(1)
+	prefix := 40 + n/1000%50
+	if mismatch {
+		prefix = 99
+	}
+	p := person{DocumentNumber: fmt.Sprintf("%02d%03d%s", prefix, n%1000, suffix), Email: fmt.Sprintf("c%s%06d@chaos.example", s.run, n)}
+	s.mu.Lock()
+	s.people = append(s.people, p)
+	s.mu.Unlock()
+	body, _ := json.Marshal(map[string]any{"full_name": "Caos Prueba", "email": p.Email, "document_number": p.DocumentNumber,
+		"gender": "F", "amount": 100000})
+	return p, body
+}
+
+// receipt is the part of the API's answer the suite reads.
+type receipt struct {
+	TrackingCode string `json:"tracking_code"`
+	Status       string `json:"status"`
+	Reason       string `json:"reason"`
+}
+
+// answer is the outcome of filing one request until it was answered.
+type answer struct {
+	receipt
+	status   int // the final HTTP status (0: never answered)
+	attempts int
+	replays  int // requests sent again after the answer, as a client that missed it
+	took     time.Duration
+	replayed bool
+	detail   string
+}
+
+// file sends one filing until it is answered, as a careful client would:
+// the same key and body on every attempt; a network error, 429, 502, 503 or
+// 504 is retried after the server's Retry-After or a growing, jittered wait;
+// anything else is the answer.
+func (s *suite) file(ctx context.Context, key string, body []byte, giveUp time.Duration) answer {
+	start := time.Now()
+	var a answer
+	for a.attempts = 1; ; a.attempts++ {
+		req, _ := http.NewRequestWithContext(ctx, "POST", s.cfg.web+"/api/v1/requests", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := s.http.Do(req)
+		s.saw(resp, err)
+		wait := time.Duration(0)
+		if err == nil {
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+			resp.Body.Close()
+			switch resp.StatusCode {
+			case 429, 502, 503, 504:
+				if secs, _ := strconv.Atoi(resp.Header.Get("Retry-After")); secs > 0 {
+					wait = time.Duration(min(secs, 5)) * time.Second
+				}
+			default:
+				a.status, a.took = resp.StatusCode, time.Since(start)
+				a.replayed = resp.Header.Get("Idempotent-Replayed") == "true"
+				if err := json.Unmarshal(b, &a.receipt); err != nil || resp.StatusCode != 201 {
+					a.detail = strings.TrimSpace(string(b))
+				}
+				return a
+			}
+		}
+		if time.Since(start) > giveUp || ctx.Err() != nil {
+			a.took, a.detail = time.Since(start), fmt.Sprintf("no answer after %d attempts (last: %v)", a.attempts, err)
+			return a
+		}
+		if wait == 0 {
+			ceiling := min(100*time.Millisecond<<min(a.attempts-1, 5), 3*time.Second)
+			wait = ceiling/2 + rnd.N(ceiling/2)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (s *suite) saw(resp *http.Response, err error) {
+	code := 0
+	if err == nil {
+		code = resp.StatusCode
+	}
+	s.mu.Lock()
+	if s.statuses == nil {
+		s.statuses = map[int]int{}
+	}
+	s.statuses[code]++
+	s.mu.Unlock()
+}
+
+// apiURL is the address of one api replica on the edge network, to read its
+// metrics or to speak as the proxy in front would.
+func (s *suite) apiURL(c container) string {
+	return "http://" + c.IPs[s.cfg.project+"_edge"] + ":8000"
+}
+
+// setFault changes a provider stand-in's injected faults (FAULT_CONTROL).
+func (s *suite) setFault(ctx context.Context, base, body string) error {
+	req, _ := http.NewRequestWithContext(ctx, "PUT", base+"/_fault", strings.NewReader(body))
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("PUT %s/_fault: %d %s", base, resp.StatusCode, b)
+	}
+	return nil
+}
+
+// metric reads one sample's value from a Prometheus text page.
+func metric(page []byte, sample string) (float64, bool) {
+	for _, line := range strings.Split(string(page), "\n") {
+		if v, ok := strings.CutPrefix(line, sample+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
+}
+
+func (s *suite) get(ctx context.Context, url string) ([]byte, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
+}
+
+// percentile of sorted durations, p in [0, 100].
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
+}
+
+func mib(b uint64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1, 64) + " MiB" }
+
+// scanLogs reads every container's log and looks for the DNI or email of
+// any applicant the suite filed: a provider timeout, a database error or a
+// retry must never write personal data to a log.
+func (s *suite) scanLogs(ctx context.Context) {
+	cs, err := s.docker.containers(ctx, "")
+	if err != nil {
+		s.fatal(err)
+		return
+	}
+	s.mu.Lock()
+	dnis := map[string]bool{}
+	for _, p := range s.people {
+		dnis[p.DocumentNumber] = true
+	}
+	s.mu.Unlock()
+	digits := regexp.MustCompile(`[0-9]{7,8}`)
+	total := 0
+	for _, c := range cs {
+		if c.Service == "chaos" {
+			continue
+		}
+		logs, err := s.docker.logs(ctx, c.ID)
+		if err != nil {
+			s.fatal(err)
+			continue
+		}
+		total += len(logs)
+		var found []string
+		if bytes.Contains(logs, []byte("@chaos.example")) || bytes.Contains(logs, []byte("%40chaos.example")) {
+			found = append(found, "an applicant's email")
+		}
+		for _, m := range digits.FindAll(logs, -1) {
+			if dnis[string(m)] {
+				found = append(found, "DNI "+string(m))
+				break
+			}
+		}
+		if len(found) == 0 {
+			s.check(true, "%-28s %8d bytes of log: no DNI or email of the %d applicants", c.Name, len(logs), len(dnis))
+		} else {
+			s.check(false, "%-28s %8d bytes of log: holds %s", c.Name, len(logs), strings.Join(found, " and "))
+		}
+	}
+	fmt.Printf("  read %d bytes of logs from %d containers\n", total, len(cs)-1)
+}
+
+func sortedDurations(ds []time.Duration) []time.Duration {
+	out := slices.Clone(ds)
+	slices.Sort(out)
+	return out
+}
