@@ -30,6 +30,10 @@ type config struct {
 	WorkerAddr string
 
 	DatabaseURL  string
+	DatabaseAuth string // "password" or "iam"
+	AWSRegion    string // for IAM database authentication
+	AppDBRole    string // migrate: the application's role to create (optional)
+	AppDBIAM     bool   // migrate: the role logs in with IAM tokens
 	ValkeyURL    string
 	ValkeyPass   string
 	ValkeyPrefix string
@@ -192,7 +196,22 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 	}
 	if n.db {
 		c.DatabaseURL = e.required("DATABASE_URL")
-		if pw := e.secret("DATABASE_PASSWORD", false); c.DatabaseURL != "" {
+		c.DatabaseAuth = e.str("DATABASE_AUTH", "password")
+		c.AppDBRole = e.str("APP_DB_ROLE", "")
+		c.AppDBIAM = e.boolean("APP_DB_IAM", false)
+		switch c.DatabaseAuth {
+		case "password":
+		case "iam":
+			if c.AWSRegion = e.str("AWS_REGION", ""); c.AWSRegion == "" {
+				e.fail("AWS_REGION", "is required with DATABASE_AUTH=iam")
+			}
+			if e.getenv("DATABASE_PASSWORD") != "" || e.getenv("DATABASE_PASSWORD_FILE") != "" {
+				e.fail("DATABASE_PASSWORD", "must not be set with DATABASE_AUTH=iam (the password is an IAM token)")
+			}
+		default:
+			e.fail("DATABASE_AUTH", "%q must be password or iam", c.DatabaseAuth)
+		}
+		if pw := e.secret("DATABASE_PASSWORD", false); c.DatabaseURL != "" && c.DatabaseAuth == "password" {
 			u, err := url.Parse(c.DatabaseURL)
 			if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 				e.fail("DATABASE_URL", "is not a postgres:// URL")

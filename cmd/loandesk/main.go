@@ -35,6 +35,7 @@ import (
 	"github.com/loandesk/loandesk/internal/lifecycle"
 	"github.com/loandesk/loandesk/internal/obs"
 	"github.com/loandesk/loandesk/internal/postgres"
+	"github.com/loandesk/loandesk/internal/rdsauth"
 	"github.com/loandesk/loandesk/internal/valkey"
 	"github.com/loandesk/loandesk/internal/worker"
 )
@@ -102,12 +103,32 @@ func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) 
 		return err
 	}
 	log := obs.NewLogger(stdout, cfg.LogLevel, "migrate")
-	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	db, err := openDB(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return db.Migrate(ctx, log)
+	if err := db.Migrate(ctx, log); err != nil {
+		return err
+	}
+	if cfg.AppDBRole != "" {
+		return db.EnsureAppRole(ctx, cfg.AppDBRole, cfg.AppDBIAM, log)
+	}
+	return nil
+}
+
+// openDB connects with the URL's password, or with an IAM token made for
+// each connection (DATABASE_AUTH=iam, on AWS).
+func openDB(ctx context.Context, cfg config) (*postgres.DB, error) {
+	var password postgres.PasswordFunc
+	if cfg.DatabaseAuth == "iam" {
+		tokens, err := rdsauth.Tokens(ctx, cfg.DatabaseURL, cfg.AWSRegion)
+		if err != nil {
+			return nil, err
+		}
+		password = tokens
+	}
+	return postgres.Open(ctx, cfg.DatabaseURL, password)
 }
 
 // deps are what serve and worker share.
@@ -129,7 +150,7 @@ func open(ctx context.Context, getenv func(string) string, stdout io.Writer, ser
 	// A container restarted while PostgreSQL restarts too waits for it
 	// instead of exiting into the engine's growing restart back-off.
 	if err := lifecycle.WaitFor(ctx, d.log, "PostgreSQL", func(ctx context.Context) (err error) {
-		d.db, err = postgres.Open(ctx, cfg.DatabaseURL)
+		d.db, err = openDB(ctx, cfg)
 		return err
 	}); err != nil {
 		return nil, err

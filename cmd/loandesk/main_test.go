@@ -644,8 +644,21 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"DATABASE_URL", "postgres://u:insecure-dev-db-password@db/x", "DATABASE_PASSWORD"},
 		{"DATABASE_URL", "postgres://u@db/x", "DATABASE_PASSWORD"},
 		{"SESSION_KEY_FILE", "/nonexistent/secret", "SESSION_KEY"},
+		{"DATABASE_AUTH", "kerberos", "DATABASE_AUTH"},
+		{"DATABASE_AUTH", "iam", "AWS_REGION"},
+		{"DATABASE_PASSWORD", "also-a-password", "DATABASE_PASSWORD"}, // with DATABASE_AUTH=iam: see extra
 	} {
-		_, err := loadConfig(with(tc.k, tc.v), all)
+		getenv := with(tc.k, tc.v)
+		if tc.k == "DATABASE_PASSWORD" { // a password beside IAM authentication
+			extra := map[string]string{"DATABASE_AUTH": "iam", "AWS_REGION": "sa-east-1"}
+			getenv = func(k string) string {
+				if v, ok := extra[k]; ok {
+					return v
+				}
+				return with(tc.k, tc.v)(k)
+			}
+		}
+		_, err := loadConfig(getenv, all)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s=%q: err = %v, want it to name %s", tc.k, tc.v, err, tc.want)
 		}

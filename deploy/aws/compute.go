@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/appautoscaling"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -27,6 +28,10 @@ type Compute struct {
 	ExecutionRole       *iam.Role
 	APIScaling          *appautoscaling.Target
 }
+
+// DeploymentAlarms roll an api release back when they fire during its
+// deployment (names in observability.go).
+var DeploymentAlarms = []string{"alb-5xx-rate", "api-p99-latency"}
 
 // QueueMetric is the custom metric the worker publishes (through its log
 // lines and a metric filter) and the worker service scales on.
@@ -123,9 +128,26 @@ func NewCompute(ctx *pulumi.Context, cfg Config, net *Network, data *Data, cert 
 	if _, err := iam.NewRolePolicy(ctx, "execution-secrets", &iam.RolePolicyArgs{Role: c.ExecutionRole.Name, Policy: secretsPolicy}); err != nil {
 		return nil, err
 	}
-	// Task roles: the app calls no AWS API, so they hold no permissions.
+	// Task roles: the api and the worker may only connect to the database
+	// as AppDBUser (an IAM token per connection); migrate holds nothing.
+	dbUser := pulumi.All(data.DB.Arn, data.DB.ResourceId).ApplyT(func(a []any) string {
+		// arn:aws:rds:REGION:ACCOUNT:db:ID → arn:aws:rds-db:REGION:ACCOUNT:dbuser:RESOURCE-ID/USER
+		f := strings.Split(a[0].(string), ":")
+		return fmt.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", f[3], f[4], a[1], AppDBUser)
+	}).(pulumi.StringOutput)
 	taskRole := func(name string) (*iam.Role, error) {
-		return iam.NewRole(ctx, name+"-task", &iam.RoleArgs{AssumeRolePolicy: pulumi.String(assumeRole("ecs-tasks.amazonaws.com")), Tags: tags(cfg, name+"-task")})
+		role, err := iam.NewRole(ctx, name+"-task", &iam.RoleArgs{AssumeRolePolicy: pulumi.String(assumeRole("ecs-tasks.amazonaws.com")), Tags: tags(cfg, name+"-task")})
+		if err != nil || name == "migrate" {
+			return role, err
+		}
+		policy := dbUser.ApplyT(func(arn string) (string, error) {
+			b, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []map[string]any{{
+				"Effect": "Allow", "Action": "rds-db:connect", "Resource": arn,
+			}}})
+			return string(b), err
+		}).(pulumi.StringOutput)
+		_, err = iam.NewRolePolicy(ctx, name+"-db-connect", &iam.RolePolicyArgs{Role: role.Name, Policy: policy})
+		return role, err
 	}
 
 	// One container definition per command, all from the same image.
@@ -133,11 +155,20 @@ func NewCompute(ctx *pulumi.Context, cfg Config, net *Network, data *Data, cert 
 		return pulumi.All(c.Repo.RepositoryUrl, data.DB.Address, data.Cache.PrimaryEndpointAddress, dbSecret,
 			data.CacheAuth.Arn, data.SessionKey.Arn, data.AdminPass.Arn, c.LogGroups[name].Name).ApplyT(func(a []any) (string, error) {
 			env := []kv{
-				{"APP_ENV", "production"}, {"LOG_LEVEL", "info"},
-				{"DATABASE_URL", fmt.Sprintf("postgres://loandesk@%s:5432/loandesk?sslmode=require", a[1])},
+				{"APP_ENV", "production"}, {"LOG_LEVEL", "info"}, {"AWS_REGION", cfg.Region},
 				{"SCORING_URL", cfg.ScoringURL}, {"IDENTITY_URL", cfg.IdentityURL},
 			}
-			secrets := []secretRef{{"DATABASE_PASSWORD", fmt.Sprintf("%s:password::", a[3])}}
+			var secrets []secretRef
+			if cmd == "migrate" {
+				// The master user, with the password current at the task's start;
+				// migrate creates AppDBUser and grants it the tables.
+				env = append(env, kv{"DATABASE_URL", fmt.Sprintf("postgres://loandesk@%s:5432/loandesk?sslmode=require", a[1])},
+					kv{"APP_DB_ROLE", AppDBUser}, kv{"APP_DB_IAM", "true"})
+				secrets = append(secrets, secretRef{"DATABASE_PASSWORD", fmt.Sprintf("%s:password::", a[3])})
+			} else {
+				env = append(env, kv{"DATABASE_URL", fmt.Sprintf("postgres://%s@%s:5432/loandesk?sslmode=require", AppDBUser, a[1])},
+					kv{"DATABASE_AUTH", "iam"})
+			}
 			// Only the API uses Valkey (sessions, rate limits) and the admin secrets.
 			if cmd == "serve" {
 				env = append(env, kv{"VALKEY_URL", fmt.Sprintf("rediss://%s:6379/0", a[2])}, kv{"ADMIN_EMAIL", cfg.AdminEmail},
@@ -150,11 +181,14 @@ func NewCompute(ctx *pulumi.Context, cfg Config, net *Network, data *Data, cert 
 				"name": name, "image": fmt.Sprintf("%s:%s", a[0], tag), "essential": true, "command": []string{cmd},
 				// Non-root, read-only root filesystem: the image is distroless and writes nothing.
 				"user": "65532:65532", "readonlyRootFilesystem": true, "privileged": false,
-				"environment": env, "secrets": secrets, "stopTimeout": 15,
+				"environment": env, "stopTimeout": 15,
 				"logConfiguration": map[string]any{"logDriver": "awslogs", "options": map[string]string{
 					"awslogs-group": a[7].(string), "awslogs-region": cfg.Region, "awslogs-stream-prefix": name,
 				}},
 				"linuxParameters": map[string]any{"capabilities": map[string]any{"drop": []string{"ALL"}}},
+			}
+			if len(secrets) > 0 {
+				def["secrets"] = secrets
 			}
 			if port > 0 {
 				def["portMappings"] = []map[string]any{{"containerPort": port, "protocol": "tcp"}}
@@ -202,22 +236,17 @@ func NewCompute(ctx *pulumi.Context, cfg Config, net *Network, data *Data, cert 
 	c.TargetGroup, err = lb.NewTargetGroup(ctx, "api", &lb.TargetGroupArgs{
 		Port: pulumi.Int(8000), Protocol: pulumi.String("HTTP"), TargetType: pulumi.String("ip"), VpcId: net.Vpc.ID(),
 		DeregistrationDelay: pulumi.Int(15), // the API drains within 10 s of SIGTERM
-		HealthCheck: &lb.TargetGroupHealthCheckArgs{Path: pulumi.String("/readyz"), Matcher: pulumi.String("200"),
+		// Liveness, not readiness: during a database failover every task's
+		// /readyz fails at once, and the ALB must not replace them all.
+		HealthCheck: &lb.TargetGroupHealthCheckArgs{Path: pulumi.String("/healthz"), Matcher: pulumi.String("200"),
 			Interval: pulumi.Int(10), HealthyThreshold: pulumi.Int(2), UnhealthyThreshold: pulumi.Int(2), Timeout: pulumi.Int(5)},
 		Tags: tags(cfg, "api"),
 	})
 	if err != nil {
 		return nil, err
 	}
-	if _, err := lb.NewListener(ctx, "http", &lb.ListenerArgs{
-		LoadBalancerArn: c.ALB.Arn, Port: pulumi.Int(80), Protocol: pulumi.String("HTTP"),
-		DefaultActions: lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{
-			Type:     pulumi.String("redirect"),
-			Redirect: &lb.ListenerDefaultActionRedirectArgs{Protocol: pulumi.String("HTTPS"), Port: pulumi.String("443"), StatusCode: pulumi.String("HTTP_301")},
-		}},
-	}); err != nil {
-		return nil, err
-	}
+	// HTTPS only: CloudFront redirects viewers to HTTPS and reaches the ALB
+	// over HTTPS (origin protocol https-only), so nothing listens on 80.
 	https, err := lb.NewListener(ctx, "https", &lb.ListenerArgs{
 		LoadBalancerArn: c.ALB.Arn, Port: pulumi.Int(443), Protocol: pulumi.String("HTTPS"),
 		SslPolicy: pulumi.String("ELBSecurityPolicy-TLS13-1-2-2021-06"), CertificateArn: cert,
@@ -241,7 +270,7 @@ func NewCompute(ctx *pulumi.Context, cfg Config, net *Network, data *Data, cert 
 		return nil, err
 	}
 
-	service := func(name string, task *ecs.TaskDefinition, desired int, lbs ecs.ServiceLoadBalancerArray, deps ...pulumi.Resource) (*ecs.Service, error) {
+	service := func(name string, task *ecs.TaskDefinition, desired int, lbs ecs.ServiceLoadBalancerArray, alarms []string, deps ...pulumi.Resource) (*ecs.Service, error) {
 		args := &ecs.ServiceArgs{
 			Name: pulumi.String(name), Cluster: c.Cluster.Arn, TaskDefinition: task.Arn, DesiredCount: pulumi.Int(desired),
 			LaunchType: pulumi.String("FARGATE"), PlatformVersion: pulumi.String("LATEST"),
@@ -257,16 +286,25 @@ func NewCompute(ctx *pulumi.Context, cfg Config, net *Network, data *Data, cert 
 		if len(lbs) > 0 {
 			args.HealthCheckGracePeriodSeconds = pulumi.Int(30)
 		}
+		if len(alarms) > 0 {
+			// A release that answers 5xx or slowly is rolled back on those
+			// alarms, not only when its tasks fail their health checks.
+			var names pulumi.StringArray
+			for _, a := range alarms {
+				names = append(names, pulumi.String(cfg.Name+"-"+a))
+			}
+			args.Alarms = &ecs.ServiceAlarmsArgs{AlarmNames: names, Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)}
+		}
 		// Autoscaling owns the desired count after creation.
 		return ecs.NewService(ctx, name, args, pulumi.DependsOn(deps), pulumi.IgnoreChanges([]string{"desiredCount"}))
 	}
 	c.APIService, err = service("api", c.APITask, cfg.APIMinTasks, ecs.ServiceLoadBalancerArray{&ecs.ServiceLoadBalancerArgs{
 		TargetGroupArn: c.TargetGroup.Arn, ContainerName: pulumi.String("api"), ContainerPort: pulumi.Int(8000),
-	}}, rule)
+	}}, DeploymentAlarms, rule)
 	if err != nil {
 		return nil, err
 	}
-	if c.Worker, err = service("worker", c.WorkerTask, cfg.WorkerMinTasks, nil); err != nil {
+	if c.Worker, err = service("worker", c.WorkerTask, cfg.WorkerMinTasks, nil, nil); err != nil {
 		return nil, err
 	}
 
@@ -312,10 +350,28 @@ func NewCompute(ctx *pulumi.Context, cfg Config, net *Network, data *Data, cert 
 	if err != nil {
 		return nil, err
 	}
+	// Target: 50 undecided requests per running worker (depth ÷ tasks), so
+	// the count grows with the backlog instead of tracking its total.
+	type (
+		metricArgs = appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricArgs
+		statArgs   = appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricMetricStatArgs
+		metricDef  = appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricMetricStatMetricArgs
+		dimArgs    = appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricMetricStatMetricDimensionArgs
+		dimArray   = appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricMetricStatMetricDimensionArray
+	)
 	if err := policy("worker-queue", workerScaling, &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs{
-		TargetValue: pulumi.Float64(50), // undecided requests per worker
+		TargetValue: pulumi.Float64(50),
 		CustomizedMetricSpecification: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationArgs{
-			MetricName: pulumi.String(QueueMetricName), Namespace: pulumi.String(QueueMetricNamespace), Statistic: pulumi.String("Average"),
+			Metrics: appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricArray{
+				&metricArgs{Id: pulumi.String("depth"), ReturnData: pulumi.Bool(false), MetricStat: &statArgs{Stat: pulumi.String("Average"),
+					Metric: &metricDef{Namespace: pulumi.String(QueueMetricNamespace), MetricName: pulumi.String(QueueMetricName)}}},
+				&metricArgs{Id: pulumi.String("workers"), ReturnData: pulumi.Bool(false), MetricStat: &statArgs{Stat: pulumi.String("Average"),
+					Metric: &metricDef{Namespace: pulumi.String("ECS/ContainerInsights"), MetricName: pulumi.String("RunningTaskCount"),
+						Dimensions: dimArray{&dimArgs{Name: pulumi.String("ClusterName"), Value: c.Cluster.Name},
+							&dimArgs{Name: pulumi.String("ServiceName"), Value: c.Worker.Name}}}}},
+				&metricArgs{Id: pulumi.String("perWorker"), Expression: pulumi.String("depth / workers"), Label: pulumi.String("undecided requests per worker"),
+					ReturnData: pulumi.Bool(true)},
+			},
 		},
 	}); err != nil {
 		return nil, err

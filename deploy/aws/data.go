@@ -1,11 +1,36 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
+
+// AppDBUser is the database role of the api and the worker: table privileges
+// only (no DDL), authenticated by IAM; `loandesk migrate` creates it.
+const AppDBUser = "loandesk_app"
+
+// cacheAZs places the cache nodes round the configured zones.
+func cacheAZs(cfg Config) []string {
+	azs := make([]string, 1+cfg.CacheReplicas)
+	for i := range azs {
+		azs[i] = cfg.AZs[i%len(cfg.AZs)]
+	}
+	return azs
+}
+
+// CacheMemberIDs are the member clusters ElastiCache creates for the
+// replication group (<id>-001, -002, …): per-node metrics name them.
+func CacheMemberIDs(cfg Config) []string {
+	ids := make([]string, 1+cfg.CacheReplicas)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s-%03d", cfg.Name, i+1)
+	}
+	return ids
+}
 
 // Data is the relational and the non-relational store, both Multi-AZ with
 // automatic failover, encrypted, in the data subnets, reachable only from
@@ -40,9 +65,13 @@ func NewData(ctx *pulumi.Context, cfg Config, net *Network, alarms pulumi.String
 		InstanceClass: pulumi.String(cfg.DBInstanceClass), AllocatedStorage: pulumi.Int(cfg.DBAllocatedStorage),
 		MaxAllocatedStorage: pulumi.Int(cfg.DBAllocatedStorage * 4), StorageType: pulumi.String("gp3"),
 		DbName: pulumi.String("loandesk"), Username: pulumi.String("loandesk"),
-		// RDS generates and rotates the password in Secrets Manager.
-		ManageMasterUserPassword: pulumi.Bool(true),
-		MultiAz:                  pulumi.Bool(true), StorageEncrypted: pulumi.Bool(true), PubliclyAccessible: pulumi.Bool(false),
+		// RDS generates and rotates the master password in Secrets Manager;
+		// only the one-off migrate task uses it (injected at its start). The
+		// api and the worker connect as AppDBUser with IAM tokens, made per
+		// connection, so a rotation never strands a running task.
+		ManageMasterUserPassword:         pulumi.Bool(true),
+		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
+		MultiAz:                          pulumi.Bool(true), StorageEncrypted: pulumi.Bool(true), PubliclyAccessible: pulumi.Bool(false),
 		DbSubnetGroupName: dbSubnets.Name, VpcSecurityGroupIds: pulumi.StringArray{net.DataSG.ID()},
 		ParameterGroupName:    params.Name,
 		BackupRetentionPeriod: pulumi.Int(cfg.DBBackupRetention), BackupWindow: pulumi.String("03:00-04:00"),
@@ -92,6 +121,8 @@ func NewData(ctx *pulumi.Context, cfg Config, net *Network, alarms pulumi.String
 		ReplicationGroupId: pulumi.String(cfg.Name), Description: pulumi.String("LoanDesk sessions and rate limits"),
 		Engine: pulumi.String("valkey"), EngineVersion: pulumi.String("8.1"), NodeType: pulumi.String(cfg.CacheNodeType),
 		NumCacheClusters: pulumi.Int(1 + cfg.CacheReplicas), Port: pulumi.Int(6379),
+		// One node per AZ, the primary in the first: a zone's loss costs one.
+		PreferredCacheClusterAzs: pulumi.ToStringArray(cacheAZs(cfg)),
 		AutomaticFailoverEnabled: pulumi.Bool(true), MultiAzEnabled: pulumi.Bool(true),
 		AtRestEncryptionEnabled: pulumi.Bool(true), TransitEncryptionEnabled: pulumi.Bool(true), AuthToken: authToken,
 		SubnetGroupName: cacheSubnets.Name, SecurityGroupIds: pulumi.StringArray{net.DataSG.ID()},

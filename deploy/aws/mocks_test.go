@@ -51,6 +51,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		set("repositoryUrl", "123456789012.dkr.ecr.sa-east-1.amazonaws.com/"+args.Name)
 	case "aws:rds/instance:Instance":
 		set("address", args.Name+".rds.amazonaws.com")
+		set("resourceId", "db-MOCKRESOURCEID")
 		out["masterUserSecrets"] = resource.NewPropertyValue([]any{map[string]any{"secretArn": "arn:aws:secretsmanager:sa-east-1:123456789012:secret:rds-db"}})
 	case "aws:elasticache/replicationGroup:ReplicationGroup":
 		set("primaryEndpointAddress", "master."+args.Name+".cache.amazonaws.com")

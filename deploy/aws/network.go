@@ -154,8 +154,10 @@ func NewNetwork(ctx *pulumi.Context, cfg Config) (*Network, error) {
 		from     *ec2.SecurityGroup
 		prefixes []string
 	}{
+		// One rule only: each reference to CloudFront's prefix list weighs
+		// its 55 entries against the 60 rules a group may hold by default.
+		// CloudFront reaches the origin over HTTPS only, so 443 is enough.
 		{"alb-https-from-cloudfront", n.AlbSG, 443, nil, []string{cloudfront.Id}},
-		{"alb-http-from-cloudfront", n.AlbSG, 80, nil, []string{cloudfront.Id}},
 		{"app-from-alb", n.AppSG, 8000, n.AlbSG, nil},
 		{"data-postgres-from-app", n.DataSG, 5432, n.AppSG, nil},
 		{"data-valkey-from-app", n.DataSG, 6379, n.AppSG, nil},

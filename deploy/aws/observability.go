@@ -25,7 +25,7 @@ func NewAlarmTopic(ctx *pulumi.Context, cfg Config) (*sns.Topic, error) {
 }
 
 // Alarm names, asserted by the tests and referenced in docs/architecture.md.
-var AlarmNames = []string{"alb-5xx-rate", "api-p99-latency", "api-cpu", "rds-free-storage", "rds-cpu", "valkey-replication-lag", "queue-depth"}
+var AlarmNames = []string{"alb-5xx-rate", "api-p99-latency", "api-cpu", "rds-free-storage", "rds-cpu", "valkey-replication-lag-001", "queue-depth"}
 
 // NewObservability adds the alarms and the dashboard.
 func NewObservability(ctx *pulumi.Context, cfg Config, topic *sns.Topic, c *Compute, d *Data) error {
@@ -41,15 +41,17 @@ func NewObservability(ctx *pulumi.Context, cfg Config, topic *sns.Topic, c *Comp
 		return err
 	}
 	albDim := pulumi.StringMap{"LoadBalancer": c.ALB.ArnSuffix}
-	// 5xx rate = target 5xx / requests, over 5 minutes, above 1 %.
+	// 5xx rate = target 5xx / requests, per minute, above 1 % in 2 of 3
+	// minutes: quick enough to roll a bad api release back (DeploymentAlarms).
 	if err := alarm("alb-5xx-rate", "More than 1% of API requests failed with 5xx", &cloudwatch.MetricAlarmArgs{
 		ComparisonOperator: pulumi.String("GreaterThanThreshold"), Threshold: pulumi.Float64(1), EvaluationPeriods: pulumi.Int(3),
+		DatapointsToAlarm: pulumi.Int(2),
 		MetricQueries: cloudwatch.MetricAlarmMetricQueryArray{
 			&cloudwatch.MetricAlarmMetricQueryArgs{Id: pulumi.String("rate"), Expression: pulumi.String("100 * errors / MAX([errors, requests])"), Label: pulumi.String("5xx %"), ReturnData: pulumi.Bool(true)},
 			&cloudwatch.MetricAlarmMetricQueryArgs{Id: pulumi.String("errors"), Metric: &cloudwatch.MetricAlarmMetricQueryMetricArgs{
-				Namespace: pulumi.String("AWS/ApplicationELB"), MetricName: pulumi.String("HTTPCode_Target_5XX_Count"), Dimensions: albDim, Period: pulumi.Int(300), Stat: pulumi.String("Sum")}},
+				Namespace: pulumi.String("AWS/ApplicationELB"), MetricName: pulumi.String("HTTPCode_Target_5XX_Count"), Dimensions: albDim, Period: pulumi.Int(60), Stat: pulumi.String("Sum")}},
 			&cloudwatch.MetricAlarmMetricQueryArgs{Id: pulumi.String("requests"), Metric: &cloudwatch.MetricAlarmMetricQueryMetricArgs{
-				Namespace: pulumi.String("AWS/ApplicationELB"), MetricName: pulumi.String("RequestCount"), Dimensions: albDim, Period: pulumi.Int(300), Stat: pulumi.String("Sum")}},
+				Namespace: pulumi.String("AWS/ApplicationELB"), MetricName: pulumi.String("RequestCount"), Dimensions: albDim, Period: pulumi.Int(60), Stat: pulumi.String("Sum")}},
 		},
 	}); err != nil {
 		return err
@@ -78,16 +80,24 @@ func NewObservability(ctx *pulumi.Context, cfg Config, topic *sns.Topic, c *Comp
 		{"api-cpu", "API tasks above 80% CPU (autoscaling at max?)", "AWS/ECS", "CPUUtilization", "Average", "GreaterThanThreshold", 80, 5, svcDim},
 		{"rds-free-storage", "PostgreSQL has less than 5 GiB free", "AWS/RDS", "FreeStorageSpace", "Minimum", "LessThanThreshold", 5 << 30, 1, rdsDim},
 		{"rds-cpu", "PostgreSQL above 80% CPU", "AWS/RDS", "CPUUtilization", "Average", "GreaterThanThreshold", 80, 5, rdsDim},
-		{"valkey-replication-lag", "Valkey replicas more than 5 s behind", "AWS/ElastiCache", "ReplicationLag", "Maximum", "GreaterThanThreshold", 5, 3,
-			pulumi.StringMap{"ReplicationGroupId": d.Cache.ID()}},
 		{"queue-depth", "More than 500 requests waiting for a decision (providers down?)", QueueMetricNamespace, QueueMetricName, "Maximum", "GreaterThanThreshold", 500, 5, nil},
 	} {
 		if err := simple(a.name, a.desc, a.ns, a.metric, a.stat, a.op, a.threshold, a.periods, a.dims); err != nil {
 			return err
 		}
 	}
+	// ReplicationLag is published per node (CacheClusterId, CacheNodeId),
+	// not per replication group; any member may be a replica after a
+	// failover, so each has its alarm (the primary's has no data: fine).
+	for _, member := range CacheMemberIDs(cfg) {
+		if err := simple("valkey-replication-lag-"+member[len(cfg.Name)+1:], "Valkey replica "+member+" more than 5 s behind", "AWS/ElastiCache",
+			"ReplicationLag", "Maximum", "GreaterThanThreshold", 5, 3,
+			pulumi.StringMap{"CacheClusterId": pulumi.String(member), "CacheNodeId": pulumi.String("0001")}); err != nil {
+			return err
+		}
+	}
 
-	body := pulumi.All(c.ALB.ArnSuffix, c.Cluster.Name, c.APIService.Name, c.Worker.Name, d.DB.Identifier, d.Cache.ID()).ApplyT(func(a []any) (string, error) {
+	body := pulumi.All(c.ALB.ArnSuffix, c.Cluster.Name, c.APIService.Name, c.Worker.Name, d.DB.Identifier).ApplyT(func(a []any) (string, error) {
 		widget := func(title string, metrics [][]any, stat string) map[string]any {
 			return map[string]any{"type": "metric", "width": 12, "height": 6, "properties": map[string]any{
 				"title": title, "region": cfg.Region, "stat": stat, "period": 60, "metrics": metrics,
@@ -99,10 +109,21 @@ func NewObservability(ctx *pulumi.Context, cfg Config, topic *sns.Topic, c *Comp
 			widget("Tasks CPU", [][]any{{"AWS/ECS", "CPUUtilization", "ClusterName", a[1], "ServiceName", a[2]}, {"...", a[3]}}, "Average"),
 			widget("Decision queue depth", [][]any{{QueueMetricNamespace, QueueMetricName}}, "Maximum"),
 			widget("PostgreSQL", [][]any{{"AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", a[4]}, {".", "DatabaseConnections", ".", "."}}, "Average"),
-			widget("Valkey", [][]any{{"AWS/ElastiCache", "EngineCPUUtilization", "ReplicationGroupId", a[5]}, {".", "ReplicationLag", ".", "."}}, "Maximum"),
+			widget("Valkey", valkeyMetrics(cfg), "Maximum"),
 		}})
 		return string(b), err
 	}).(pulumi.StringOutput)
 	_, err := cloudwatch.NewDashboard(ctx, "loandesk", &cloudwatch.DashboardArgs{DashboardName: pulumi.String(cfg.Name), DashboardBody: body})
 	return err
+}
+
+// valkeyMetrics are the cache nodes' CPU and replication lag, per node: the
+// level at which ElastiCache publishes them.
+func valkeyMetrics(cfg Config) [][]any {
+	var m [][]any
+	for _, id := range CacheMemberIDs(cfg) {
+		m = append(m, []any{"AWS/ElastiCache", "EngineCPUUtilization", "CacheClusterId", id, "CacheNodeId", "0001"},
+			[]any{"AWS/ElastiCache", "ReplicationLag", "CacheClusterId", id, "CacheNodeId", "0001"})
+	}
+	return m
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -173,9 +174,14 @@ func TestAPIScalesBetweenMinAndMaxOnCPUAndRequests(t *testing.T) {
 	if !metrics["ECSServiceAverageCPUUtilization"] || !metrics["ALBRequestCountPerTarget"] {
 		t.Errorf("api target tracking on %v, want CPU and ALB requests per target", metrics)
 	}
+	// The worker scales on the queue depth per running worker.
 	worker := inv.one("aws:appautoscaling/policy:Policy", "worker-queue")
-	if worker.str("targetTrackingScalingPolicyConfiguration.customizedMetricSpecification.metricName") != QueueMetricName {
-		t.Error("worker does not scale on the queue depth")
+	spec := "targetTrackingScalingPolicyConfiguration.customizedMetricSpecification.metrics."
+	if worker.str(spec+"0.metricStat.metric.metricName") != QueueMetricName ||
+		worker.str(spec+"1.metricStat.metric.metricName") != "RunningTaskCount" ||
+		worker.str(spec+"1.metricStat.metric.dimensions.1.value") != "worker" ||
+		worker.str(spec+"2.expression") != "depth / workers" || worker.get(spec+"2.returnData") != true {
+		t.Errorf("worker scaling metrics %v, want the queue depth per running worker", worker.get(spec[:len(spec)-1]))
 	}
 	filter := inv.one("aws:cloudwatch/logMetricFilter:LogMetricFilter", "queue-depth")
 	if filter.str("metricTransformation.name") != QueueMetricName || filter.str("metricTransformation.value") != "$.depth" {
@@ -194,7 +200,7 @@ func TestDeploymentsRollBackOnFailure(t *testing.T) {
 	}
 }
 
-func TestALBServesHTTPSWithACMAndRedirectsHTTP(t *testing.T) {
+func TestALBServesOnlyHTTPSBehindCloudFront(t *testing.T) {
 	inv := mustDeploy(t)
 	https := inv.one("aws:lb/listener:Listener", "https")
 	if https.get("port") != float64(443) || https.str("protocol") != "HTTPS" || !strings.Contains(https.str("certificateArn"), "acm/certificate-Certificate/origin-cert") {
@@ -203,10 +209,20 @@ func TestALBServesHTTPSWithACMAndRedirectsHTTP(t *testing.T) {
 	if !strings.Contains(https.str("sslPolicy"), "TLS13") {
 		t.Errorf("ssl policy %q", https.str("sslPolicy"))
 	}
-	http := inv.one("aws:lb/listener:Listener", "http")
-	if http.str("defaultActions.0.type") != "redirect" || http.str("defaultActions.0.redirect.protocol") != "HTTPS" ||
-		http.str("defaultActions.0.redirect.statusCode") != "HTTP_301" {
-		t.Errorf("http listener %v, want a 301 to HTTPS", http.get("defaultActions"))
+	for _, l := range inv.ofType("aws:lb/listener:Listener") {
+		if l.get("port") != float64(443) {
+			t.Errorf("listener %s on port %v: nothing but CloudFront over HTTPS reaches the ALB", l.Name, l.get("port"))
+		}
+	}
+	// Viewers are sent to HTTPS by CloudFront, which speaks HTTPS to the ALB.
+	dist := inv.one("aws:cloudfront/distribution:Distribution", "edge")
+	for _, o := range dist.get("origins").([]any) {
+		o := o.(map[string]any)
+		if o["originId"] == "api" {
+			if p := o["customOriginConfig"].(map[string]any)["originProtocolPolicy"]; p != "https-only" {
+				t.Errorf("CloudFront reaches the ALB with %v, want https-only", p)
+			}
+		}
 	}
 	// Only CloudFront (holding the secret header) reaches the API.
 	if https.str("defaultActions.0.type") != "fixed-response" {
@@ -305,9 +321,6 @@ func TestTasksRunNonRootWithReadOnlyRootFilesystem(t *testing.T) {
 					t.Errorf("%s/%s: secret %s in plain environment", td.Name, d.Name, e.Name)
 				}
 			}
-			if len(d.Secrets) == 0 {
-				t.Errorf("%s/%s gets no secrets from Secrets Manager", td.Name, d.Name)
-			}
 		}
 	}
 }
@@ -349,5 +362,249 @@ func TestConfigurationIsChecked(t *testing.T) {
 		if _, err := deploy(t, map[string]any{key: bad}); err == nil || !strings.Contains(err.Error(), strings.TrimPrefix(key, "loandesk:")) {
 			t.Errorf("%s=%v: err = %v, want it refused by name", key, bad, err)
 		}
+	}
+}
+
+// prefixListWeight is what a reference to a managed prefix list counts
+// against a security group's rules: its maximum entries. CloudFront's
+// origin-facing list weighs 55 (AWS: "AWS-managed prefix lists").
+var prefixListWeight = map[string]int{"pl-cloudfront": 55}
+
+// rulesPerGroup is the default quota of inbound rules per security group.
+const rulesPerGroup = 60
+
+func TestSecurityGroupsFitTheRuleQuota(t *testing.T) {
+	weight := map[string]int{}
+	for _, r := range mustDeploy(t).ofType("aws:ec2/securityGroupRule:SecurityGroupRule") {
+		if r.str("type") != "ingress" {
+			continue
+		}
+		w := 0
+		for _, pl := range asStrings(r.get("prefixListIds")) {
+			if prefixListWeight[pl] == 0 {
+				t.Errorf("rule %s references prefix list %s of unknown weight", r.Name, pl)
+			}
+			w += prefixListWeight[pl]
+		}
+		w += len(asStrings(r.get("cidrBlocks"))) + len(asStrings(r.get("ipv6CidrBlocks")))
+		if r.str("sourceSecurityGroupId") != "" {
+			w++
+		}
+		weight[r.str("securityGroupId")] += w
+	}
+	for sg, w := range weight {
+		if w > rulesPerGroup {
+			t.Errorf("security group %s weighs %d inbound rules, over the quota of %d: the first pulumi up would fail", sg, w, rulesPerGroup)
+		}
+	}
+}
+
+func asStrings(v any) []string {
+	var out []string
+	for _, x := range asSlice(v) {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func asSlice(v any) []any { s, _ := v.([]any); return s }
+
+// containerDefs reads a task definition's containers.
+type containerDef struct {
+	Name        string
+	Secrets     []struct{ Name, ValueFrom string }
+	Environment []struct{ Name, Value string }
+	HealthCheck struct{ Command []string }
+}
+
+func containers(t *testing.T, td recorded) []containerDef {
+	t.Helper()
+	var defs []containerDef
+	if err := json.Unmarshal([]byte(td.str("containerDefinitions")), &defs); err != nil {
+		t.Fatalf("%s: %v", td.Name, err)
+	}
+	return defs
+}
+
+func envOf(d containerDef) map[string]string {
+	m := map[string]string{}
+	for _, e := range d.Environment {
+		m[e.Name] = e.Value
+	}
+	return m
+}
+
+func TestHealthChecksAreLivenessNotTheDatabases(t *testing.T) {
+	inv := mustDeploy(t)
+	// During an RDS failover /readyz fails on every task at once: a check on
+	// it would make the ALB and ECS replace every task, outlasting the failover.
+	if p := inv.one("aws:lb/targetGroup:TargetGroup", "api").str("healthCheck.path"); p != "/healthz" {
+		t.Errorf("ALB health check on %q, want the liveness /healthz", p)
+	}
+	for _, td := range inv.ofType("aws:ecs/taskDefinition:TaskDefinition") {
+		for _, d := range containers(t, td) {
+			if cmd := strings.Join(d.HealthCheck.Command, " "); cmd != "" && !strings.HasSuffix(cmd, "/healthz") {
+				t.Errorf("%s health check %q, want /healthz", td.Name, cmd)
+			}
+		}
+	}
+}
+
+func TestTheAppsDatabaseCredentialSurvivesARotation(t *testing.T) {
+	inv := mustDeploy(t)
+	if inv.one("aws:rds/instance:Instance", "postgres").get("iamDatabaseAuthenticationEnabled") != true {
+		t.Fatal("IAM database authentication is off")
+	}
+	for _, td := range inv.ofType("aws:ecs/taskDefinition:TaskDefinition") {
+		for _, d := range containers(t, td) {
+			env := envOf(d)
+			if td.Name == "migrate" {
+				// Migrate runs once per deploy with the master password current
+				// at its start, and creates the app's role.
+				if env["APP_DB_ROLE"] != AppDBUser || !strings.HasPrefix(env["DATABASE_URL"], "postgres://loandesk@") {
+					t.Errorf("migrate: %v, want the master user creating %s", env, AppDBUser)
+				}
+				continue
+			}
+			// The long-running tasks hold no password that RDS's 7-day rotation
+			// could invalidate: an IAM token is made for every connection.
+			for _, s := range d.Secrets {
+				if s.Name == "DATABASE_PASSWORD" {
+					t.Errorf("%s gets DATABASE_PASSWORD, injected once at start and stale after a rotation", td.Name)
+				}
+			}
+			if env["DATABASE_AUTH"] != "iam" || !strings.HasPrefix(env["DATABASE_URL"], "postgres://"+AppDBUser+"@") || env["AWS_REGION"] == "" {
+				t.Errorf("%s connects with %v, want IAM tokens as %s", td.Name, env, AppDBUser)
+			}
+		}
+	}
+	for _, name := range []string{"api-db-connect", "worker-db-connect"} {
+		var policy struct {
+			Statement []struct{ Action, Resource string }
+		}
+		if err := json.Unmarshal([]byte(inv.one("aws:iam/rolePolicy:RolePolicy", name).str("policy")), &policy); err != nil {
+			t.Fatal(err)
+		}
+		want := "arn:aws:rds-db:sa-east-1:123456789012:dbuser:db-MOCKRESOURCEID/" + AppDBUser
+		if len(policy.Statement) != 1 || policy.Statement[0].Action != "rds-db:connect" || policy.Statement[0].Resource != want {
+			t.Errorf("%s: %+v, want rds-db:connect on %s only", name, policy.Statement, want)
+		}
+	}
+}
+
+func TestEveryTaskSecretResolves(t *testing.T) {
+	inv := mustDeploy(t)
+	known := map[string]bool{"arn:aws:secretsmanager:sa-east-1:123456789012:secret:rds-db:password::": true}
+	for _, s := range inv.ofType("aws:secretsmanager/secret:Secret") {
+		known[s.str("arn")] = true
+		if s.str("arn") == "" { // the mocks return inputs: rebuild the ARN they give
+			known["arn:aws:mock:sa-east-1:123456789012:aws-secretsmanager/secret-Secret/"+s.Name] = true
+		}
+	}
+	var allowed []string
+	var policy struct{ Statement []struct{ Resource []string } }
+	if err := json.Unmarshal([]byte(inv.one("aws:iam/rolePolicy:RolePolicy", "execution-secrets").str("policy")), &policy); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range policy.Statement {
+		allowed = append(allowed, st.Resource...)
+	}
+	for _, td := range inv.ofType("aws:ecs/taskDefinition:TaskDefinition") {
+		for _, d := range containers(t, td) {
+			for _, s := range d.Secrets {
+				if !known[s.ValueFrom] {
+					t.Errorf("%s: secret %s comes from %s, which this stack does not create", td.Name, s.Name, s.ValueFrom)
+				}
+				base := strings.TrimSuffix(s.ValueFrom, ":password::")
+				readable := false
+				for _, a := range allowed {
+					readable = readable || a == base
+				}
+				if !readable {
+					t.Errorf("%s: the execution role may not read %s (%s)", td.Name, s.Name, base)
+				}
+			}
+		}
+	}
+}
+
+func TestBadReleasesRollBackOnAlarms(t *testing.T) {
+	inv := mustDeploy(t)
+	api := inv.one("aws:ecs/service:Service", "api")
+	if api.get("alarms.enable") != true || api.get("alarms.rollback") != true {
+		t.Fatalf("api deployment alarms %v, want enabled with rollback", api.get("alarms"))
+	}
+	alarms := map[string]bool{}
+	for _, a := range inv.ofType("aws:cloudwatch/metricAlarm:MetricAlarm") {
+		alarms[a.str("name")] = true
+	}
+	names := asStrings(api.get("alarms.alarmNames"))
+	for _, n := range []string{"loandesk-alb-5xx-rate", "loandesk-api-p99-latency"} {
+		found := false
+		for _, x := range names {
+			found = found || x == n
+		}
+		if !found || !alarms[n] {
+			t.Errorf("deployment alarm %s: wired %v, exists %v", n, found, alarms[n])
+		}
+	}
+}
+
+// dimensionsOf is the set of dimensions each metric is published with (AWS
+// documentation of each namespace): an alarm with other dimensions never has
+// data, and so never fires.
+var dimensionsOf = map[string]string{
+	"AWS/ApplicationELB HTTPCode_Target_5XX_Count": "LoadBalancer",
+	"AWS/ApplicationELB RequestCount":              "LoadBalancer",
+	"AWS/ApplicationELB TargetResponseTime":        "LoadBalancer",
+	"AWS/ECS CPUUtilization":                       "ClusterName ServiceName",
+	"AWS/RDS FreeStorageSpace":                     "DBInstanceIdentifier",
+	"AWS/RDS CPUUtilization":                       "DBInstanceIdentifier",
+	"AWS/ElastiCache ReplicationLag":               "CacheClusterId CacheNodeId",
+	QueueMetricNamespace + " " + QueueMetricName:   "",
+}
+
+func dimKeys(v any) string {
+	m, _ := v.(map[string]any)
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, " ")
+}
+
+func TestAlarmDimensionsMatchTheMetrics(t *testing.T) {
+	inv := mustDeploy(t)
+	check := func(alarm, ns, metric string, dims any) {
+		want, known := dimensionsOf[ns+" "+metric]
+		if !known {
+			t.Errorf("alarm %s: %s %s is not in the table of published dimensions", alarm, ns, metric)
+		} else if got := dimKeys(dims); got != want {
+			t.Errorf("alarm %s on %s %s has dimensions [%s]; the metric is published with [%s]", alarm, ns, metric, got, want)
+		}
+	}
+	lagAlarms := 0
+	for _, a := range inv.ofType("aws:cloudwatch/metricAlarm:MetricAlarm") {
+		if a.str("metricName") != "" {
+			check(a.Name, a.str("namespace"), a.str("metricName"), a.get("dimensions"))
+			if a.str("metricName") == "ReplicationLag" {
+				lagAlarms++
+			}
+		}
+		for _, q := range asSlice(a.get("metricQueries")) {
+			if m, ok := q.(map[string]any)["metric"].(map[string]any); ok {
+				check(a.Name, m["namespace"].(string), m["metricName"].(string), m["dimensions"])
+			}
+		}
+	}
+	if lagAlarms != 3 {
+		t.Errorf("%d replication-lag alarms, want one per cache node (3)", lagAlarms)
+	}
+	rg := inv.one("aws:elasticache/replicationGroup:ReplicationGroup", "valkey")
+	if azs := asStrings(rg.get("preferredCacheClusterAzs")); len(azs) != 3 || azs[0] == azs[1] || azs[1] == azs[2] || azs[0] == azs[2] {
+		t.Errorf("cache nodes in %v, want one per AZ", azs)
 	}
 }

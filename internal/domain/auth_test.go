@@ -71,7 +71,9 @@ func (m sessionsMock) CreateSession(ctx context.Context, s domain.Session, ttl t
 func (m sessionsMock) Session(ctx context.Context, token string) (domain.Session, error) {
 	return m.get(ctx, token)
 }
-func (m sessionsMock) DeleteSession(ctx context.Context, token string) error { return m.del(ctx, token) }
+func (m sessionsMock) DeleteSession(ctx context.Context, token string) error {
+	return m.del(ctx, token)
+}
 
 var (
 	_ domain.AdminStore   = adminsMock{}
@@ -214,7 +216,9 @@ func TestPasswordChecksAreBounded(t *testing.T) {
 func TestSessionsAndCSRF(t *testing.T) {
 	deleted := ""
 	a := &domain.Auth{Sessions: sessionsMock{
-		get: func(_ context.Context, token string) (domain.Session, error) { return domain.Session{Email: "a@x.com", CSRFToken: "c"}, nil },
+		get: func(_ context.Context, token string) (domain.Session, error) {
+			return domain.Session{Email: "a@x.com", CSRFToken: "c"}, nil
+		},
 		del: func(_ context.Context, token string) error { deleted = token; return nil },
 	}, Admins: adminsMock{ensure: func(_ context.Context, email, hash string) (bool, error) {
 		return email == "boss@example.com" && domain.VerifyPassword(hash, "pw-pw-pw-pw-pw"), nil

@@ -204,7 +204,9 @@ func TestSubmitLosesARaceForTheKeyToTheFirstAnswer(t *testing.T) {
 	a.Normalize()
 	winner := &domain.LoanRequest{ID: 9, TrackingCode: "LD-0000000009", Application: a, Status: domain.StatusApproved, Fingerprint: a.Fingerprint()}
 	store := &storeMock{t: t, loanByIdempotencyKey: notFound,
-		createLoan: func(context.Context, *domain.LoanRequest) (*domain.LoanRequest, bool, error) { return winner, true, nil }}
+		createLoan: func(context.Context, *domain.LoanRequest) (*domain.LoanRequest, bool, error) {
+			return winner, true, nil
+		}}
 	d, decisions := newDesk(store, idAnswer(true, nil), approve)
 	sub, err := d.Submit(context.Background(), "key-00000006", goodApp())
 	if err != nil || !sub.Replayed || sub.Receipt.TrackingCode != winner.TrackingCode || len(*decisions) != 0 {
@@ -233,7 +235,9 @@ func TestSubmitPassesStoreOutagesOn(t *testing.T) {
 		t.Fatalf("lookup outage: %v", err)
 	}
 	store = &storeMock{t: t, loanByIdempotencyKey: notFound,
-		createLoan: func(context.Context, *domain.LoanRequest) (*domain.LoanRequest, bool, error) { return nil, false, unavailable }}
+		createLoan: func(context.Context, *domain.LoanRequest) (*domain.LoanRequest, bool, error) {
+			return nil, false, unavailable
+		}}
 	d, decisions := newDesk(store, idAnswer(true, nil), approve)
 	if _, err := d.Submit(context.Background(), "key-00000009", goodApp()); !errors.Is(err, unavailable) || len(*decisions) != 0 {
 		t.Fatalf("save outage: %v, decisions %v", err, *decisions)
@@ -330,7 +334,9 @@ func TestDecideQueued(t *testing.T) {
 		}
 		l := queued()
 		d, _ = newDesk(&storeMock{t: t, loanByID: func(context.Context, int64) (*domain.LoanRequest, error) { return l, nil },
-			updateLoan: func(context.Context, int64, domain.Actor, domain.UpdateFunc) (*domain.LoanRequest, error) { return nil, unavailable }},
+			updateLoan: func(context.Context, int64, domain.Actor, domain.UpdateFunc) (*domain.LoanRequest, error) {
+				return nil, unavailable
+			}},
 			idAnswer(true, nil), approve)
 		if err := d.DecideQueued(context.Background(), 5, false); !errors.Is(err, unavailable) {
 			t.Fatalf("err = %v", err)
@@ -406,9 +412,11 @@ func TestListChecksTheFilterAndFillsDefaults(t *testing.T) {
 func TestDetailAndStats(t *testing.T) {
 	l := queued()
 	store := &storeMock{t: t,
-		loanByID:   func(context.Context, int64) (*domain.LoanRequest, error) { return l, nil },
-		auditTrail: func(context.Context, int64) ([]domain.AuditEvent, error) { return []domain.AuditEvent{{Action: "decide"}}, nil },
-		stats:      func(context.Context) (domain.Stats, error) { return domain.Stats{Approved: 3}, nil },
+		loanByID: func(context.Context, int64) (*domain.LoanRequest, error) { return l, nil },
+		auditTrail: func(context.Context, int64) ([]domain.AuditEvent, error) {
+			return []domain.AuditEvent{{Action: "decide"}}, nil
+		},
+		stats: func(context.Context) (domain.Stats, error) { return domain.Stats{Approved: 3}, nil },
 	}
 	d, _ := newDesk(store, nil, nil)
 	got, events, err := d.Detail(context.Background(), 5)

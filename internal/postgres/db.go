@@ -44,14 +44,30 @@ type DB struct {
 // (connect_timeout): a request must not hang while PostgreSQL restarts.
 const connectTimeout = 3 * time.Second
 
-// Open connects and checks the connection.
-func Open(ctx context.Context, url string) (*DB, error) {
+// PasswordFunc gives the password for a new connection. It is asked every
+// time the pool connects, so a credential that changes (an IAM token valid
+// 15 minutes, a rotated secret) is always current.
+type PasswordFunc func(ctx context.Context) (string, error)
+
+// Open connects and checks the connection. password, if not nil, replaces
+// the URL's password on every new connection.
+func Open(ctx context.Context, url string, password PasswordFunc) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parsing DATABASE_URL: %w", err)
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
+	if password != nil {
+		cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
+			pw, err := password(ctx)
+			if err != nil {
+				return fmt.Errorf("getting the database password: %w", err)
+			}
+			cc.Password = pw
+			return nil
+		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -186,4 +202,42 @@ func unavailableClass(code string) bool {
 func unavailable(err error, what string) error {
 	return errors.Join(&domain.Error{Code: domain.EUNAVAILABLE, Message: "the database is unavailable; retry shortly", RetryAfter: 2},
 		fmt.Errorf("%s: %w", what, err))
+}
+
+// EnsureAppRole creates role (if missing) as the application's login role:
+// it may read and write every table and sequence of the schema, now and
+// later (default privileges), and nothing else — no DDL. With iam, it logs
+// in with IAM tokens (RDS's rds_iam role) instead of a password. Run by
+// `loandesk migrate` as the owner, after the migrations.
+func (db *DB) EnsureAppRole(ctx context.Context, role string, iam bool, log *slog.Logger) error {
+	id := pgx.Identifier{role}.Sanitize()
+	return translate(db.inTx(ctx, func(tx pgx.Tx) error {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
+			return err
+		}
+		stmts := []string{}
+		if !exists {
+			stmts = append(stmts, `CREATE ROLE `+id+` LOGIN`)
+		}
+		stmts = append(stmts,
+			`GRANT USAGE ON SCHEMA public TO `+id,
+			`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO `+id,
+			`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO `+id,
+			// River's functions (notifications on insert).
+			`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO `+id,
+			`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO `+id,
+			`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO `+id,
+		)
+		if iam {
+			stmts = append(stmts, `GRANT rds_iam TO `+id)
+		}
+		for _, q := range stmts {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		log.InfoContext(ctx, "application role ready", "role", role, "created", !exists, "iam", iam)
+		return nil
+	}), "application role")
 }

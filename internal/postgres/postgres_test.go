@@ -3,7 +3,10 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -270,7 +273,7 @@ func TestARequestIsNeverSavedWithoutItsJob(t *testing.T) {
 func TestADatabaseThatDiesIsUnavailable(t *testing.T) {
 	dbURL := testenv.DatabaseURL(t)
 	proxy := testenv.NewProxy(t, testenv.HostPort(t, dbURL))
-	db, err := postgres.Open(context.Background(), testenv.ThroughProxy(t, dbURL, proxy))
+	db, err := postgres.Open(context.Background(), testenv.ThroughProxy(t, dbURL, proxy), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,5 +309,93 @@ func TestMigrateIsRepeatable(t *testing.T) {
 	db := testenv.DB(t)
 	if err := db.Migrate(context.Background(), testenv.Logger()); err != nil {
 		t.Fatalf("second migrate: %v", err)
+	}
+}
+
+func TestTheConnectHookSurvivesAPasswordRotation(t *testing.T) {
+	dbURL := testenv.DatabaseURL(t)
+	ctx := context.Background()
+	owner := testenv.DB(t) // any connection with rights to create roles
+	role := "rotated_" + strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
+	if _, err := owner.Pool().Exec(ctx, `CREATE ROLE `+role+` LOGIN PASSWORD 'first-password'`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = owner.Pool().Exec(context.Background(), `DROP ROLE IF EXISTS `+role) })
+	u, _ := url.Parse(dbURL)
+	u.User = url.User(role)
+	var current atomic.Value
+	current.Store("first-password")
+	hooked, err := postgres.Open(ctx, u.String(), func(context.Context) (string, error) { return current.Load().(string), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hooked.Close()
+	u.User = url.UserPassword(role, "first-password")
+	injected, err := postgres.Open(ctx, u.String(), nil) // a password read once, at start
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer injected.Close()
+
+	// The password rotates; existing connections live on, new ones need it.
+	if _, err := owner.Pool().Exec(ctx, `ALTER ROLE `+role+` PASSWORD 'second-password'`); err != nil {
+		t.Fatal(err)
+	}
+	current.Store("second-password")
+	hooked.Pool().Reset()
+	injected.Pool().Reset()
+	if err := hooked.Ping(ctx); err != nil {
+		t.Fatalf("the hook's new connection after the rotation: %v", err)
+	}
+	if err := injected.Ping(ctx); err == nil {
+		t.Fatal("a password read at start still connects after the rotation: the test proves nothing")
+	}
+}
+
+func TestTheAppRoleMayUseTheTablesButNotChangeThem(t *testing.T) {
+	dbURL := testenv.DatabaseURL(t)
+	ctx := context.Background()
+	owner, err := postgres.Open(ctx, dbURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	role := "app_" + strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
+	t.Cleanup(func() {
+		_, _ = owner.Pool().Exec(context.Background(), `DROP OWNED BY `+role)
+		_, _ = owner.Pool().Exec(context.Background(), `DROP ROLE IF EXISTS `+role)
+	})
+	for range 2 { // idempotent
+		if err := owner.EnsureAppRole(ctx, role, false, testenv.Logger()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := owner.Pool().Exec(ctx, `ALTER ROLE `+role+` PASSWORD 'app-password'`); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(dbURL)
+	u.User = url.UserPassword(role, "app-password")
+	app, err := postgres.Open(ctx, u.String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	// Everything the api and the worker do: file (row + job), decide, read.
+	l, _, err := app.CreateLoan(ctx, newLoan("key-app-role", "Ana Rol", "30123950", time.Now()))
+	if err != nil {
+		t.Fatalf("the app role cannot file: %v", err)
+	}
+	if _, err := app.UpdateLoan(ctx, l.ID, domain.System, func(l *domain.LoanRequest) (string, string, error) {
+		return domain.ActionDecide, "", l.ApplyDecision(domain.Decision{Status: domain.StatusApproved, Reason: domain.ReasonScore}, time.Now())
+	}); err != nil {
+		t.Fatalf("the app role cannot decide: %v", err)
+	}
+	if _, err := app.QueueDepth(ctx); err != nil {
+		t.Fatalf("the app role cannot read the queue: %v", err)
+	}
+	for _, ddl := range []string{`DROP TABLE audit_events`, `ALTER TABLE loan_requests ADD COLUMN x int`, `CREATE TABLE x (id int)`} {
+		if _, err := app.Pool().Exec(ctx, ddl); err == nil {
+			t.Errorf("the app role may run %q", ddl)
+		}
 	}
 }

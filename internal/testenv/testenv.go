@@ -74,7 +74,7 @@ func DatabaseURL(t testing.TB) string {
 		t.Fatalf("parsing TEST_DATABASE_URL: %v", err)
 	}
 	u.Path = "/" + name
-	db, err := postgres.Open(ctx, u.String())
+	db, err := postgres.Open(ctx, u.String(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func DatabaseURL(t testing.TB) string {
 // DB returns an open adapter on a fresh, migrated database.
 func DB(t testing.TB) *postgres.DB {
 	t.Helper()
-	db, err := postgres.Open(context.Background(), DatabaseURL(t))
+	db, err := postgres.Open(context.Background(), DatabaseURL(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

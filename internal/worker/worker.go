@@ -127,6 +127,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		MaxAttempts:          domain.DecisionAttempts,
 		// Past it, running jobs are cancelled on stop; River retries them.
 		SoftStopTimeout: c.StopTimeout,
+		// River reindexes its tables nightly; that needs their owner, and
+		// the worker's role (on AWS) may only read and write them.
+		ReindexerIndexNames: []string{},
 		// River's own lines are about the queue's machinery; our decider
 		// logs each job, so River speaks only of trouble.
 		Logger:   slog.New(obs.MinLevel(w.Log.Handler(), slog.LevelWarn)),
