@@ -213,8 +213,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		Admins: d.db, Sessions: vk, Limiter: vk, SessionTTL: cfg.SessionTTL, Limits: domain.DefaultLoginLimits,
 		HashSlots: domain.DefaultHashSlots, HashWait: domain.DefaultHashWait,
 	}
-	created, err := auth.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminPassword)
-	if err != nil {
+	// On a first deploy the api may start before `loandesk migrate` ran.
+	var created bool
+	if err := lifecycle.WaitFor(ctx, d.log, "the database schema (loandesk migrate)", func(ctx context.Context) (err error) {
+		created, err = auth.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminPassword)
+		return err
+	}); err != nil {
 		return fmt.Errorf("creating the bootstrap admin (has `loandesk migrate` run?): %w", err)
 	}
 	d.log.Info("bootstrap admin", "email", cfg.AdminEmail, "created", created, "env", cfg.Env)

@@ -1,18 +1,32 @@
 #!/usr/bin/env bash
-# make aws-deploy STACK=prod: build and push the image to ECR, run the
-# database migrations as a one-off Fargate task, roll the services to the new
-# image (the ECS circuit breaker rolls back a bad one), then publish the SPA.
+# make aws-deploy STACK=prod: push the image to ECR (once per commit: tags
+# are immutable), apply the infrastructure, run the database migrations as a
+# one-off Fargate task, roll the services to the new image (the ECS circuit
+# breaker and the deployment alarms roll a bad one back), then publish the
+# SPA. Safe to run again after any step failed.
 # Needs: pulumi (logged in to your state backend), aws CLI v2 with
 # credentials, docker with buildx, node 20.19+.
+# IMAGE_DIGEST=sha256:… deploys an image already pushed under TAG (CI pushes
+# the image it tested) instead of building one.
 set -euo pipefail
 stack=${STACK:?set STACK, e.g. make aws-deploy STACK=prod}
 cd "$(dirname "$0")"
 root=$(cd ../.. && pwd)
 tag=${TAG:-sha-$(git -C "$root" rev-parse --short=12 HEAD)}
+builder=${BUILDER:-loandesk}
 
 pulumi stack select "$stack"
 region=$(pulumi config get aws:region)
 step() { printf '\n== %s\n' "$*"; }
+cluster() { pulumi stack output cluster; }
+
+# A stack without services yet: its first deploy. The program needs an image
+# tag to run at all; the first is this one.
+first_deploy=false
+if ! pulumi stack output cluster >/dev/null 2>&1; then
+    first_deploy=true
+    pulumi config set loandesk:imageTag "$tag"
+fi
 
 step "registry"
 # On the first run only the repository exists after this; later it is a no-op.
@@ -21,27 +35,43 @@ repo=$(pulumi stack output ecrRepository)
 aws ecr get-login-password --region "$region" | docker login --username AWS --password-stdin "${repo%%/*}"
 
 step "image $repo:$tag"
-docker buildx build --platform linux/amd64 --target loandesk \
-    --build-arg "VERSION=$tag" --build-arg "REVISION=$(git -C "$root" rev-parse HEAD)" \
-    --provenance=true --sbom=true -t "$repo:$tag" --push "$root"
+digest=${IMAGE_DIGEST:-}
+if [ -z "$digest" ]; then
+    # Tags are immutable: a rerun after a later step failed reuses the image.
+    digest=$(aws ecr describe-images --region "$region" --repository-name "${repo#*/}" --image-ids "imageTag=$tag" \
+        --query 'imageDetails[0].imageDigest' --output text 2>/dev/null || true)
+fi
+case $digest in
+sha256:*) echo "$repo:$tag is in the registry ($digest); not building it again" ;;
+*)
+    # SBOM and provenance attestations need a BuildKit container builder;
+    # the default "docker" driver refuses them.
+    docker buildx inspect "$builder" >/dev/null 2>&1 || docker buildx create --name "$builder" --driver docker-container >/dev/null
+    meta=$(mktemp)
+    docker buildx build --builder "$builder" --platform linux/amd64 --target loandesk \
+        --build-arg "VERSION=$tag" --build-arg "REVISION=$(git -C "$root" rev-parse HEAD)" \
+        --provenance=true --sbom=true -t "$repo:$tag" --push --metadata-file "$meta" "$root"
+    digest=$(sed -n 's/.*"containerimage.digest": *"\(sha256:[0-9a-f]*\)".*/\1/p' "$meta")
+    rm -f "$meta"
+    case $digest in sha256:*) ;; *) echo "the build reported no image digest" >&2; exit 1 ;; esac
+    ;;
+esac
 
 step "infrastructure and migrate task definition"
-first_deploy=false
-if ! pulumi config get loandesk:imageTag >/dev/null 2>&1; then
-    first_deploy=true
-    pulumi config set loandesk:imageTag "$tag"
-fi
+# The image exists before any service or task can refer to it. On the first
+# deploy the services start on it too; they wait for the schema (migrate,
+# next) and are restarted below once it is there.
 pulumi config set loandesk:migrateImageTag "$tag"
 pulumi up --yes --skip-preview
 
 step "migrations"
 subnets=$(pulumi stack output appSubnets --json | tr -d '[:space:]"[]')
-task=$(aws ecs run-task --region "$region" --cluster "$(pulumi stack output cluster)" \
+task=$(aws ecs run-task --region "$region" --cluster "$(cluster)" \
     --task-definition "$(pulumi stack output migrateTaskDefinition)" --launch-type FARGATE \
     --network-configuration "awsvpcConfiguration={subnets=[$subnets],securityGroups=[$(pulumi stack output appSecurityGroup)],assignPublicIp=DISABLED}" \
     --query 'tasks[0].taskArn' --output text)
-aws ecs wait tasks-stopped --region "$region" --cluster "$(pulumi stack output cluster)" --tasks "$task"
-code=$(aws ecs describe-tasks --region "$region" --cluster "$(pulumi stack output cluster)" --tasks "$task" \
+aws ecs wait tasks-stopped --region "$region" --cluster "$(cluster)" --tasks "$task"
+code=$(aws ecs describe-tasks --region "$region" --cluster "$(cluster)" --tasks "$task" \
     --query 'tasks[0].containers[0].exitCode' --output text)
 [ "$code" = 0 ] || { echo "migrations failed (exit $code): see the /loandesk/migrate log group" >&2; exit 1; }
 
@@ -51,10 +81,10 @@ pulumi up --yes --skip-preview
 if $first_deploy; then
     # The first tasks may have started before the schema existed.
     for svc in api worker; do
-        aws ecs update-service --region "$region" --cluster "$(pulumi stack output cluster)" --service "$svc" --force-new-deployment >/dev/null
+        aws ecs update-service --region "$region" --cluster "$(cluster)" --service "$svc" --force-new-deployment >/dev/null
     done
 fi
-aws ecs wait services-stable --region "$region" --cluster "$(pulumi stack output cluster)" --services api worker
+aws ecs wait services-stable --region "$region" --cluster "$(cluster)" --services api worker
 
 step "single-page app"
 (cd "$root/web" && npm ci --no-audit --no-fund && npm run build)
@@ -63,4 +93,4 @@ aws s3 sync "$root/web/dist/assets" "s3://$bucket/assets" --cache-control "publi
 aws s3 sync "$root/web/dist" "s3://$bucket" --exclude "assets/*" --cache-control "no-cache" --delete
 aws cloudfront create-invalidation --distribution-id "$(pulumi stack output distributionId)" --paths /index.html >/dev/null
 
-step "done: $(pulumi stack output url)"
+step "done: $(pulumi stack output url) runs $repo@$digest"

@@ -99,6 +99,7 @@ func exampleConfig(t *testing.T, override map[string]any) {
 	cfg := map[string]string{
 		"loandesk:sessionKey": "test-session-key-0123456789abcdef0123", "loandesk:adminPassword": "test-admin-password",
 		"loandesk:originVerifySecret": "test-origin-verify", "loandesk:valkeyAuthToken": "test-valkey-auth-token-0123456789",
+		"loandesk:imageTag": "sha-0123456789ab", // set by deploy.sh
 	}
 	for k, v := range doc.Config {
 		if override != nil {
