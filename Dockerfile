@@ -3,8 +3,10 @@
 #   scoring   stand-in for the external scoring service
 #   identity  stand-in for the external identity service
 # Base images are build arguments so a private mirror can be used.
-ARG GO_IMAGE=golang:1.26.8-trixie
-ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian13:nonroot
+# Base images are build arguments without defaults: the pins live in .env
+# (compose passes them; deploy/aws/deploy.sh too), and a mirror can be used.
+ARG GO_IMAGE
+ARG RUNTIME_IMAGE
 
 FROM ${GO_IMAGE} AS build
 WORKDIR /src

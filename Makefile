@@ -19,7 +19,7 @@ down: ## stop the stack (keeps the data volumes)
 	docker compose down
 
 .PHONY: test
-test: lint test-go test-web test-aws diagram-check test-e2e test-chaos test-site ## every test tier; fails on any failure
+test: lint test-images test-go test-web test-aws diagram-check test-e2e test-chaos test-site test-gitlab ## every test tier; fails on any failure
 	@echo "make test: all tiers passed"
 
 .PHONY: test-go
@@ -53,8 +53,12 @@ toolbox:
 	@$(DC_TEST) build toolbox
 
 .PHONY: lint
-lint: toolbox ## shellcheck on every script, actionlint on every workflow
+lint: toolbox ## shellcheck on every script, actionlint on every workflow, one source for every pin
 	$(TOOLBOX) bash tools/lint.sh
+
+.PHONY: test-images
+test-images: toolbox ## the pinned base images keep the contract the product relies on (uids, paths, encoding, tools)
+	$(DC_TEST) run --rm -v /var/run/docker.sock:/var/run/docker.sock toolbox go run ./tools/imagecontract
 
 .PHONY: test-aws
 test-aws: toolbox ## the Pulumi program's tests, with mocks, offline
@@ -83,6 +87,10 @@ site-release: ## Part 3: build, test, push, deploy and smoke-test the site on a 
 .PHONY: test-site
 test-site: ## Part 3 proof: zero failed requests through an update and an automatic rollback
 	bash deploy/swarm/test-rehearsal.sh
+
+.PHONY: test-gitlab
+test-gitlab: ## .gitlab-ci.yml's build and test jobs, run for real by gitlab-ci-local
+	bash tools/gitlab/run.sh
 
 .PHONY: bench
 bench: ## latency of filing a request through the whole stack (BENCH_N, BENCH_C)

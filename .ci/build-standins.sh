@@ -29,7 +29,7 @@ if ! docker image inspect "$BASE" >/dev/null 2>&1; then
 fi
 
 # recipe_hash NAME: what the stand-in is built from.
-recipe_hash() { (cd "$here/standins/$1" && cat ./* ; cat "$here/versions.sh") | sha256sum | cut -c1-16; }
+recipe_hash() { (cd "$here/standins/$1" && cat ./* ; cat "$here/versions.sh" "$here/../.env") | sha256sum | cut -c1-16; }
 
 # build NAME IMAGE [build args...]: builds standins/NAME as IMAGE unless current.
 build() {
@@ -79,4 +79,5 @@ build valkey "$IMG_VALKEY"
 build distroless "$IMG_DISTROLESS"
 build playwright "$IMG_PLAYWRIGHT" --build-arg "NODE_IMAGE=$IMG_NODE"
 build registry "$IMG_REGISTRY"
-docker images --format '   {{.Repository}}:{{.Tag}} {{.Size}}' | grep -v '<none>' | grep -E "$(echo "$IMG_GOLANG|$IMG_NODE|$IMG_NGINX|$IMG_POSTGRES|$IMG_VALKEY|$IMG_DISTROLESS|$IMG_PLAYWRIGHT|$IMG_REGISTRY" | sed 's/[.]/[.]/g')" || true
+build docker-cli "$IMG_DOCKER_CLI"
+docker images --format '   {{.Repository}}:{{.Tag}} {{.Size}}' | grep -v '<none>' | grep -E "$(echo "$IMG_GOLANG|$IMG_NODE|$IMG_NGINX|$IMG_POSTGRES|$IMG_VALKEY|$IMG_DISTROLESS|$IMG_PLAYWRIGHT|$IMG_REGISTRY|$IMG_DOCKER_CLI" | sed 's/[.]/[.]/g')" || true

@@ -9,4 +9,5 @@ if compgen -G ".github/workflows/*.yml" >/dev/null; then
     echo "actionlint: $(find .github/workflows -name "*.yml" | wc -l) workflows"
     actionlint -shellcheck=shellcheck
 fi
+go run ./tools/pincheck
 echo "lint: ok"

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Helpers for running the pipeline on this machine (sourced): a single-node
 # Swarm and a local registry, as a cloud setup would have a Swarm and GHCR.
-REGISTRY_IMAGE=${REGISTRY_IMAGE:-registry:3.0.0}
+# shellcheck source=.env
+. "$(dirname "${BASH_SOURCE[0]}")/../../.env"
 
 ensure_swarm() {
     if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" != active ]; then

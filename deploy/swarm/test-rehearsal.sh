@@ -12,7 +12,6 @@ root=$(cd "$here/../.." && pwd)
 . "$here/local.sh"
 
 export STACK=loandesk-site-test EDGE_PORT=${TEST_EDGE_PORT:-18088} IMAGE=127.0.0.1:5000/loandesk-site-test
-GO_IMAGE=${GO_IMAGE:-golang:1.26.8-trixie}
 url="http://127.0.0.1:$EDGE_PORT"
 work=$(mktemp -d)
 export STATE_DIR=$work/state
@@ -29,6 +28,7 @@ cleanup() {
         sleep 1
     done
     docker network rm "${STACK}_site" >/dev/null 2>&1 || true
+    docker images -q "$IMAGE" | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT

@@ -28,7 +28,10 @@ if [ "$1" = 'postgres' ]; then
             echo "Database is uninitialized and superuser password is not specified (POSTGRES_PASSWORD)." >&2; exit 1
         fi
         pwfile=$(mktemp); printf '%s' "$POSTGRES_PASSWORD" > "$pwfile"
-        initdb --username="$POSTGRES_USER" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 -D "$PGDATA" >/dev/null
+        # POSTGRES_INITDB_ARGS is split into words, as upstream's eval does.
+        # shellcheck disable=SC2086
+        initdb --username="$POSTGRES_USER" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 -D "$PGDATA" \
+            ${POSTGRES_INITDB_ARGS:-} >/dev/null
         rm -f "$pwfile"
         printf '\nhost all all all %s\n' "${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}" >> "$PGDATA/pg_hba.conf"
         pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c unix_socket_directories=/var/run/postgresql" -w start >/dev/null
