@@ -158,9 +158,11 @@ func (db *DB) ListLoans(ctx context.Context, f domain.Filter) (domain.Page, erro
 		where = append(where, "created_at < "+arg(f.To))
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
-		// The search text is a value, never SQL; LIKE wildcards in it are literal.
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q)) + "%"
-		where = append(where, "lower(full_name || ' ' || email || ' ' || document_number) LIKE "+arg(like))
+		// The search text is a value, never SQL; LIKE wildcards in it are
+		// literal. Case and accents fold on both sides ("perez" finds
+		// "PÉREZ"), the same expression as the trigram index.
+		like := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q)
+		where = append(where, "loandesk_fold(full_name || ' ' || email || ' ' || document_number) LIKE '%' || loandesk_fold("+arg(like)+") || '%'")
 	}
 	cond := strings.Join(where, " AND ")
 	var total int

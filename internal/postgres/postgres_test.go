@@ -399,3 +399,29 @@ func TestTheAppRoleMayUseTheTablesButNotChangeThem(t *testing.T) {
 		}
 	}
 }
+
+func TestSearchFoldsCaseAndAccents(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	var encoding, ctype string
+	if err := db.Pool().QueryRow(ctx, `SELECT pg_encoding_to_char(encoding), datctype FROM pg_database WHERE datname = current_database()`).
+		Scan(&encoding, &ctype); err != nil {
+		t.Fatal(err)
+	}
+	if encoding != "UTF8" {
+		t.Fatalf("the database is %s (ctype %s), want UTF8: set POSTGRES_INITDB_ARGS as compose.yaml does", encoding, ctype)
+	}
+	for i, name := range []string{"José PÉREZ", "Ana Núñez", "Ñandú Pérez-Gómez", "Otra Persona"} {
+		if _, _, err := db.CreateLoan(ctx, newLoan(fmt.Sprintf("key-fold-%d", i), name, fmt.Sprintf("3012395%d", i), time.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for q, want := range map[string]int{"perez": 2, "PEREZ": 2, "pérez": 2, "jose": 1, "JOSÉ": 1, "nunez": 1, "ñandu": 1, "gomez": 1, "zzz": 0} {
+		p, err := db.ListLoans(ctx, domain.Filter{Query: q, Page: 1, PageSize: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Total != want {
+			t.Errorf("search %q found %d, want %d", q, p.Total, want)
+		}
+	}
+}
