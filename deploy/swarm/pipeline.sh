@@ -2,7 +2,12 @@
 # The site pipeline's stages, called by GitHub Actions, GitLab CI and the
 # local rehearsal alike:
 #
-#   pipeline.sh build|test|push|deploy|smoke|release   (release = all five)
+#   pipeline.sh build|test|push|promote|verify|deploy|smoke|release
+#
+# release (the local rehearsal) = build, test, push, promote, deploy, smoke.
+# CI pushes first (by digest, under the immutable sha- tag only), tests that
+# pushed digest, scans and signs it, and only then promotes it to latest;
+# deploy verifies the signature before it touches the Swarm.
 #
 # Environment:
 #   IMAGE        repository to push to (ghcr.io/owner/loandesk-site, 127.0.0.1:5000/loandesk-site)
@@ -15,9 +20,19 @@
 #   STATE_DIR    where push leaves the image digest for deploy (default: .release)
 #   ATTEST=1     push with SBOM and provenance attestations (needs a buildx
 #                builder with the docker-container driver, as in CI)
+#   TEST_IMAGE   what test runs (default: the local build); CI: the pushed digest
+#   COSIGN_IDENTITY, COSIGN_ISSUER
+#                verify: the signer the digest must carry (the CI workflow)
+#   REGISTRY_PULL_USER, REGISTRY_PULL_TOKEN
+#                deploy: a long-lived, read-only registry credential handed to
+#                the Swarm (--with-registry-auth). Not the CI job's token: it
+#                expires with the job, and a rescheduled task, a new node or a
+#                rollback could then no longer pull the image.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=.env
+. "$root/.env" # NGINX_IMAGE: the site's base and the edge proxy
 
 IMAGE=${IMAGE:?set IMAGE, e.g. ghcr.io/owner/loandesk-site}
 REVISION=${REVISION:-$(git -C "$root" rev-parse --short=12 HEAD)}
@@ -44,18 +59,19 @@ http() {
 build() {
     log "build $TAG"
     # shellcheck disable=SC2086 # BUILD_CACHE is a list of flags
-    docker buildx build --load ${BUILD_CACHE:-} \
+    docker buildx build --load ${BUILD_CACHE:-} --build-arg "NGINX_IMAGE=$NGINX_IMAGE" \
         --build-arg "REVISION=$REVISION" --build-arg "SOURCE=${SOURCE_URL:-https://github.com/loandesk/loandesk}" \
-        -t "$TAG" -t "$IMAGE:latest" "$SITE_DIR"
+        -t "$TAG" "$SITE_DIR"
 }
 
 # test: runs the image alone and checks what it serves.
 # A subshell, so that the container goes even when a check dies (exit).
 test_image() (
-    log "test $TAG"
     mkdir -p "$STATE_DIR"
     local c
-    c=$(docker run -d --read-only --tmpfs /tmp --cap-drop ALL "$TAG")
+    local image=${TEST_IMAGE:-$TAG}
+    log "test $image"
+    c=$(docker run -d --read-only --tmpfs /tmp --cap-drop ALL "$image")
     trap 'docker rm -f "$c" >/dev/null 2>&1 || true' EXIT
     local state=""
     for _ in $(seq 1 30); do
@@ -89,18 +105,47 @@ push() {
     if [ "${ATTEST:-0}" = 1 ]; then
         # Same build (a cache hit), pushed with its SBOM and provenance.
         # shellcheck disable=SC2086 # BUILD_CACHE is a list of flags
-        docker buildx build --push --sbom=true --provenance=mode=max ${BUILD_CACHE:-} \
+        # The one build of this release: pushed under its sha- tag only;
+        # latest moves in promote, after test, scan and signature.
+        docker buildx build --push --sbom=true --provenance=mode=max ${BUILD_CACHE:-} --build-arg "NGINX_IMAGE=$NGINX_IMAGE" \
             --build-arg "REVISION=$REVISION" --build-arg "SOURCE=${SOURCE_URL:-https://github.com/loandesk/loandesk}" \
-            --metadata-file "$STATE_DIR/build.json" -t "$TAG" -t "$IMAGE:latest" "$SITE_DIR"
+            --metadata-file "$STATE_DIR/build.json" -t "$TAG" "$SITE_DIR"
         ref="$IMAGE@$(sed -n 's/.*"containerimage.digest": *"\([^"]*\)".*/\1/p' "$STATE_DIR/build.json")"
     else
         docker push -q "$TAG" >/dev/null
-        docker push -q "$IMAGE:latest" >/dev/null
         ref=$(docker inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$TAG" | grep "^$IMAGE@" | head -1)
     fi
     case $ref in *@sha256:*) ;; *) die "no digest for $TAG" ;; esac
     echo "$ref" >"$STATE_DIR/image"
     log "pushed $ref"
+}
+
+pushed() { # the digest push recorded
+    local ref
+    ref=$(cat "$STATE_DIR/image" 2>/dev/null || true)
+    case $ref in *@sha256:*) echo "$ref" ;; *) die "no pushed digest in $STATE_DIR/image: run push first" ;; esac
+}
+
+# promote: latest now names the tested (scanned, signed) digest.
+promote() {
+    local ref
+    ref=$(pushed)
+    log "promote $ref to $IMAGE:latest"
+    if [ "${ATTEST:-0}" = 1 ]; then
+        docker buildx imagetools create -t "$IMAGE:latest" "$ref" # registry-side: no pull, no rebuild
+    else
+        docker tag "$TAG" "$IMAGE:latest" && docker push -q "$IMAGE:latest" >/dev/null
+    fi
+}
+
+# verify: the digest is signed by our CI workflow (keyless, Sigstore).
+verify() {
+    local ref=${SITE_IMAGE:-$(pushed)}
+    : "${COSIGN_IDENTITY:?set COSIGN_IDENTITY to the signing workflow}" "${COSIGN_ISSUER:?set COSIGN_ISSUER}"
+    log "verify $ref was signed by $COSIGN_IDENTITY"
+    cosign verify --certificate-identity "$COSIGN_IDENTITY" --certificate-oidc-issuer "$COSIGN_ISSUER" "$ref" >/dev/null \
+        || die "$ref carries no valid signature from $COSIGN_IDENTITY"
+    log "verify ok"
 }
 
 svc() { echo "${STACK}_site"; }
@@ -125,8 +170,14 @@ deploy() {
     local image=${SITE_IMAGE:-$(cat "$STATE_DIR/image" 2>/dev/null || true)}
     [ -n "$image" ] || die "no image to deploy: run push first or set SITE_IMAGE"
     log "deploy $image to stack $STACK on ${DOCKER_HOST:-the local engine}"
+    if [ -n "${REGISTRY_PULL_USER:-}" ]; then
+        # --with-registry-auth hands the Swarm the client's login for this
+        # registry: make it the long-lived read-only one.
+        printf '%s' "${REGISTRY_PULL_TOKEN:?set REGISTRY_PULL_TOKEN}" |
+            docker login -u "$REGISTRY_PULL_USER" --password-stdin "${image%%/*}" >/dev/null
+    fi
     local out
-    if ! out=$(cd "$here" && SITE_IMAGE=$image EDGE_PORT=$EDGE_PORT docker stack deploy --with-registry-auth -c stack.yml "$STACK" 2>&1); then
+    if ! out=$(cd "$here" && SITE_IMAGE=$image EDGE_IMAGE=$NGINX_IMAGE EDGE_PORT=$EDGE_PORT docker stack deploy --with-registry-auth -c stack.yml "$STACK" 2>&1); then
         printf '%s\n' "$out" >&2
         die "docker stack deploy failed"
     fi
@@ -169,8 +220,10 @@ case ${1:-} in
     build) build ;;
     test) test_image ;;
     push) push ;;
+    promote) promote ;;
+    verify) verify ;;
     deploy) deploy ;;
     smoke) smoke ;;
-    release) build; test_image; push; deploy; smoke ;;
-    *) echo "usage: $0 build|test|push|deploy|smoke|release" >&2; exit 2 ;;
+    release) build; test_image; push; promote; deploy; smoke ;;
+    *) echo "usage: $0 build|test|push|promote|verify|deploy|smoke|release" >&2; exit 2 ;;
 esac

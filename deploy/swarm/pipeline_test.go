@@ -1,0 +1,59 @@
+// Package swarm holds Part 3's Swarm deployment; this test checks what its
+// pipeline hands the Swarm, with a fake docker CLI (make test-site runs it
+// for real on a Swarm).
+package swarm
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fakeDocker records its calls and answers as a converged Swarm would.
+const fakeDocker = `#!/usr/bin/env bash
+echo "docker $*" >>"$FAKE_LOG"
+case " $* " in
+*" login "*) read -r secret; echo "login-secret $secret" >>"$FAKE_LOG" ;;
+*"UpdateStatus.State"*) echo completed ;;
+*"Replicated.Replicas"*) echo 1 ;;
+*" service ps "*) echo "$SITE_IMAGE Running 3 seconds ago" ;;
+esac
+exit 0
+`
+
+func TestDeployHandsTheSwarmTheLongLivedPullCredential(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(fakeDocker), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(dir, "calls.log")
+	cmd := exec.Command("bash", "pipeline.sh", "deploy")
+	cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "FAKE_LOG="+log,
+		"IMAGE=ghcr.io/acme/loandesk-site", "REVISION=abc123", "STATE_DIR="+dir,
+		"SITE_IMAGE=ghcr.io/acme/loandesk-site@sha256:0123",
+		"REGISTRY_PULL_USER=swarm-reader", "REGISTRY_PULL_TOKEN=read-only-token")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pipeline.sh deploy: %v\n%s", err, out)
+	}
+	b, _ := os.ReadFile(log)
+	calls := strings.Split(strings.TrimSpace(string(b)), "\n")
+	login, deploy := -1, -1
+	for i, c := range calls {
+		switch {
+		case strings.HasPrefix(c, "docker login -u swarm-reader --password-stdin ghcr.io"):
+			login = i
+		case strings.HasPrefix(c, "docker stack deploy --with-registry-auth"):
+			deploy = i
+		}
+	}
+	// The Swarm keeps the login of the deploying client: it must be the
+	// read-only one, given before the deploy, and nothing else.
+	if login < 0 || deploy < 0 || login > deploy {
+		t.Fatalf("want a login as swarm-reader before stack deploy --with-registry-auth:\n%s", b)
+	}
+	if !strings.Contains(string(b), "login-secret read-only-token") {
+		t.Fatalf("the token did not go through stdin:\n%s", b)
+	}
+}
