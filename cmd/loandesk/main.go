@@ -103,7 +103,7 @@ func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) 
 		return err
 	}
 	log := obs.NewLogger(stdout, cfg.LogLevel, "migrate")
-	db, err := openDB(ctx, cfg)
+	db, err := openDB(ctx, cfg, getenv)
 	if err != nil {
 		return err
 	}
@@ -119,10 +119,10 @@ func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) 
 
 // openDB connects with the URL's password, or with an IAM token made for
 // each connection (DATABASE_AUTH=iam, on AWS).
-func openDB(ctx context.Context, cfg config) (*postgres.DB, error) {
+func openDB(ctx context.Context, cfg config, getenv func(string) string) (*postgres.DB, error) {
 	var password postgres.PasswordFunc
 	if cfg.DatabaseAuth == "iam" {
-		tokens, err := rdsauth.Tokens(ctx, cfg.DatabaseURL, cfg.AWSRegion)
+		tokens, err := rdsauth.Tokens(cfg.DatabaseURL, cfg.AWSRegion, getenv)
 		if err != nil {
 			return nil, err
 		}
@@ -150,7 +150,7 @@ func open(ctx context.Context, getenv func(string) string, stdout io.Writer, ser
 	// A container restarted while PostgreSQL restarts too waits for it
 	// instead of exiting into the engine's growing restart back-off.
 	if err := lifecycle.WaitFor(ctx, d.log, "PostgreSQL", func(ctx context.Context) (err error) {
-		d.db, err = openDB(ctx, cfg)
+		d.db, err = openDB(ctx, cfg, getenv)
 		return err
 	}); err != nil {
 		return nil, err

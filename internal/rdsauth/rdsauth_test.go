@@ -10,11 +10,9 @@ import (
 )
 
 func TestTokensAreSignedForTheUserAndHost(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	tokens, err := rdsauth.Tokens(context.Background(), "postgres://loandesk_app@db.example.internal/loandesk?sslmode=require", "sa-east-1")
+	env := map[string]string{"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "not-a-real-secret"}
+	tokens, err := rdsauth.Tokens("postgres://loandesk_app@db.example.internal/loandesk?sslmode=require", "sa-east-1",
+		func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +30,10 @@ func TestTokensAreSignedForTheUserAndHost(t *testing.T) {
 		!strings.Contains(q.Get("X-Amz-Credential"), "/sa-east-1/rds-db/aws4_request") || q.Get("X-Amz-Signature") == "" {
 		t.Fatalf("token %q is not an RDS IAM token for loandesk_app at db.example.internal:5432", tok)
 	}
-	if _, err := rdsauth.Tokens(context.Background(), "postgres:///loandesk", "sa-east-1"); err == nil {
+	if _, err := rdsauth.Tokens("postgres:///loandesk", "sa-east-1", func(k string) string { return env[k] }); err == nil {
 		t.Fatal("a URL without host and user was accepted")
+	}
+	if _, err := rdsauth.Tokens("postgres://u@h/db", "sa-east-1", func(string) string { return "" }); err == nil {
+		t.Fatal("no credentials, yet no error")
 	}
 }
