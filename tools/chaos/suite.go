@@ -239,7 +239,9 @@ func (s *suite) scanLogs(ctx context.Context) {
 		dnis[p.DocumentNumber] = true
 	}
 	s.mu.Unlock()
-	digits := regexp.MustCompile(`[0-9]{7,8}`)
+	// Whole runs of digits only: a DNI is 7 or 8 digits on its own, while
+	// a timestamp's nanoseconds may contain one by chance.
+	digits := regexp.MustCompile(`[0-9]+`)
 	total := 0
 	for _, c := range cs {
 		if c.Service == "chaos" {
@@ -256,7 +258,7 @@ func (s *suite) scanLogs(ctx context.Context) {
 			found = append(found, "an applicant's email")
 		}
 		for _, m := range digits.FindAll(logs, -1) {
-			if dnis[string(m)] {
+			if (len(m) == 7 || len(m) == 8) && dnis[string(m)] {
 				found = append(found, "DNI "+string(m))
 				break
 			}
