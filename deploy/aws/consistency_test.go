@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -56,5 +59,73 @@ func TestDiagramAndProgramAgree(t *testing.T) {
 	}
 	if got := strings.Count(labels, diagram.Label(8)); got != len(diagram.AZs) {
 		t.Errorf("api drawn %d times, want once per AZ (%d)", got, len(diagram.AZs))
+	}
+}
+
+// prose counts the words of a Markdown page outside headings, tables and
+// images: what a reader reads as the page's text.
+func prose(t *testing.T, path string) (words int, components map[string]bool) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	components = map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		l := strings.TrimSpace(line)
+		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "|") || strings.HasPrefix(l, "![") {
+			continue
+		}
+		words += len(strings.Fields(l))
+		for _, m := range componentRef.FindAllStringSubmatch(l, -1) {
+			components[m[1]] = true
+		}
+	}
+	return words, components
+}
+
+var componentRef = regexp.MustCompile(`\((\d{1,2})\)`)
+
+// The challenge asks for ½–1 page: the page is the diagram and at most 550
+// words; the tables live in the appendix. Both languages say the same.
+func TestPart1FitsItsPageInBothLanguages(t *testing.T) {
+	en, enRefs := prose(t, "../../docs/architecture.md")
+	es, esRefs := prose(t, "../../docs/architecture.es.md")
+	for name, n := range map[string]int{"architecture.md": en, "architecture.es.md": es} {
+		if n > 550 {
+			t.Errorf("docs/%s has %d words of prose, over the page's 550", name, n)
+		}
+	}
+	if fmt.Sprint(enRefs) != fmt.Sprint(esRefs) {
+		t.Errorf("the pages name different components: en %v, es %v", enRefs, esRefs)
+	}
+	// The appendices hold the same tables: components, costs, GCP mapping.
+	rows := func(path string) (tables []int, totals []string) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, line := range append(strings.Split(string(b), "\n"), "") {
+			if strings.HasPrefix(line, "|") {
+				n++
+				if strings.Contains(line, "**total**") {
+					totals = regexp.MustCompile(`\d+`).FindAllString(line, -1)
+				}
+				continue
+			}
+			if n > 0 {
+				tables, n = append(tables, n), 0
+			}
+		}
+		return tables, totals
+	}
+	enTables, enTotals := rows("../../docs/architecture-appendix.md")
+	esTables, esTotals := rows("../../docs/architecture-appendix.es.md")
+	if fmt.Sprint(enTables) != fmt.Sprint(esTables) || fmt.Sprint(enTotals) != fmt.Sprint(esTotals) || len(enTotals) != 2 {
+		t.Errorf("appendices differ: tables %v vs %v rows, totals %v vs %v", enTables, esTables, enTotals, esTotals)
+	}
+	if len(enTables) != 3 || enTables[0] != len(diagram.Components)+2 {
+		t.Errorf("appendix tables %v: want components (%d rows + header), costs and GCP", enTables, len(diagram.Components))
 	}
 }

@@ -12,6 +12,8 @@ set -euo pipefail
 stack=${STACK:?set STACK, e.g. make aws-deploy STACK=prod}
 cd "$(dirname "$0")"
 root=$(cd ../.. && pwd)
+# shellcheck source=.env
+. "$root/.env" # GO_IMAGE, RUNTIME_IMAGE
 tag=${TAG:-sha-$(git -C "$root" rev-parse --short=12 HEAD)}
 builder=${BUILDER:-loandesk}
 
@@ -49,6 +51,7 @@ sha256:*) echo "$repo:$tag is in the registry ($digest); not building it again" 
     docker buildx inspect "$builder" >/dev/null 2>&1 || docker buildx create --name "$builder" --driver docker-container >/dev/null
     meta=$(mktemp)
     docker buildx build --builder "$builder" --platform linux/amd64 --target loandesk \
+        --build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" \
         --build-arg "VERSION=$tag" --build-arg "REVISION=$(git -C "$root" rev-parse HEAD)" \
         --provenance=true --sbom=true -t "$repo:$tag" --push --metadata-file "$meta" "$root"
     digest=$(sed -n 's/.*"containerimage.digest": *"\(sha256:[0-9a-f]*\)".*/\1/p' "$meta")

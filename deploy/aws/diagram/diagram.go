@@ -40,7 +40,7 @@ func Build(dir string) (*diagram.Diagram, error) {
 	ecr := n(aws.Compute.Ec2ContainerRegistry, 12, "")
 	secrets := n(aws.Security.SecretsManager, 13, "")
 	cw := n(aws.Management.Cloudwatch, 15, "")
-	scaling := n(aws.Compute.ApplicationAutoScaling, 16, "api: CPU, requests/target\nworker: queue depth")
+	scaling := n(aws.Compute.ApplicationAutoScaling, 16, "api: CPU, requests/target\nworker: queue depth per task")
 	ext := n(aws.General.TradicionalServer, 17, "fixed egress IPs allow-listed")
 
 	d.Connect(users, dns, label("DNS"))
@@ -53,7 +53,7 @@ func Build(dir string) (*diagram.Diagram, error) {
 	vpc := diagram.NewGroup("vpc").Label("VPC 10.40.0.0/16")
 	region.Group(vpc)
 	igw := n(aws.Network.InternetGateway, 19, "")
-	alb := n(aws.Network.ElasticLoadBalancing, 6, "HTTPS 443, HTTP→HTTPS\npublic subnets, 3 AZs")
+	alb := n(aws.Network.ElasticLoadBalancing, 6, "HTTPS 443 only\npublic subnets, 3 AZs")
 	endpoints := n(aws.Network.Endpoint, 14, "S3 gw; ECR, Logs,\nSecrets Manager")
 	vpc.Add(igw, alb, endpoints)
 	d.Connect(cdn, igw, label("/api/* HTTPS + origin header"))
@@ -92,20 +92,23 @@ func Build(dir string) (*diagram.Diagram, error) {
 		d.Connect(wk, nat, label("HTTPS out"))
 		d.Connect(nat, ext, label("scoring, identity"))
 		d.Connect(api, cache[i], label("TLS 6379"))
-		d.Connect(wk, cache[i], label("stream"))
 		if pg != nil {
-			d.Connect(api, pg, label("SQL 5432 TLS"))
+			d.Connect(api, pg, label("SQL, IAM token"))
 		}
 	}
 	d.Connect(db[0], db[1], label("sync replication"))
-	d.Connect(cache[0], cache[1], label("async replication"))
-	d.Connect(cache[0], cache[2], label("async replication"))
-	d.Connect(apis[1], db[0], label("SQL 5432 TLS"))
-	d.Connect(apis[2], db[0], label("SQL 5432 TLS"))
+	d.Connect(cache[0], cache[1], label("async"))
+	d.Connect(cache[0], cache[2], label("async"))
+	d.Connect(apis[1], db[0], label("SQL, IAM token"))
+	d.Connect(apis[2], db[0], label("SQL, IAM token"))
+	// The workers' queue is River's job table, in PostgreSQL.
+	for i, wk := range workers {
+		d.Connect(wk, db[0], label([]string{"decision jobs", "", ""}[i]))
+	}
 	d.Connect(endpoints, ecr, label("image pulls"))
 	d.Connect(endpoints, secrets, label("secrets at start"))
 	d.Connect(endpoints, cw, label("logs, metrics"))
-	d.Connect(cw, scaling, label("alarms drive"))
+	d.Connect(cw, scaling, label(""))
 	d.Connect(scaling, workers[0], label("desired count"))
 	d.Group(region)
 	return d, nil

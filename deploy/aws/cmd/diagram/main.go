@@ -14,11 +14,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/awalterschulze/gographviz"
 
 	"github.com/loandesk/loandesk/deploy/aws/diagram"
 )
+
+var layout *string
 
 func main() {
 	if err := run(); err != nil {
@@ -29,6 +32,7 @@ func main() {
 
 func run() error {
 	out := flag.String("out", "docs", "directory for architecture.{dot,png,svg}")
+	layout = flag.String("layout", "", "also write dot's layout (xdot JSON) to this file, to study overlaps")
 	flag.Parse()
 	outDir, err := filepath.Abs(*out)
 	if err != nil {
@@ -53,6 +57,14 @@ func run() error {
 	dir := filepath.Join(work, "render")
 	if err := stabilize(filepath.Join(dir, "architecture.dot")); err != nil {
 		return err
+	}
+	// A label drawn over another cannot be read: refuse to render that.
+	problems, err := overlaps(dir, "architecture.dot")
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("labels overlap in the layout (change deploy/aws/diagram):\n  %s", strings.Join(problems, "\n  "))
 	}
 	for _, format := range []string{"png", "svg"} {
 		cmd := exec.Command("dot", "-T"+format, "-o", "architecture."+format, "architecture.dot")
