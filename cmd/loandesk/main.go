@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -138,6 +139,24 @@ type deps struct {
 	metrics *obs.Metrics
 	db      *postgres.DB
 	desk    *domain.Desk
+	// stopTracing flushes the spans not exported yet.
+	stopTracing func(context.Context) error
+}
+
+// close releases what open made.
+func (d *deps) close() {
+	d.db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = d.stopTracing(ctx)
+}
+
+// version is the module's version stamped by the build, for the traces.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "dev"
 }
 
 func open(ctx context.Context, getenv func(string) string, stdout io.Writer, service string, n need) (*deps, error) {
@@ -147,6 +166,9 @@ func open(ctx context.Context, getenv func(string) string, stdout io.Writer, ser
 	}
 	d := &deps{cfg: cfg, log: obs.NewLogger(stdout, cfg.LogLevel, service), metrics: obs.NewMetrics()}
 	setMemoryLimit(d.log)
+	if d.stopTracing, err = obs.SetupTracing(ctx, "loandesk-"+service, version(), getenv, d.log); err != nil {
+		return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT: %w", err)
+	}
 	// A container restarted while PostgreSQL restarts too waits for it
 	// instead of exiting into the engine's growing restart back-off.
 	if err := lifecycle.WaitFor(ctx, d.log, "PostgreSQL", func(ctx context.Context) (err error) {
@@ -198,7 +220,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	if err != nil {
 		return err
 	}
-	defer d.db.Close()
+	defer d.close()
 	cfg := d.cfg
 	var vk *valkey.Store
 	if err := lifecycle.WaitFor(ctx, d.log, "Valkey", func(ctx context.Context) (err error) {
@@ -248,7 +270,7 @@ func work(ctx context.Context, getenv func(string) string, stdout io.Writer) err
 	if err != nil {
 		return err
 	}
-	defer d.db.Close()
+	defer d.close()
 	w := &worker.Worker{
 		Pool: d.db.Pool(), Desk: d.desk, Queue: d.db, Log: d.log, Metrics: d.metrics,
 		Config: worker.Config{Concurrency: d.cfg.WorkerConcurrency, RetryBase: d.cfg.RetryBase, RetryMax: d.cfg.RetryMax},
@@ -264,7 +286,7 @@ func work(ctx context.Context, getenv func(string) string, stdout io.Writer) err
 		}
 		_, _ = rw.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	ln, err := net.Listen("tcp", d.cfg.WorkerAddr)
 	if err != nil {
 		return fmt.Errorf("WORKER_LISTEN_ADDR=%q: %w", d.cfg.WorkerAddr, err)

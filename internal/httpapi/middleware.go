@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/loandesk/loandesk/internal/domain"
 	"github.com/loandesk/loandesk/internal/obs"
 )
@@ -75,8 +77,9 @@ func observe(h http.Handler, m *obs.Metrics, log *slog.Logger) http.Handler {
 			route = "unmatched"
 		}
 		d := time.Since(start)
+		trace.SpanFromContext(r.Context()).SetName(route)
 		m.HTTPRequests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
-		m.HTTPDuration.WithLabelValues(route, r.Method).Observe(d.Seconds())
+		obs.ObserveDuration(r.Context(), m.HTTPDuration.WithLabelValues(route, r.Method), d.Seconds())
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 			return
 		}

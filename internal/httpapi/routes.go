@@ -46,7 +46,7 @@ func routes(cfg Config, draining *atomic.Bool) []route {
 		{"GET", "/healthz", handleHealthz(), false},
 		{"GET", "/readyz", handleReadyz(cfg.Ready, draining), false},
 		// Scraped inside the private network only; web does not proxy it.
-		{"GET", "/metrics", promhttp.HandlerFor(cfg.Metrics.Registry, promhttp.HandlerOpts{}), true},
+		{"GET", "/metrics", promhttp.HandlerFor(cfg.Metrics.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true}), true},
 	}
 }
 

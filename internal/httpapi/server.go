@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
 	"github.com/loandesk/loandesk/internal/domain"
 	"github.com/loandesk/loandesk/internal/obs"
 )
@@ -80,6 +82,9 @@ func NewServer(cfg Config) *Server {
 	h = observe(h, cfg.Metrics, cfg.Log)
 	h = recoverPanics(h, cfg.Log)
 	h = requestID(h)
+	// Outermost: a span per request (continuing the caller's trace, if it
+	// sent one); observe names it by route once the mux has matched.
+	h = otelhttp.NewHandler(h, "api")
 	s.Handler = h
 	return s
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 )
 
 type ctxKey struct{}
@@ -49,7 +50,8 @@ func ValidRequestID(s string) bool {
 }
 
 // NewLogger returns a JSON logger at the given level ("debug", "info",
-// "warn", "error") that adds the request id from the context to each record.
+// "warn", "error") that adds the request id and the trace and span ids from
+// the context to each record.
 func NewLogger(w io.Writer, level string, service string) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(strings.ToUpper(level)))
@@ -68,6 +70,10 @@ type ctxHandler struct{ slog.Handler }
 func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	// With tracing on, every line names its trace: logs and spans meet.
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }
@@ -136,4 +142,16 @@ func NewMetrics() *Metrics {
 	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.External, m.ExternalTime, m.BreakerState, m.Decisions,
 		m.QueueDepth, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// ObserveDuration records d in h, with the request's trace id as an
+// exemplar when it is traced: a slow bucket then links to a trace.
+func ObserveDuration(ctx context.Context, h prometheus.Observer, seconds float64) {
+	if id := TraceID(ctx); id != "" {
+		if eo, ok := h.(prometheus.ExemplarObserver); ok {
+			eo.ObserveWithExemplar(seconds, prometheus.Labels{"trace_id": id})
+			return
+		}
+	}
+	h.Observe(seconds)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/loandesk/loandesk/internal/domain"
@@ -50,6 +51,10 @@ func Open(ctx context.Context, url, password string, sessionKey []byte) (*Store,
 		opt.MaxRetries = 1
 	}
 	rdb := redis.NewClient(opt)
+	if err := redisotel.InstrumentTracing(rdb); err != nil {
+		rdb.Close()
+		return nil, err
+	}
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
 		return nil, fmt.Errorf("connecting to Valkey at %s: %w", opt.Addr, err)

@@ -8,6 +8,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -19,6 +20,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/riverqueue/rivercontrib/otelriver"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/loandesk/loandesk/internal/domain"
 	"github.com/loandesk/loandesk/internal/obs"
@@ -134,6 +138,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		// logs each job, so River speaks only of trouble.
 		Logger:   slog.New(obs.MinLevel(w.Log.Handler(), slog.LevelWarn)),
 		TestOnly: w.TestOnly,
+		// Each job's span joins the trace of the filing that queued it.
+		Plugins: []rivertype.Plugin{joinFilingTrace, otelriver.NewMiddleware(&otelriver.MiddlewareConfig{EnableTracePropagation: true})},
 	})
 	if err != nil {
 		return err
@@ -206,6 +212,24 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
+
+// joinFilingTrace makes the trace context the filing stored in the job's
+// metadata (otelriver, at insert) the parent of the job's work, so a request
+// decided later is one trace from the applicant's POST to the decision.
+// otelriver alone would only link the two traces.
+var joinFilingTrace = river.WorkerMiddlewareFunc(func(ctx context.Context, job *rivertype.JobRow, work func(context.Context) error) error {
+	var meta map[string]any
+	if json.Unmarshal(job.Metadata, &meta) == nil {
+		carrier := propagation.MapCarrier{}
+		for _, k := range []string{"traceparent", "tracestate"} {
+			if s, ok := meta[k].(string); ok {
+				carrier[k] = s
+			}
+		}
+		ctx = propagation.TraceContext{}.Extract(ctx, carrier)
+	}
+	return work(ctx)
+})
 
 // decider works one decision job.
 type decider struct {

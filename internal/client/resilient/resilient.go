@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/loandesk/loandesk/internal/domain"
 	"github.com/loandesk/loandesk/internal/obs"
@@ -58,7 +59,8 @@ func New(cfg Config, m *obs.Metrics) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, base: base, metrics: m,
 		// No client-wide timeout: each attempt has its own deadline.
-		http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		// Each attempt is a client span; its trace context goes along.
+		http: &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport.(*http.Transport).Clone())},
 	}
 	c.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:    cfg.Service,
@@ -196,7 +198,7 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 	}
 	start := time.Now()
 	resp, err := c.http.Do(req)
-	c.metrics.ExternalTime.WithLabelValues(c.cfg.Service).Observe(time.Since(start).Seconds())
+	obs.ObserveDuration(ctx, c.metrics.ExternalTime.WithLabelValues(c.cfg.Service), time.Since(start).Seconds())
 	if err != nil {
 		// The query may hold personal data (the scoring API takes the DNI
 		// and email in it); errors end up in logs and in the job table.
