@@ -53,8 +53,9 @@ toolbox:
 	@$(DC_TEST) build toolbox
 
 .PHONY: lint
-lint: toolbox ## shellcheck on every script, actionlint on every workflow, one source for every pin
+lint: toolbox ## shellcheck, actionlint, one source for every pin, Redocly on every API contract
 	$(TOOLBOX) bash tools/lint.sh
+	$(DC_TEST) run --rm apilint
 
 .PHONY: test-images
 test-images: toolbox ## the pinned base images keep the contract the product relies on (uids, paths, encoding, tools)

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -14,9 +14,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// SetupTracing makes OpenTelemetry export spans over OTLP/HTTP when
-// OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set;
-// the exporter reads those and the other standard OTEL_* variables itself.
+// SetupTracing makes OpenTelemetry export spans over OTLP/HTTP (protobuf)
+// when OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is
+// set, with OTEL_EXPORTER_OTLP_HEADERS if given.
 // Otherwise the global provider stays OpenTelemetry's no-op one: spans are
 // not recorded, so tracing costs next to nothing. The W3C trace context is
 // always propagated (incoming headers, outgoing calls, queued jobs).
@@ -26,7 +26,11 @@ func SetupTracing(ctx context.Context, service, version string, getenv func(stri
 	if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
 		return func(context.Context) error { return nil }, nil
 	}
-	exp, err := otlptracehttp.New(ctx)
+	client, err := newOTLPHTTP(getenv)
+	if err != nil {
+		return nil, err
+	}
+	exp, err := otlptrace.New(ctx, client)
 	if err != nil {
 		return nil, err
 	}
