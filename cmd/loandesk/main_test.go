@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -353,11 +354,25 @@ func TestAdminFlow(t *testing.T) {
 	csrf := a.login()
 	a.expect(a.do("GET", "/api/v1/admin/session", ""), 200, "whoami")
 
-	list := a.do("GET", "/api/v1/admin/requests?page_size=2", "")
+	list := a.do("GET", "/api/v1/admin/requests?limit=2", "")
 	a.expect(list, 200, "list")
 	l := list.json(t)
-	if l["total"] != float64(3) || len(l["items"].([]any)) != 2 {
+	if l["total"] != float64(3) || l["total_is_lower_bound"] != false || len(l["items"].([]any)) != 2 {
 		t.Fatalf("list %v", l)
+	}
+	// The next page, from the cursor the first gave; the last has none.
+	next := a.do("GET", "/api/v1/admin/requests?limit=2&cursor="+url.QueryEscape(l["next_cursor"].(string)), "").json(t)
+	if items := next["items"].([]any); len(items) != 1 || next["next_cursor"] != nil ||
+		items[0].(map[string]any)["id"] == l["items"].([]any)[1].(map[string]any)["id"] {
+		t.Fatalf("second page %v", next)
+	}
+	a.expectProblem(a.do("GET", "/api/v1/admin/requests?cursor=forged", ""), 400, "invalid", "a cursor the list did not give")
+	a.expectProblem(a.do("GET", "/api/v1/admin/requests?q=ab", ""), 400, "invalid", "a search too short for the index")
+	act := a.do("GET", "/api/v1/admin/activity", "")
+	a.expect(act, 200, "activity")
+	days := act.json(t)["days"].([]any)
+	if last := days[len(days)-1].(map[string]any); len(days) != 30 || last["approved"] != float64(2) || last["rejected"] != float64(1) {
+		t.Fatalf("activity: %d days, today %v", len(days), last)
 	}
 	approved := a.do("GET", "/api/v1/admin/requests?status=approved&q=persona", "").json(t)
 	if approved["total"] != float64(2) {

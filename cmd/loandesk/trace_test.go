@@ -25,13 +25,21 @@ func recordSpans(t *testing.T) *tracetest.InMemoryExporter {
 	return exp
 }
 
-// inTrace lists the names of the spans of one trace.
+// inTrace lists the spans of one trace: their names, and the SQL of the
+// database spans after a colon.
 func inTrace(spans tracetest.SpanStubs, id trace.TraceID) []string {
 	var names []string
 	for _, s := range spans {
-		if s.SpanContext.TraceID() == id {
-			names = append(names, s.Name)
+		if s.SpanContext.TraceID() != id {
+			continue
 		}
+		name := s.Name
+		for _, a := range s.Attributes {
+			if a.Key == "db.statement" || a.Key == "db.query.text" {
+				name += ": " + strings.Join(strings.Fields(a.Value.AsString()), " ")
+			}
+		}
+		names = append(names, name)
 	}
 	return names
 }
@@ -68,7 +76,9 @@ func TestAFilingIsOneTraceFromRequestToDecision(t *testing.T) {
 	checks := map[string]func(string) bool{
 		"a call to scoring":  func(n string) bool { return strings.HasPrefix(n, "HTTP GET") },
 		"a call to identity": func(n string) bool { return strings.HasPrefix(n, "HTTP POST") },
-		"an INSERT":          func(n string) bool { return strings.Contains(n, "INSERT") },
+		"the request and its decision saved together": func(n string) bool {
+			return strings.Contains(n, "INSERT INTO loan_requests") && strings.Contains(n, "INSERT INTO audit_events")
+		},
 	}
 	for what, pred := range checks {
 		if !has(names, pred) {
@@ -98,7 +108,7 @@ func TestAFilingIsOneTraceFromRequestToDecision(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // the job's span ends after the decision is saved
 	names = inTrace(exp.GetSpans(), filing)
 	if !has(names, func(n string) bool { return strings.Contains(n, "river.work") }) ||
-		!has(names, func(n string) bool { return strings.Contains(n, "UPDATE") }) {
+		!has(names, func(n string) bool { return strings.Contains(n, "UPDATE loan_requests") }) {
 		t.Fatalf("the worker's decision is not in the filing's trace: %v", names)
 	}
 }

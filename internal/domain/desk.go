@@ -2,8 +2,14 @@ package domain
 
 import (
 	"context"
+	"encoding/base64"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Actor is who changed something: an admin, or "system" for automatic decisions.
@@ -35,23 +41,57 @@ const (
 	ActionRestore = "restore"
 )
 
-// Filter selects requests for the admin list.
+// Filter selects requests for the admin list, newest first.
 type Filter struct {
 	Status   Status    // empty: any
 	From, To time.Time // zero: unbounded; To is exclusive
-	Query    string    // matches name, email or document number
+	Query    string    // words of the name or email, an email's start, or digits of the document (see ParseSearch)
 	Deleted  bool      // list soft-deleted requests instead of live ones
-	Page     int       // 1-based
-	PageSize int
+	After    *Cursor   // the page after this position; nil: the first page
+	Limit    int       // items per page
+}
+
+// Cursor is a position in the admin list: pages are read from a position
+// (keyset), so a deep page costs what the first does.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        int64
+}
+
+// String encodes the cursor for a URL: opaque to clients.
+func (c Cursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.CreatedAt.UnixMicro(), 10) + "." + strconv.FormatInt(c.ID, 10)))
+}
+
+// ParseCursor reads a cursor written by String. Errors: EINVALID.
+func ParseCursor(s string) (Cursor, error) {
+	bad := &Error{Code: EINVALID, Message: "the list filter has invalid fields", Fields: map[string]string{"cursor": "is not a cursor this list gave"}}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return Cursor{}, bad
+	}
+	us, id, ok := strings.Cut(string(b), ".")
+	micros, err1 := strconv.ParseInt(us, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if !ok || err1 != nil || err2 != nil || n < 1 {
+		return Cursor{}, bad
+	}
+	return Cursor{CreatedAt: time.UnixMicro(micros).UTC(), ID: n}, nil
 }
 
 // Page is one page of the admin list.
 type Page struct {
-	Items    []LoanRequest
-	Total    int
-	Page     int
-	PageSize int
+	Items []LoanRequest
+	Next  *Cursor // where the next page starts; nil on the last page
+	// Total counts every match, or, with TotalAtLeast, at least that many:
+	// counting a broad search exactly would read the whole table.
+	Total        int
+	TotalAtLeast bool
 }
+
+// CountCap is where exact counting stops ("more than 1,000"): a search
+// is counted by reading its matches, and a thousand cost what a page does.
+const CountCap = 1_000
 
 // Stats counts live requests by status, plus the soft-deleted ones.
 type Stats struct {
@@ -59,6 +99,21 @@ type Stats struct {
 	Approved int `json:"approved"`
 	Rejected int `json:"rejected"`
 	Deleted  int `json:"deleted"`
+}
+
+// DayCount is the requests filed on one day (UTC), by their status now.
+type DayCount struct {
+	Day      time.Time `json:"day"`
+	InReview int       `json:"in_review"`
+	Approved int       `json:"approved"`
+	Rejected int       `json:"rejected"`
+}
+
+// Activity is the dashboard's picture of the flow: filings per day by
+// outcome, and the decision queue now.
+type Activity struct {
+	Days  []DayCount `json:"days"`
+	Queue QueueDepth `json:"queue"`
 }
 
 // UpdateFunc changes a loaded request in place and says what it did, for the
@@ -77,9 +132,9 @@ func (DecisionJob) Kind() string { return "decide" }
 
 // QueueDepth counts the decision jobs not done yet.
 type QueueDepth struct {
-	Ready   int64 // may run now
-	Waiting int64 // scheduled for a retry (the providers could not answer)
-	Running int64 // being worked now
+	Ready   int64 `json:"ready"`   // may run now
+	Waiting int64 `json:"waiting"` // scheduled for a retry (the providers could not answer)
+	Running int64 `json:"running"` // being worked now
 }
 
 // Total is every job not done yet.
@@ -110,9 +165,13 @@ type LoanStore interface {
 	// result together with one audit event, in one transaction.
 	// Errors: ENOTFOUND, whatever fn returns.
 	UpdateLoan(ctx context.Context, id int64, actor Actor, fn UpdateFunc) (*LoanRequest, error)
+	// ListLoans errors: EINVALID (a cursor it did not give).
 	ListLoans(ctx context.Context, f Filter) (Page, error)
 	AuditTrail(ctx context.Context, requestID int64) ([]AuditEvent, error)
+	// Stats and DailyCounts read the counts kept with every change.
 	Stats(ctx context.Context) (Stats, error)
+	DailyCounts(ctx context.Context, from, to time.Time) ([]DayCount, error)
+	QueueDepth(ctx context.Context) (QueueDepth, error)
 }
 
 // Desk is the loan desk: filing, deciding and tracking requests, and the
@@ -300,6 +359,50 @@ func (d *Desk) RestoreRequest(ctx context.Context, actor Actor, id int64, commen
 // MaxPageSize bounds the admin list.
 const MaxPageSize = 100
 
+// MinQuery is the shortest word a search matches: shorter words ("de",
+// "la") are in most names and say little.
+const MinQuery = 3
+
+// MaxSearchWords bounds the words of a search (each is one index range).
+const MaxSearchWords = 6
+
+// Search is a search text read as the kind of thing an admin types.
+type Search struct {
+	Digits string   // a document number or part of it ("30.123" is "30123")
+	Email  string   // an email or its start, lower case ("ana.perez@gm")
+	Words  []string // else whole words of the name or email, lower case
+}
+
+// ParseSearch reads a search: digits (dots and spaces allowed) are part of
+// a document number; a text with "@" after its first character is the
+// start of an email; anything else is words, split at every character
+// that is not a letter or digit, each of MinQuery runes or more.
+func ParseSearch(q string) Search {
+	q = strings.TrimSpace(q)
+	digits := strings.Map(func(r rune) rune {
+		switch {
+		case r >= '0' && r <= '9':
+			return r
+		case r == '.' || r == ' ':
+			return -1
+		}
+		return utf8.RuneError
+	}, q)
+	switch {
+	case digits != "" && !strings.ContainsRune(digits, utf8.RuneError):
+		return Search{Digits: digits}
+	case strings.IndexByte(q, '@') > 0:
+		return Search{Email: strings.ToLower(q)}
+	}
+	var s Search
+	for _, w := range strings.FieldsFunc(strings.ToLower(q), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if utf8.RuneCountInString(w) >= MinQuery && !slices.Contains(s.Words, w) {
+			s.Words = append(s.Words, w)
+		}
+	}
+	return s
+}
+
 // List returns a page of requests for admins. Errors: EINVALID.
 func (d *Desk) List(ctx context.Context, f Filter) (Page, error) {
 	problems := map[string]string{}
@@ -309,25 +412,53 @@ func (d *Desk) List(ctx context.Context, f Filter) (Page, error) {
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
 		problems["to"] = "must be after from"
 	}
-	if len(f.Query) > 200 {
+	f.Query = strings.TrimSpace(f.Query)
+	search := ParseSearch(f.Query)
+	switch {
+	case utf8.RuneCountInString(f.Query) > 200:
 		problems["q"] = "must be at most 200 characters"
+	case f.Query == "":
+	case len(search.Words) > MaxSearchWords:
+		problems["q"] = "must have at most 6 words"
+	case utf8.RuneCountInString(search.Digits+search.Email) < MinQuery && len(search.Words) == 0:
+		problems["q"] = "must have a word of at least 3 letters, 3 digits of a document, or an email"
 	}
-	if f.Page == 0 {
-		f.Page = 1
+	if f.Limit == 0 {
+		f.Limit = 20
 	}
-	if f.PageSize == 0 {
-		f.PageSize = 20
-	}
-	if f.Page < 1 || f.Page > 100000 {
-		problems["page"] = "must be a positive number"
-	}
-	if f.PageSize < 1 || f.PageSize > MaxPageSize {
-		problems["page_size"] = "must be from 1 to 100"
+	if f.Limit < 1 || f.Limit > MaxPageSize {
+		problems["limit"] = "must be from 1 to 100"
 	}
 	if len(problems) > 0 {
 		return Page{}, &Error{Code: EINVALID, Message: "the list filter has invalid fields", Fields: problems}
 	}
 	return d.Store.ListLoans(ctx, f)
+}
+
+// ActivityDays is how far back the dashboard's chart looks.
+const ActivityDays = 30
+
+// Activity is the last ActivityDays days of filings by outcome, oldest
+// first with every day present, and the queue now.
+func (d *Desk) Activity(ctx context.Context) (Activity, error) {
+	today := d.now().UTC().Truncate(24 * time.Hour)
+	from := today.AddDate(0, 0, -(ActivityDays - 1))
+	counts, err := d.Store.DailyCounts(ctx, from, today.AddDate(0, 0, 1))
+	if err != nil {
+		return Activity{}, err
+	}
+	byDay := map[time.Time]DayCount{}
+	for _, c := range counts {
+		byDay[c.Day.UTC().Truncate(24*time.Hour)] = c
+	}
+	a := Activity{Days: make([]DayCount, 0, ActivityDays)}
+	for day := from; !day.After(today); day = day.AddDate(0, 0, 1) {
+		c := byDay[day]
+		c.Day = day
+		a.Days = append(a.Days, c)
+	}
+	a.Queue, err = d.Store.QueueDepth(ctx)
+	return a, err
 }
 
 // Detail returns a request and its audit trail. Errors: ENOTFOUND.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,8 @@ type storeMock struct {
 	listLoans            func(ctx context.Context, f domain.Filter) (domain.Page, error)
 	auditTrail           func(ctx context.Context, id int64) ([]domain.AuditEvent, error)
 	stats                func(ctx context.Context) (domain.Stats, error)
+	dailyCounts          func(ctx context.Context, from, to time.Time) ([]domain.DayCount, error)
+	queueDepth           func(ctx context.Context) (domain.QueueDepth, error)
 }
 
 var _ domain.LoanStore = &storeMock{}
@@ -67,6 +70,14 @@ func (m *storeMock) AuditTrail(ctx context.Context, id int64) ([]domain.AuditEve
 func (m *storeMock) Stats(ctx context.Context) (domain.Stats, error) {
 	m.need(m.stats == nil, "Stats")
 	return m.stats(ctx)
+}
+func (m *storeMock) DailyCounts(ctx context.Context, from, to time.Time) ([]domain.DayCount, error) {
+	m.need(m.dailyCounts == nil, "DailyCounts")
+	return m.dailyCounts(ctx, from, to)
+}
+func (m *storeMock) QueueDepth(ctx context.Context) (domain.QueueDepth, error) {
+	m.need(m.queueDepth == nil, "QueueDepth")
+	return m.queueDepth(ctx)
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -393,19 +404,85 @@ func TestListChecksTheFilterAndFillsDefaults(t *testing.T) {
 	var got domain.Filter
 	store := &storeMock{t: t, listLoans: func(_ context.Context, f domain.Filter) (domain.Page, error) { got = f; return domain.Page{}, nil }}
 	d, _ := newDesk(store, nil, nil)
-	if _, err := d.List(context.Background(), domain.Filter{}); err != nil || got.Page != 1 || got.PageSize != 20 {
+	if _, err := d.List(context.Background(), domain.Filter{}); err != nil || got.Limit != 20 {
 		t.Fatalf("defaults: %+v %v", got, err)
 	}
-	d, _ = newDesk(&storeMock{t: t}, nil, nil)
-	_, err := d.List(context.Background(), domain.Filter{Status: "paid", From: fixedNow, To: fixedNow, Query: strings.Repeat("x", 201), Page: -1, PageSize: 1000})
-	e, _ := domain.AsError(err)
-	if e == nil || e.Code != domain.EINVALID {
-		t.Fatalf("bad filter: %v", err)
+	if _, err := d.List(context.Background(), domain.Filter{Query: "  Pérez "}); err != nil || got.Query != "Pérez" {
+		t.Fatalf("search reached the store as %q (%v), want it trimmed", got.Query, err)
 	}
-	for _, f := range []string{"status", "to", "q", "page", "page_size"} {
-		if e.Fields[f] == "" {
-			t.Errorf("no message for %s: %v", f, e.Fields)
+	d, _ = newDesk(&storeMock{t: t}, nil, nil)
+	for _, bad := range []struct {
+		f      domain.Filter
+		fields []string
+	}{
+		{domain.Filter{Status: "paid", From: fixedNow, To: fixedNow, Query: strings.Repeat("x", 201), Limit: 1000}, []string{"status", "to", "q", "limit"}},
+		{domain.Filter{Query: " ab ", Limit: -1}, []string{"q", "limit"}},
+		{domain.Filter{Query: "de la"}, []string{"q"}},
+		{domain.Filter{Query: "%_%"}, []string{"q"}},
+		{domain.Filter{Query: "1.2"}, []string{"q"}},
+		{domain.Filter{Query: "uno dos tres cuatro cinco seis siete"}, []string{"q"}},
+	} {
+		_, err := d.List(context.Background(), bad.f)
+		e, _ := domain.AsError(err)
+		if e == nil || e.Code != domain.EINVALID {
+			t.Fatalf("bad filter %+v: %v", bad.f, err)
 		}
+		for _, f := range bad.fields {
+			if e.Fields[f] == "" {
+				t.Errorf("no message for %s: %v", f, e.Fields)
+			}
+		}
+	}
+}
+
+func TestCursorsRoundTripAndRejectForgeries(t *testing.T) {
+	c := domain.Cursor{CreatedAt: time.Date(2026, 11, 27, 12, 0, 0, 123456000, time.UTC), ID: 42}
+	got, err := domain.ParseCursor(c.String())
+	if err != nil || !got.CreatedAt.Equal(c.CreatedAt) || got.ID != c.ID {
+		t.Fatalf("round trip: %+v %v", got, err)
+	}
+	for _, s := range []string{"", "!!", "MTIz", "YS5i", "MTIzLjA", "MTIzLi0x"} { // "", junk, "123", "a.b", "123.0", "123.-1"
+		if _, err := domain.ParseCursor(s); domain.ErrorCode(err) != domain.EINVALID {
+			t.Errorf("ParseCursor(%q) = %v, want EINVALID", s, err)
+		}
+	}
+}
+
+func TestActivityHasEveryDayAndTheQueue(t *testing.T) {
+	var asked [2]time.Time
+	store := &storeMock{t: t,
+		dailyCounts: func(_ context.Context, from, to time.Time) ([]domain.DayCount, error) {
+			asked = [2]time.Time{from, to}
+			return []domain.DayCount{{Day: fixedNow.Truncate(24 * time.Hour), Approved: 2}, {Day: fixedNow.AddDate(0, 0, -3).Truncate(24 * time.Hour), Rejected: 1}}, nil
+		},
+		queueDepth: func(context.Context) (domain.QueueDepth, error) { return domain.QueueDepth{Ready: 4}, nil },
+	}
+	d, _ := newDesk(store, nil, nil)
+	a, err := d.Activity(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	if !asked[0].Equal(today.AddDate(0, 0, -29)) || !asked[1].Equal(today.AddDate(0, 0, 1)) {
+		t.Errorf("asked for %v", asked)
+	}
+	if len(a.Days) != domain.ActivityDays || !a.Days[29].Day.Equal(today) || a.Days[29].Approved != 2 || a.Days[26].Rejected != 1 || a.Days[0].Day != today.AddDate(0, 0, -29) {
+		t.Errorf("days = %+v", a.Days)
+	}
+	if a.Queue.Ready != 4 {
+		t.Errorf("queue = %+v", a.Queue)
+	}
+	store.queueDepth = func(context.Context) (domain.QueueDepth, error) {
+		return domain.QueueDepth{}, domain.Errorf(domain.EUNAVAILABLE, "down")
+	}
+	if _, err := d.Activity(context.Background()); domain.ErrorCode(err) != domain.EUNAVAILABLE {
+		t.Errorf("a failing store: %v", err)
+	}
+	store.dailyCounts = func(context.Context, time.Time, time.Time) ([]domain.DayCount, error) {
+		return nil, domain.Errorf(domain.EUNAVAILABLE, "down")
+	}
+	if _, err := d.Activity(context.Background()); domain.ErrorCode(err) != domain.EUNAVAILABLE {
+		t.Errorf("a failing store: %v", err)
 	}
 }
 
@@ -431,5 +508,22 @@ func TestDetailAndStats(t *testing.T) {
 	}}, nil, nil)
 	if _, _, err := d.Detail(context.Background(), 5); domain.ErrorCode(err) != domain.ENOTFOUND {
 		t.Fatalf("missing: %v", err)
+	}
+}
+
+func TestParseSearchReadsWhatAnAdminTypes(t *testing.T) {
+	for q, want := range map[string]domain.Search{
+		" 30.123.950 ":            {Digits: "30123950"},
+		"30 123":                  {Digits: "30123"},
+		"Ana.Perez@Gmail":         {Email: "ana.perez@gmail"},
+		"@gmail.com":              {Words: []string{"gmail", "com"}},
+		"María José de la Fuente": {Words: []string{"maría", "josé", "fuente"}},
+		"pérez-gómez PÉREZ":       {Words: []string{"pérez", "gómez"}},
+		"O'Brien 12345":           {Words: []string{"brien", "12345"}},
+		"ab cd":                   {},
+	} {
+		if got := domain.ParseSearch(q); !reflect.DeepEqual(got, want) {
+			t.Errorf("ParseSearch(%q) = %+v, want %+v", q, got, want)
+		}
 	}
 }

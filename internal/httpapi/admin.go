@@ -118,7 +118,14 @@ func parseFilter(r *http.Request) (domain.Filter, error) {
 		}
 		return n
 	}
-	f.Page, f.PageSize = parseInt("page"), parseInt("page_size")
+	f.Limit = parseInt("limit")
+	if v := q.Get("cursor"); v != "" {
+		c, err := domain.ParseCursor(v)
+		if err != nil {
+			problems["cursor"] = "is not a cursor this list gave"
+		}
+		f.After = &c
+	}
 	if v := q.Get("deleted"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -148,7 +155,13 @@ func handleList(desk Desk, log *slog.Logger) http.Handler {
 		for i := range page.Items {
 			items = append(items, viewOf(&page.Items[i]))
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"items": items, "total": page.Total, "page": page.Page, "page_size": page.PageSize})
+		var next *string
+		if page.Next != nil {
+			c := page.Next.String()
+			next = &c
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": next,
+			"total": page.Total, "total_is_lower_bound": page.TotalAtLeast})
 	})
 }
 
@@ -232,5 +245,16 @@ func handleStats(desk Desk, log *slog.Logger) http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, s)
+	})
+}
+
+func handleActivity(desk Desk, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, err := desk.Activity(r.Context())
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, a)
 	})
 }

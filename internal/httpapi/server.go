@@ -26,6 +26,7 @@ type Desk interface {
 	DeleteRequest(ctx context.Context, actor domain.Actor, id int64, comment string) (*domain.LoanRequest, error)
 	RestoreRequest(ctx context.Context, actor domain.Actor, id int64, comment string) (*domain.LoanRequest, error)
 	Stats(ctx context.Context) (domain.Stats, error)
+	Activity(ctx context.Context) (domain.Activity, error)
 }
 
 // Auth is what the API needs for admin sessions (implemented by *domain.Auth).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -27,24 +28,41 @@ func scanLoan(row pgx.Row) (*domain.LoanRequest, error) {
 	return &l, nil
 }
 
-// CreateLoan saves a new request in one transaction with what follows from
-// it: the audit event of its automatic decision, or, when it is undecided,
-// its decision job. When the idempotency key is taken it writes nothing and
-// returns the request that holds it (existed=true): the unique key makes
-// concurrent repeats produce exactly one row, and so exactly one job.
+// CreateLoan saves a new request with what follows from it: the audit
+// event of its automatic decision, or, when it is undecided, its decision
+// job. When the idempotency key is taken it writes nothing and returns the
+// request that holds it (existed=true): the unique key makes concurrent
+// repeats produce exactly one row, and so exactly one job.
+//
+// A decided request (the usual case) is one statement, so one round trip:
+// the row and its audit event commit together or not at all.
 func (db *DB) CreateLoan(ctx context.Context, l *domain.LoanRequest) (*domain.LoanRequest, bool, error) {
+	if l.Undecided() {
+		return db.createQueued(ctx, l)
+	}
+	q := FilingQuery(l)
+	stored, err := scanLoan(db.pool.QueryRow(ctx, q.SQL, q.Args...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		stored, err = db.LoanByIdempotencyKey(ctx, l.IdempotencyKey)
+		return stored, err == nil, err
+	}
+	if err != nil {
+		return nil, false, translate(err, "saving the loan request")
+	}
+	return stored, false, nil
+}
+
+// createQueued saves an undecided request and its decision job in one
+// transaction (River inserts the job with the transaction it is given).
+func (db *DB) createQueued(ctx context.Context, l *domain.LoanRequest) (*domain.LoanRequest, bool, error) {
 	var stored *domain.LoanRequest
 	existed := false
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		stored, err = scanLoan(tx.QueryRow(ctx, `
-			INSERT INTO loan_requests (tracking_code, full_name, email, document_number, gender, amount, status, reason,
-				score, idempotency_key, fingerprint, created_at, updated_at, decided_at, decided_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			INSERT INTO loan_requests (`+insertColumns+`) VALUES (`+insertValues+`)
 			ON CONFLICT (idempotency_key) DO NOTHING
-			RETURNING `+loanColumns,
-			l.TrackingCode, l.FullName, l.Email, l.DocumentNumber, l.Gender, l.Amount, l.Status, l.Reason,
-			l.Score, l.IdempotencyKey, l.Fingerprint, l.CreatedAt, l.UpdatedAt, l.DecidedAt, l.DecidedBy))
+			RETURNING `+loanColumns, insertArgs(l)...))
 		if errors.Is(err, pgx.ErrNoRows) {
 			existed = true
 			stored, err = scanLoan(tx.QueryRow(ctx, `SELECT `+loanColumns+` FROM loan_requests WHERE idempotency_key = $1`, l.IdempotencyKey))
@@ -53,16 +71,49 @@ func (db *DB) CreateLoan(ctx context.Context, l *domain.LoanRequest) (*domain.Lo
 		if err != nil {
 			return err
 		}
-		if stored.Undecided() {
-			_, err = db.jobs.InsertTx(ctx, tx, domain.DecisionJob{RequestID: stored.ID}, &river.InsertOpts{MaxAttempts: domain.DecisionAttempts})
-			return err
-		}
-		return insertAudit(ctx, tx, stored.ID, domain.System, domain.ActionDecide, "", undecided, stored)
+		_, err = db.jobs.InsertTx(ctx, tx, domain.DecisionJob{RequestID: stored.ID}, &river.InsertOpts{MaxAttempts: domain.DecisionAttempts})
+		return err
 	})
 	if err != nil {
 		return nil, false, translate(err, "saving the loan request")
 	}
 	return stored, existed, nil
+}
+
+const (
+	insertColumns = `tracking_code, full_name, email, document_number, gender, amount, status, reason,
+		score, idempotency_key, fingerprint, created_at, updated_at, decided_at, decided_by`
+	insertValues = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15`
+)
+
+func insertArgs(l *domain.LoanRequest) []any {
+	return []any{l.TrackingCode, l.FullName, l.Email, l.DocumentNumber, l.Gender, l.Amount, l.Status, l.Reason,
+		l.Score, l.IdempotencyKey, l.Fingerprint, l.CreatedAt, l.UpdatedAt, l.DecidedAt, l.DecidedBy}
+}
+
+// Query is one SQL statement and its arguments.
+type Query struct {
+	SQL  string
+	Args []any
+}
+
+// FilingQuery saves a decided request and the audit event of its decision
+// in one statement; it returns no row when the idempotency key is taken.
+// Exported for tools/bench, which runs the same SQL under pgbench.
+func FilingQuery(l *domain.LoanRequest) Query {
+	before, _ := json.Marshal(auditView(undecided))
+	after, _ := json.Marshal(auditView(l))
+	return Query{SQL: `
+		WITH saved AS (
+			INSERT INTO loan_requests (` + insertColumns + `) VALUES (` + insertValues + `)
+			ON CONFLICT (idempotency_key) DO NOTHING
+			RETURNING ` + loanColumns + `
+		), audited AS (
+			INSERT INTO audit_events (request_id, actor, action, comment, before, after, created_at)
+			SELECT id, $16, $17, '', $18, $19, updated_at FROM saved
+		)
+		SELECT ` + loanColumns + ` FROM saved`,
+		Args: append(insertArgs(l), domain.System.Name, domain.ActionDecide, before, after)}
 }
 
 // undecided is a request as filed, before any decision: the "before" of the
@@ -71,8 +122,15 @@ var undecided = &domain.LoanRequest{Status: domain.StatusInReview}
 
 // LoanByIdempotencyKey finds the request filed under key.
 func (db *DB) LoanByIdempotencyKey(ctx context.Context, key string) (*domain.LoanRequest, error) {
-	l, err := scanLoan(db.pool.QueryRow(ctx, `SELECT `+loanColumns+` FROM loan_requests WHERE idempotency_key = $1`, key))
+	q := ByKeyQuery(key)
+	l, err := scanLoan(db.pool.QueryRow(ctx, q.SQL, q.Args...))
 	return l, translate(err, "request")
+}
+
+// ByKeyQuery reads the request filed under an idempotency key: a filing
+// asks it first, so a repeat never asks the providers again.
+func ByKeyQuery(key string) Query {
+	return Query{SQL: `SELECT ` + loanColumns + ` FROM loan_requests WHERE idempotency_key = $1`, Args: []any{key}}
 }
 
 // LoanByTrackingCode hides deleted requests from the public.
@@ -140,52 +198,172 @@ func auditView(l *domain.LoanRequest) map[string]any {
 	}
 }
 
-// ListLoans returns one page of requests, newest first.
+// ListLoans returns one page of requests, newest first, from the cursor
+// on (keyset: a deep page reads what the first does), and their total,
+// both statements at once on two connections.
 func (db *DB) ListLoans(ctx context.Context, f domain.Filter) (domain.Page, error) {
-	where := []string{"deleted_at IS NULL"}
-	if f.Deleted {
-		where[0] = "deleted_at IS NOT NULL"
+	type counted struct {
+		n       int
+		atLeast bool
+		err     error
 	}
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	total := make(chan counted, 1)
+	go func() {
+		var c counted
+		q := CountQuery(f)
+		c.err = db.pool.QueryRow(ctx, q.SQL, planned(q.Args)...).Scan(&c.n)
+		if !summarized(f) && c.n > domain.CountCap {
+			c.n, c.atLeast = domain.CountCap, true
+		}
+		total <- c
+	}()
+	q := ListQuery(f)
+	rows, err := db.pool.Query(ctx, q.SQL, planned(q.Args)...)
+	var items []domain.LoanRequest
+	if err == nil {
+		items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.LoanRequest, error) {
+			l, err := scanLoan(r)
+			if err != nil {
+				return domain.LoanRequest{}, err
+			}
+			return *l, nil
+		})
+	}
+	c := <-total
+	if err == nil {
+		err = c.err
+	}
+	if err != nil {
+		return domain.Page{}, translate(err, "listing loan requests")
+	}
+	page := domain.Page{Items: items, Total: c.n, TotalAtLeast: c.atLeast}
+	if len(items) > f.Limit { // one more than asked: there is a next page
+		page.Items = items[:f.Limit]
+		last := page.Items[f.Limit-1]
+		page.Next = &domain.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+	}
+	return page, nil
+}
+
+// planned has PostgreSQL plan a list query for its values each time (an
+// unnamed statement): which index serves a search or a date range depends
+// on how many rows match, and a cached generic plan would pick one for all.
+func planned(args []any) []any { return append([]any{pgx.QueryExecModeExec}, args...) }
+
+// ListQuery reads one page (and one row more, to know whether a next page
+// exists) in the order of the keyset indexes. Exported for tools/bench and
+// the plan tests: what they measure is what the API runs.
+func ListQuery(f domain.Filter) Query {
+	l := listFilter(f)
+	if f.After != nil {
+		l.where = append(l.where, "("+l.at+", "+l.id+") < ("+l.arg(f.After.CreatedAt)+", "+l.arg(f.After.ID)+")")
+	}
+	return Query{SQL: `SELECT ` + qualified("r", loanColumns) + ` FROM ` + l.from + ` WHERE ` + strings.Join(l.where, " AND ") +
+		` ORDER BY ` + l.at + ` DESC, ` + l.id + ` DESC LIMIT ` + l.arg(f.Limit+1), Args: l.args}
+}
+
+// list is a filter as SQL: what to read, the conditions on arguments
+// $1…, and the columns the list is ordered by.
+type list struct {
+	from   string
+	where  []string
+	args   []any
+	at, id string
+}
+
+func (l *list) arg(v any) string { l.args = append(l.args, v); return fmt.Sprintf("$%d", len(l.args)) }
+
+var likeEscape = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+func listFilter(f domain.Filter) *list {
+	l := &list{from: "loan_requests r", at: "r.created_at", id: "r.id"}
+	search := domain.ParseSearch(f.Query)
+	// Words: one range of loan_words per word, newest first, joined on
+	// (created_at, request_id), so the planner merges them in list order.
+	for i, w := range search.Words {
+		t := fmt.Sprintf("w%d", i+1)
+		cond := t + ".word = loandesk_fold(" + l.arg(w) + ")"
+		if i == 0 {
+			l.from, l.at, l.id = "loan_words w1", "w1.created_at", "w1.request_id"
+			l.where = append(l.where, cond)
+			continue
+		}
+		l.from += " JOIN loan_words " + t + " ON " + cond + " AND " + t + ".created_at = w1.created_at AND " + t + ".request_id = w1.request_id"
+	}
+	if len(search.Words) > 0 {
+		l.from += " JOIN loan_requests r ON r.id = w1.request_id"
+	}
+	if f.Deleted {
+		l.where = append(l.where, "r.deleted_at IS NOT NULL")
+	} else {
+		l.where = append(l.where, "r.deleted_at IS NULL")
+	}
 	if f.Status != "" {
-		where = append(where, "status = "+arg(f.Status))
+		l.where = append(l.where, "r.status = "+l.arg(string(f.Status)))
 	}
 	if !f.From.IsZero() {
-		where = append(where, "created_at >= "+arg(f.From))
+		l.where = append(l.where, l.at+" >= "+l.arg(f.From))
 	}
 	if !f.To.IsZero() {
-		where = append(where, "created_at < "+arg(f.To))
+		l.where = append(l.where, l.at+" < "+l.arg(f.To))
 	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		// The search text is a value, never SQL; LIKE wildcards in it are
-		// literal. Case and accents fold on both sides ("perez" finds
-		// "PÉREZ"), the same expression as the trigram index.
-		like := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q)
-		where = append(where, "loandesk_fold(full_name || ' ' || email || ' ' || document_number) LIKE '%' || loandesk_fold("+arg(like)+") || '%'")
+	// The search text is a value, never SQL; LIKE wildcards in it are
+	// literal.
+	if search.Digits != "" {
+		l.where = append(l.where, "r.document_number LIKE "+l.arg("%"+search.Digits+"%"))
 	}
-	cond := strings.Join(where, " AND ")
-	var total int
-	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM loan_requests WHERE `+cond, args...).Scan(&total); err != nil {
-		return domain.Page{}, translate(err, "counting loan requests")
+	if search.Email != "" {
+		l.where = append(l.where, "r.email LIKE "+l.arg(likeEscape.Replace(search.Email)+"%"))
 	}
-	limit, offset := arg(f.PageSize), arg((f.Page-1)*f.PageSize)
-	rows, err := db.pool.Query(ctx, `SELECT `+loanColumns+` FROM loan_requests WHERE `+cond+
-		` ORDER BY created_at DESC, id DESC LIMIT `+limit+` OFFSET `+offset, args...)
-	if err != nil {
-		return domain.Page{}, translate(err, "listing loan requests")
+	if strings.TrimSpace(f.Query) != "" && search.Digits == "" && search.Email == "" && len(search.Words) == 0 {
+		l.where = append(l.where, "false") // nothing searchable (the domain refuses it): no match
 	}
-	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.LoanRequest, error) {
-		l, err := scanLoan(r)
-		if err != nil {
-			return domain.LoanRequest{}, err
+	return l
+}
+
+// qualified prefixes each of a list of columns with a table.
+func qualified(table, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = table + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// wholeDays reports whether t is a UTC midnight (or unset): a range of
+// whole days can be counted from the daily summary.
+func wholeDays(t time.Time) bool { return t.IsZero() || t.Equal(t.UTC().Truncate(24*time.Hour)) }
+
+// summarized reports whether the daily counts can total the filter: no
+// search, and a range of whole days.
+func summarized(f domain.Filter) bool {
+	return strings.TrimSpace(f.Query) == "" && wholeDays(f.From) && wholeDays(f.To)
+}
+
+// CountQuery totals the filter's matches without reading the table: from
+// the daily summary when it can (no search, whole days), else by counting
+// at most CountCap+1 matches (a result over CountCap means "at least").
+func CountQuery(f domain.Filter) Query {
+	if summarized(f) {
+		where := []string{"deleted = $1"}
+		args := []any{f.Deleted}
+		arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+		if f.Status != "" {
+			where = append(where, "status = "+arg(string(f.Status)))
 		}
-		return *l, nil
-	})
-	if err != nil {
-		return domain.Page{}, translate(err, "listing loan requests")
+		if !f.From.IsZero() {
+			where = append(where, "day >= "+arg(f.From.UTC().Format(time.DateOnly))+"::date")
+		}
+		if !f.To.IsZero() {
+			where = append(where, "day < "+arg(f.To.UTC().Format(time.DateOnly))+"::date")
+		}
+		return Query{SQL: `SELECT coalesce(sum(n), 0)::bigint FROM loan_counts WHERE ` + strings.Join(where, " AND "), Args: args}
 	}
-	return domain.Page{Items: items, Total: total, Page: f.Page, PageSize: f.PageSize}, nil
+	// In list order: the count reads the range the page just read, through
+	// the same index, never a scan that the planner hopes stops early.
+	l := listFilter(f)
+	return Query{SQL: fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s ORDER BY %s DESC, %s DESC LIMIT %d) m`,
+		l.from, strings.Join(l.where, " AND "), l.at, l.id, domain.CountCap+1), Args: l.args}
 }
 
 // AuditTrail lists a request's events, oldest first.
@@ -204,14 +382,37 @@ func (db *DB) AuditTrail(ctx context.Context, requestID int64) ([]domain.AuditEv
 	return events, translate(err, "audit trail")
 }
 
-// Stats counts live requests by status, and the deleted ones.
+// Stats counts live requests by status, and the deleted ones, from the
+// summary the trigger keeps (a few rows a day, whatever the table holds).
 func (db *DB) Stats(ctx context.Context) (domain.Stats, error) {
 	var s domain.Stats
-	err := db.pool.QueryRow(ctx, `
-		SELECT count(*) FILTER (WHERE status = 'in_review' AND deleted_at IS NULL),
-		       count(*) FILTER (WHERE status = 'approved' AND deleted_at IS NULL),
-		       count(*) FILTER (WHERE status = 'rejected' AND deleted_at IS NULL),
-		       count(*) FILTER (WHERE deleted_at IS NOT NULL)
-		FROM loan_requests`).Scan(&s.InReview, &s.Approved, &s.Rejected, &s.Deleted)
+	err := db.pool.QueryRow(ctx, StatsQuery.SQL).Scan(&s.InReview, &s.Approved, &s.Rejected, &s.Deleted)
 	return s, translate(err, "stats")
+}
+
+// StatsQuery sums the daily counts.
+var StatsQuery = Query{SQL: `
+	SELECT coalesce(sum(n) FILTER (WHERE status = 'in_review' AND NOT deleted), 0),
+	       coalesce(sum(n) FILTER (WHERE status = 'approved' AND NOT deleted), 0),
+	       coalesce(sum(n) FILTER (WHERE status = 'rejected' AND NOT deleted), 0),
+	       coalesce(sum(n) FILTER (WHERE deleted), 0)
+	FROM loan_counts`}
+
+// DailyCounts are the live requests filed per day in [from, to), by status.
+func (db *DB) DailyCounts(ctx context.Context, from, to time.Time) ([]domain.DayCount, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT day, coalesce(sum(n) FILTER (WHERE status = 'in_review'), 0),
+		       coalesce(sum(n) FILTER (WHERE status = 'approved'), 0),
+		       coalesce(sum(n) FILTER (WHERE status = 'rejected'), 0)
+		FROM loan_counts WHERE NOT deleted AND day >= $1 AND day < $2
+		GROUP BY day ORDER BY day`, from, to)
+	if err != nil {
+		return nil, translate(err, "daily counts")
+	}
+	days, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.DayCount, error) {
+		var c domain.DayCount
+		err := r.Scan(&c.Day, &c.InReview, &c.Approved, &c.Rejected)
+		return c, err
+	})
+	return days, translate(err, "daily counts")
 }

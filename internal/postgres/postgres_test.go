@@ -56,7 +56,7 @@ func TestConcurrentRepeatsMakeExactlyOneRow(t *testing.T) {
 	for id := range ids {
 		seen[id] = true
 	}
-	page, err := db.ListLoans(ctx, domain.Filter{Page: 1, PageSize: 100})
+	page, err := db.ListLoans(ctx, domain.Filter{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,60 +111,6 @@ func TestUpdateWritesAuditTrailAtomically(t *testing.T) {
 	}
 }
 
-func TestListFiltersSearchAndPages(t *testing.T) {
-	db, ctx := testenv.DB(t), context.Background()
-	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	for i := range 12 {
-		l := newLoan(fmt.Sprintf("key-list-%02d", i), fmt.Sprintf("Persona %02d", i), fmt.Sprintf("301239%02d", i), base.AddDate(0, 0, i))
-		if i == 3 {
-			l.FullName = "Zoë 100%_match"
-		}
-		stored, _, err := db.CreateLoan(ctx, l)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i%3 == 0 {
-			_, err := db.UpdateLoan(ctx, stored.ID, domain.System, func(l *domain.LoanRequest) (string, string, error) {
-				return domain.ActionDecide, "", l.ApplyDecision(domain.Decision{Status: domain.StatusApproved, Reason: domain.ReasonScore}, time.Now())
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	check := func(name string, f domain.Filter, wantTotal, wantItems int) domain.Page {
-		t.Helper()
-		if f.Page == 0 {
-			f.Page, f.PageSize = 1, 5
-		}
-		p, err := db.ListLoans(ctx, f)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if p.Total != wantTotal || len(p.Items) != wantItems {
-			t.Fatalf("%s: total %d items %d, want %d/%d", name, p.Total, len(p.Items), wantTotal, wantItems)
-		}
-		return p
-	}
-	p := check("all, page 1", domain.Filter{}, 12, 5)
-	if !p.Items[0].CreatedAt.After(p.Items[4].CreatedAt) {
-		t.Fatal("not newest first")
-	}
-	check("page 3", domain.Filter{Page: 3, PageSize: 5}, 12, 2)
-	check("approved", domain.Filter{Status: domain.StatusApproved}, 4, 4)
-	check("in review", domain.Filter{Status: domain.StatusInReview}, 8, 5)
-	check("date range", domain.Filter{From: base.AddDate(0, 0, 2), To: base.AddDate(0, 0, 5)}, 3, 3)
-	check("search name", domain.Filter{Query: "persona 1"}, 2, 2)
-	check("search document", domain.Filter{Query: "3012390"}, 10, 5)
-	check("wildcards are literal", domain.Filter{Query: "100%_"}, 1, 1)
-	check("percent alone", domain.Filter{Query: "%"}, 1, 1)
-	check("SQL is data", domain.Filter{Query: "' OR 1=1 --"}, 0, 0)
-	stats, err := db.Stats(ctx)
-	if err != nil || stats.Approved != 4 || stats.InReview != 8 || stats.Deleted != 0 {
-		t.Fatalf("stats = %+v, %v", stats, err)
-	}
-}
-
 func TestTrackingCodeHidesDeleted(t *testing.T) {
 	db, ctx := testenv.DB(t), context.Background()
 	l, _, _ := db.CreateLoan(ctx, newLoan("key-del-001", "Ana Borrada", "30123950", time.Now()))
@@ -177,7 +123,7 @@ func TestTrackingCodeHidesDeleted(t *testing.T) {
 	if _, err := db.LoanByTrackingCode(ctx, l.TrackingCode); domain.ErrorCode(err) != domain.ENOTFOUND {
 		t.Fatalf("deleted request visible by tracking code: %v", err)
 	}
-	p, _ := db.ListLoans(ctx, domain.Filter{Deleted: true, Page: 1, PageSize: 10})
+	p, _ := db.ListLoans(ctx, domain.Filter{Deleted: true, Limit: 10})
 	if p.Total != 1 {
 		t.Fatalf("deleted list total = %d", p.Total)
 	}
@@ -246,6 +192,64 @@ func TestDecidedRequestIsSavedWithItsAuditEventAndNoJob(t *testing.T) {
 	}
 }
 
+// decided is a request the providers answered while it was filed.
+func decided(key string) *domain.LoanRequest {
+	l := newLoan(key, "Ana Decidida", "30123950", time.Now().UTC().Truncate(time.Microsecond))
+	score := 720
+	_ = l.ApplyDecision(domain.Decision{Status: domain.StatusApproved, Reason: domain.ReasonScore, Score: &score}, l.CreatedAt)
+	return l
+}
+
+func TestConcurrentDecidedRepeatsMakeOneRowAndOneAuditEvent(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	const n = 20
+	var wg sync.WaitGroup
+	var created atomic.Int32
+	ids := make(chan int64, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l, existed, err := db.CreateLoan(ctx, decided("same-decided-key"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if !existed {
+				created.Add(1)
+			}
+			ids <- l.ID
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	first := <-ids
+	for id := range ids {
+		if id != first {
+			t.Fatalf("repeats answered with requests %d and %d", first, id)
+		}
+	}
+	if created.Load() != 1 {
+		t.Fatalf("%d calls say they created the request, want 1", created.Load())
+	}
+	if events, err := db.AuditTrail(ctx, first); err != nil || len(events) != 1 {
+		t.Fatalf("audit events %+v, %v; want exactly the one decision", events, err)
+	}
+}
+
+func TestADecidedRequestIsNeverSavedWithoutItsAuditEvent(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	if _, err := db.Pool().Exec(ctx, `ALTER TABLE audit_events ADD CONSTRAINT refuse_all CHECK (false) NOT VALID`); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.CreateLoan(ctx, decided("key-no-audit")); err == nil {
+		t.Fatal("saved a decided request whose audit event was refused")
+	}
+	if _, err := db.LoanByIdempotencyKey(ctx, "key-no-audit"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("the request outlived its refused audit event: %v", err)
+	}
+}
+
 func TestARequestIsNeverSavedWithoutItsJob(t *testing.T) {
 	db, ctx := testenv.DB(t), context.Background()
 	// The job cannot be written (its table is gone): the request must not
@@ -293,7 +297,7 @@ func TestADatabaseThatDiesIsUnavailable(t *testing.T) {
 			_, err := db.UpdateLoan(ctx, 1, domain.System, func(*domain.LoanRequest) (string, string, error) { return "x", "", nil })
 			return err
 		},
-		"ListLoans":  func() error { _, err := db.ListLoans(ctx, domain.Filter{Page: 1, PageSize: 5}); return err },
+		"ListLoans":  func() error { _, err := db.ListLoans(ctx, domain.Filter{Limit: 5}); return err },
 		"Stats":      func() error { _, err := db.Stats(ctx); return err },
 		"QueueDepth": func() error { _, err := db.QueueDepth(ctx); return err },
 		"Ping":       func() error { return db.Ping(ctx) },
@@ -416,7 +420,7 @@ func TestSearchFoldsCaseAndAccents(t *testing.T) {
 		}
 	}
 	for q, want := range map[string]int{"perez": 2, "PEREZ": 2, "pérez": 2, "jose": 1, "JOSÉ": 1, "nunez": 1, "ñandu": 1, "gomez": 1, "zzz": 0} {
-		p, err := db.ListLoans(ctx, domain.Filter{Query: q, Page: 1, PageSize: 10})
+		p, err := db.ListLoans(ctx, domain.Filter{Query: q, Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,319 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/loandesk/loandesk/internal/domain"
+	"github.com/loandesk/loandesk/internal/postgres"
+	"github.com/loandesk/loandesk/internal/testenv"
+)
+
+func approve(t *testing.T, db *postgres.DB, id int64) {
+	t.Helper()
+	_, err := db.UpdateLoan(context.Background(), id, domain.System, func(l *domain.LoanRequest) (string, string, error) {
+		return domain.ActionDecide, "", l.ApplyDecision(domain.Decision{Status: domain.StatusApproved, Reason: domain.ReasonScore}, time.Now())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestListFiltersSearchAndWalksPagesByCursor(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for i := range 12 {
+		l := newLoan(fmt.Sprintf("key-list-%02d", i), fmt.Sprintf("Persona %02d", i), fmt.Sprintf("301239%02d", i), base.AddDate(0, 0, i))
+		if i == 3 {
+			l.FullName, l.Email = "Zoë Ñandú-Pérez", "zoe.100%_x@example.com"
+		}
+		if i == 7 || i == 8 { // two filed in the same microsecond: the id breaks the tie
+			l.CreatedAt = base.AddDate(0, 0, 7)
+		}
+		stored, _, err := db.CreateLoan(ctx, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			approve(t, db, stored.ID)
+		}
+	}
+	check := func(name string, f domain.Filter, wantTotal, wantItems int) domain.Page {
+		t.Helper()
+		if f.Limit == 0 {
+			f.Limit = 5
+		}
+		p, err := db.ListLoans(ctx, f)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if p.Total != wantTotal || p.TotalAtLeast || len(p.Items) != wantItems {
+			t.Fatalf("%s: total %d (at least: %v) items %d, want %d/%d", name, p.Total, p.TotalAtLeast, len(p.Items), wantTotal, wantItems)
+		}
+		return p
+	}
+	// Every page from the cursor of the one before: all twelve, newest
+	// first, none twice, and no cursor after the last page.
+	var seen []domain.LoanRequest
+	f := domain.Filter{Limit: 5}
+	for pages := 0; ; pages++ {
+		p := check(fmt.Sprintf("page %d", pages+1), f, 12, min(5, 12-len(seen)))
+		seen = append(seen, p.Items...)
+		if p.Next == nil {
+			if pages != 2 {
+				t.Fatalf("%d pages, want 3", pages+1)
+			}
+			break
+		}
+		f.After = p.Next
+	}
+	for i := 1; i < len(seen); i++ {
+		a, b := seen[i-1], seen[i]
+		if a.CreatedAt.Before(b.CreatedAt) || (a.CreatedAt.Equal(b.CreatedAt) && a.ID <= b.ID) {
+			t.Fatalf("not newest first at %d: %v/%d then %v/%d", i, a.CreatedAt, a.ID, b.CreatedAt, b.ID)
+		}
+	}
+	check("approved", domain.Filter{Status: domain.StatusApproved}, 4, 4)
+	p := check("in review", domain.Filter{Status: domain.StatusInReview}, 8, 5)
+	check("in review, page 2", domain.Filter{Status: domain.StatusInReview, After: p.Next}, 8, 3)
+	check("whole days", domain.Filter{From: day(base.AddDate(0, 0, 2)), To: day(base.AddDate(0, 0, 5))}, 3, 3)
+	check("a range within days", domain.Filter{From: base.AddDate(0, 0, 2), To: base.AddDate(0, 0, 4).Add(time.Second)}, 3, 3)
+	check("search a word", domain.Filter{Query: "persona"}, 11, 5)
+	check("search a word, page 2", domain.Filter{Query: "persona", After: check("", domain.Filter{Query: "PERSONA"}, 11, 5).Next}, 11, 5)
+	check("search words in any order, folded", domain.Filter{Query: "perez ZOE"}, 1, 1)
+	check("a word of the email", domain.Filter{Query: "zoe"}, 1, 1)
+	check("words must all match", domain.Filter{Query: "persona zoe"}, 0, 0)
+	check("a part of a word is not a word", domain.Filter{Query: "perso"}, 0, 0)
+	check("search a word, approved", domain.Filter{Query: "persona", Status: domain.StatusApproved}, 3, 3)
+	check("search document", domain.Filter{Query: "3012390"}, 10, 5)
+	check("search the middle of a document", domain.Filter{Query: "1239 03"}, 1, 1)
+	check("the start of an email", domain.Filter{Query: "zoe.100%_"}, 1, 1)
+	check("an email", domain.Filter{Query: "ANA@example.com"}, 11, 5)
+	check("wildcards are literal", domain.Filter{Query: "ana%@"}, 0, 0)
+	check("nothing to search", domain.Filter{Query: "' OR 1=1 --"}, 0, 0)
+	stats, err := db.Stats(ctx)
+	if err != nil || stats.Approved != 4 || stats.InReview != 8 || stats.Deleted != 0 {
+		t.Fatalf("stats = %+v, %v", stats, err)
+	}
+}
+
+func day(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
+
+// bulk inserts n requests by SQL, one per minute back from now, as the
+// seeding script would: the tests below need more rows than filing one by
+// one could make quickly.
+func bulk(t *testing.T, db *postgres.DB, n int, name string) {
+	t.Helper()
+	_, err := db.Pool().Exec(context.Background(), `
+		INSERT INTO loan_requests (tracking_code, full_name, email, document_number, gender, amount, status,
+			idempotency_key, fingerprint, created_at, updated_at)
+		SELECT 'LD-' || left(md5($2 || k), 10), $2 || ' ' || k, 'bulk' || k || '@example.com', (20000000 + k)::text, 'F', 50000,
+			CASE WHEN k % 10 = 0 THEN 'in_review' ELSE 'approved' END, 'bulk-' || $2 || k, 'x', now() - k * interval '1 minute', now()
+		FROM generate_series(1, $1::int) k`, n, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBroadSearchesCountUpToTheCapAndSayItIsALowerBound(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	bulk(t, db, domain.CountCap+5, "Común")
+	p, err := db.ListLoans(ctx, domain.Filter{Query: "comun", Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Total != domain.CountCap || !p.TotalAtLeast || len(p.Items) != 20 || p.Next == nil {
+		t.Fatalf("total %d at least %v, %d items; want %d, a lower bound, a full page", p.Total, p.TotalAtLeast, len(p.Items), domain.CountCap)
+	}
+	// Without a search the daily counts give the exact number, however many.
+	p, err = db.ListLoans(ctx, domain.Filter{Limit: 20})
+	if err != nil || p.Total != domain.CountCap+5 || p.TotalAtLeast {
+		t.Fatalf("unfiltered total %d (at least %v), %v; want exactly %d", p.Total, p.TotalAtLeast, err, domain.CountCap+5)
+	}
+	// A search with fewer matches than the cap is counted exactly.
+	p, err = db.ListLoans(ctx, domain.Filter{Query: "comun", Status: domain.StatusInReview, Limit: 1})
+	if err != nil || p.Total != (domain.CountCap+5)/10 || p.TotalAtLeast {
+		t.Fatalf("a narrower search: total %d at least %v, %v; want exactly %d", p.Total, p.TotalAtLeast, err, (domain.CountCap+5)/10)
+	}
+}
+
+// TestTheDailyCountsMatchTheTable changes requests from many connections at
+// once (filings, decisions, deletions, restores) and then compares the
+// counts the trigger kept with the table itself.
+func TestTheDailyCountsMatchTheTable(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	const clients, each = 40, 10
+	now := time.Now().UTC()
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(c), 7))
+			for i := range each {
+				created := now.AddDate(0, 0, -r.IntN(3))
+				l, _, err := db.CreateLoan(ctx, newLoan(fmt.Sprintf("key-count-%d-%d", c, i), "Ana Cuenta", "30123950", created))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				steps := []domain.UpdateFunc{
+					func(l *domain.LoanRequest) (string, string, error) {
+						return domain.ActionDecide, "", l.ApplyDecision(domain.Decision{Status: domain.StatusRejected, Reason: domain.ReasonScore}, time.Now())
+					},
+					func(l *domain.LoanRequest) (string, string, error) {
+						return domain.ActionDelete, "", l.Delete(time.Now())
+					},
+					func(l *domain.LoanRequest) (string, string, error) {
+						return domain.ActionRestore, "", l.Restore(time.Now())
+					},
+					func(l *domain.LoanRequest) (string, string, error) {
+						return domain.ActionStatus, "", l.SetStatus(domain.StatusApproved, "ok", "boss", time.Now())
+					},
+				}
+				for _, step := range steps[:r.IntN(len(steps)+1)] {
+					if _, err := db.UpdateLoan(ctx, l.ID, domain.System, step); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var drift []string
+	rows, err := db.Pool().Query(ctx, `
+		WITH kept AS (SELECT day, status, deleted, sum(n) AS n FROM loan_counts GROUP BY 1, 2, 3),
+		     real AS (SELECT (created_at AT TIME ZONE 'UTC')::date AS day, status, deleted_at IS NOT NULL AS deleted, count(*) AS n
+		              FROM loan_requests GROUP BY 1, 2, 3)
+		SELECT coalesce(k.day, r.day)::text, coalesce(k.status, r.status), coalesce(k.deleted, r.deleted), coalesce(k.n, 0), coalesce(r.n, 0)
+		FROM kept k FULL JOIN real r USING (day, status, deleted)
+		WHERE coalesce(k.n, 0) <> coalesce(r.n, 0)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var d, s string
+		var del bool
+		var kept, real int
+		if err := rows.Scan(&d, &s, &del, &kept, &real); err != nil {
+			t.Fatal(err)
+		}
+		drift = append(drift, fmt.Sprintf("%s %s deleted=%v: kept %d, table %d", d, s, del, kept, real))
+	}
+	if len(drift) > 0 {
+		t.Fatalf("the daily counts drifted from the table:\n%s", strings.Join(drift, "\n"))
+	}
+	stats, _ := db.Stats(ctx)
+	if stats.InReview+stats.Approved+stats.Rejected+stats.Deleted != clients*each {
+		t.Fatalf("stats %+v add up to less than the %d requests", stats, clients*each)
+	}
+}
+
+// TestNoAdminPathReadsTheWholeTable asks the planner, on a table large
+// enough for its choices to be the real ones, how it runs every query
+// behind the admin list: each must use the index it was made for, and
+// none may scan loan_requests or sort it.
+func TestNoAdminPathReadsTheWholeTable(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	bulk(t, db, 30000, "Persona")
+	bulk(t, db, 30, "Únicà")
+	if _, err := db.Pool().Exec(ctx, `VACUUM ANALYZE loan_requests, loan_words`); err != nil {
+		t.Fatal(err)
+	}
+	deep := &domain.Cursor{CreatedAt: time.Now().Add(-200 * time.Hour), ID: 1 << 40}
+	for _, c := range []struct {
+		name  string
+		f     domain.Filter
+		index string // the index the page query must use
+	}{
+		{"first page", domain.Filter{}, "loan_requests_live"},
+		{"deep page", domain.Filter{After: deep}, "loan_requests_live"},
+		{"deleted", domain.Filter{Deleted: true}, "loan_requests_deleted"},
+		{"status", domain.Filter{Status: domain.StatusInReview, After: deep}, "loan_requests_status"},
+		{"days", domain.Filter{From: day(time.Now()).AddDate(0, 0, -9), To: day(time.Now()).AddDate(0, 0, -4)}, "loan_requests_live"},
+		{"times", domain.Filter{From: time.Now().Add(-300 * time.Hour), To: time.Now().Add(-100 * time.Hour)}, "loan_requests_live"},
+		{"search a rare word", domain.Filter{Query: "unica"}, "loan_words_pkey"},
+		{"search a common word", domain.Filter{Query: "persona"}, "loan_words_pkey"},
+		{"search two words", domain.Filter{Query: "persona 12345"}, "loan_words_pkey"},
+		{"search a word, deep", domain.Filter{Query: "persona", After: deep}, "loan_words_pkey"},
+		{"search a document", domain.Filter{Query: "20000029"}, "loan_requests_document"},
+		{"search an email", domain.Filter{Query: "bulk29999@"}, "loan_requests_email"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.f.Limit = 20
+			page := explain(t, db, postgres.ListQuery(c.f))
+			count := explain(t, db, postgres.CountQuery(c.f))
+			if !page.uses(c.index) {
+				t.Errorf("the page does not use %s:\n%s", c.index, page)
+			}
+			for _, p := range []plan{page, count} {
+				if p.has("Seq Scan", "loan_requests") || p.has("Seq Scan", "loan_words") {
+					t.Errorf("a query reads the whole table:\n%s", p)
+				}
+				// Only a search by digits or an email's start may sort (its
+				// matches, from a trigram or text range); the rest read in order.
+				if s := domain.ParseSearch(c.f.Query); s.Digits == "" && s.Email == "" && p.has("Sort", "") {
+					t.Errorf("a query sorts instead of reading an index in order:\n%s", p)
+				}
+			}
+			if c.name != "times" && c.f.Query == "" && !count.has("", "loan_counts") {
+				t.Errorf("the total of a filter without a search does not come from the daily counts:\n%s", count)
+			}
+		})
+	}
+}
+
+// plan is a query plan as EXPLAIN (FORMAT JSON) gives it.
+type plan struct {
+	NodeType string `json:"Node Type"`
+	Relation string `json:"Relation Name"`
+	Index    string `json:"Index Name"`
+	Plans    []plan `json:"Plans"`
+	raw      string
+}
+
+func (p plan) String() string { return p.raw }
+
+// walk calls fn on p and every node under it.
+func (p plan) walk(fn func(plan) bool) bool {
+	if fn(p) {
+		return true
+	}
+	for _, c := range p.Plans {
+		if c.walk(fn) {
+			return true
+		}
+	}
+	return false
+}
+
+// has reports a node of the type on the relation (either empty: any).
+func (p plan) has(nodeType, relation string) bool {
+	return p.walk(func(n plan) bool {
+		return (nodeType == "" || n.NodeType == nodeType) && (relation == "" || n.Relation == relation)
+	})
+}
+
+func (p plan) uses(index string) bool { return p.walk(func(n plan) bool { return n.Index == index }) }
+
+// explain is the planner's plan for q.
+func explain(t *testing.T, db *postgres.DB, q postgres.Query) plan {
+	t.Helper()
+	var raw json.RawMessage
+	if err := db.Pool().QueryRow(context.Background(), "EXPLAIN (FORMAT JSON) "+q.SQL, q.Args...).Scan(&raw); err != nil {
+		t.Fatalf("%v\n%s", err, q.SQL)
+	}
+	var out []struct{ Plan plan }
+	if err := json.Unmarshal(raw, &out); err != nil || len(out) != 1 {
+		t.Fatalf("reading the plan: %v\n%s", err, raw)
+	}
+	out[0].Plan.raw = string(raw)
+	return out[0].Plan
+}
