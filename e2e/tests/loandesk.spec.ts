@@ -96,7 +96,7 @@ test.describe("@main", () => {
     });
     await applyInSpanish(page, { name: evil, email: "xss@example.com", dni: "30123960", gender: "M", amount: "10000" });
     await login(page);
-    await page.getByLabel("Buscar (nombre, correo o DNI)").fill(run);
+    await page.getByLabel("Buscar (palabras del nombre o del correo, un correo o un DNI)").fill(run);
     await page.getByRole("button", { name: "Aplicar" }).click();
     const cell = page.getByRole("cell", { name: evil });
     await expect(cell).toBeVisible();
@@ -114,7 +114,7 @@ test.describe("@main", () => {
     await expect(rows.nth(1)).toBeVisible();
     for (const badge of await page.locator("tbody .badge").allTextContents()) expect(badge).toBe("Aprobada");
 
-    await page.getByLabel("Buscar (nombre, correo o DNI)").fill(load().uniqueName ?? "");
+    await page.getByLabel("Buscar (palabras del nombre o del correo, un correo o un DNI)").fill(load().uniqueName ?? "");
     await page.getByRole("button", { name: "Aplicar" }).click();
     await page.getByRole("table").getByRole("link").first().click();
     await expect(page.getByRole("heading", { level: 1 })).toHaveText(/^Solicitud LD-/);

@@ -72,7 +72,7 @@ const es = {
   "admin.filter.any": "Todos",
   "admin.filter.from": "Desde",
   "admin.filter.to": "Hasta",
-  "admin.filter.q": "Buscar (nombre, correo o DNI)",
+  "admin.filter.q": "Buscar (palabras del nombre o del correo, un correo o un DNI)",
   "admin.filter.deleted": "Ver eliminadas",
   "admin.filter.apply": "Aplicar",
   "admin.filter.clear": "Limpiar",
@@ -84,7 +84,9 @@ const es = {
   "admin.col.status": "Estado",
   "admin.col.created": "Fecha",
   "admin.empty": "No hay solicitudes con estos filtros.",
-  "admin.page": "Página {page} de {pages} ({total} en total)",
+  "admin.page": "Página {page} · {total} solicitudes",
+  "admin.page.atleast": "Página {page} · más de {total} solicitudes",
+  "admin.first": "Primera",
   "admin.prev": "Anterior",
   "admin.next": "Siguiente",
   "admin.deleted": "Eliminadas",
@@ -181,7 +183,7 @@ const en: Record<MessageKey, string> = {
   "admin.filter.any": "Any",
   "admin.filter.from": "From",
   "admin.filter.to": "To",
-  "admin.filter.q": "Search (name, email or DNI)",
+  "admin.filter.q": "Search (words of the name or email, an email or a DNI)",
   "admin.filter.deleted": "Show deleted",
   "admin.filter.apply": "Apply",
   "admin.filter.clear": "Clear",
@@ -193,7 +195,9 @@ const en: Record<MessageKey, string> = {
   "admin.col.status": "Status",
   "admin.col.created": "Date",
   "admin.empty": "No requests match these filters.",
-  "admin.page": "Page {page} of {pages} ({total} in all)",
+  "admin.page": "Page {page} · {total} requests",
+  "admin.page.atleast": "Page {page} · more than {total} requests",
+  "admin.first": "First",
   "admin.prev": "Previous",
   "admin.next": "Next",
   "admin.deleted": "Deleted",
@@ -226,6 +230,7 @@ type I18n = {
   setLang: (l: Lang) => void;
   t: (key: MessageKey, vars?: Record<string, string | number>) => string;
   money: (n: number) => string;
+  count: (n: number) => string;
   date: (iso: string) => string;
 };
 
@@ -249,12 +254,14 @@ export function I18nProvider({ children }: { children: ReactNode }) {
     const locale = lang === "es" ? "es-AR" : "en-US";
     const money = new Intl.NumberFormat(locale, { style: "currency", currency: "ARS", maximumFractionDigits: 0 });
     const dates = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" });
+    const counts = new Intl.NumberFormat(locale);
     return {
       lang,
       setLang,
       t: (key, vars) =>
         dictionaries[lang][key].replace(/\{(\w+)\}/g, (_, k: string) => String(vars?.[k] ?? `{${k}}`)),
       money: (n) => money.format(n),
+      count: (n) => counts.format(n),
       date: (iso) => dates.format(new Date(iso)),
     };
   }, [lang, setLang]);

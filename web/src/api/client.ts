@@ -1,7 +1,7 @@
 // Typed calls to the LoanDesk API. Every type comes from api/openapi.yaml
 // (generated into schema.d.ts by `npm run gen`), so the SPA cannot drift
 // from the contract without failing to compile.
-import type { components } from "./schema";
+import type { components, operations } from "./schema";
 
 export type Schemas = components["schemas"];
 export type Application = Schemas["Application"];
@@ -12,8 +12,8 @@ export type Session = Schemas["Session"];
 export type Status = Schemas["Status"];
 export type Gender = Schemas["Gender"];
 export type Problem = Schemas["Problem"];
-export type Stats = { in_review: number; approved: number; rejected: number; deleted: number };
-export type ListPage = { items: LoanRequest[]; total: number; page: number; page_size: number };
+export type Stats = operations["stats"]["responses"][200]["content"]["application/json"];
+export type ListPage = operations["listRequests"]["responses"][200]["content"]["application/json"];
 export type RequestDetail = { request: LoanRequest; events: AuditEvent[] };
 
 /** An answer that was not 2xx, with the server's problem document. */

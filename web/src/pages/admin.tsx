@@ -149,6 +149,67 @@ export function RequestsTable({ page }: { page: ListPage }) {
 
 const PAGE_SIZE = 10;
 
+/** How many earlier pages "Previous" can go back through (their cursors ride in the URL). */
+const MAX_BACK = 50;
+
+/**
+ * Where the list is: this page's cursor (null: the first page), the cursors
+ * of the pages before it, most recent last, and the page's number. It lives
+ * in the URL, so a reload, a shared link and the browser's Back keep it.
+ */
+export type Position = { cursor: string | null; back: string[]; n: number };
+
+export function positionOf(search: URLSearchParams): Position {
+  const cursor = search.get("cursor");
+  if (!cursor) return { cursor: null, back: [], n: 1 };
+  const back = (search.get("back") ?? "").split(",").filter(Boolean).slice(-MAX_BACK);
+  const n = Number(search.get("n"));
+  return { cursor, back, n: Number.isInteger(n) && n >= 2 ? n : back.length + 2 };
+}
+
+/** The search with the position in it (and the filters it already had). */
+export function withPosition(search: URLSearchParams, p: Position): URLSearchParams {
+  const q = new URLSearchParams(search);
+  for (const k of ["cursor", "back", "n"]) q.delete(k);
+  if (p.cursor) {
+    q.set("cursor", p.cursor);
+    if (p.back.length) q.set("back", p.back.join(","));
+    q.set("n", String(p.n));
+  }
+  return q;
+}
+
+export function nextPosition(p: Position, next: string): Position {
+  return { cursor: next, back: p.cursor ? [...p.back, p.cursor].slice(-MAX_BACK) : [], n: p.n + 1 };
+}
+
+/** One page back; the first page when the cursors before were dropped. */
+export function previousPosition(p: Position): Position {
+  const cursor = p.back.at(-1);
+  if (p.n <= 2 || cursor === undefined) return { cursor: null, back: [], n: 1 };
+  return { cursor, back: p.back.slice(0, -1), n: p.n - 1 };
+}
+
+export function Pager({ page, at, go }: { page: ListPage; at: Position; go: (p: Position) => void }) {
+  const { t, count } = useI18n();
+  const label = t(page.total_is_lower_bound ? "admin.page.atleast" : "admin.page", { page: at.n, total: count(page.total) });
+  const next = page.next_cursor;
+  return (
+    <nav className="pager" aria-label={label}>
+      <button type="button" className="secondary" disabled={at.n <= 1} onClick={() => go({ cursor: null, back: [], n: 1 })}>
+        {t("admin.first")}
+      </button>
+      <button type="button" className="secondary" disabled={at.n <= 1} onClick={() => go(previousPosition(at))}>
+        {t("admin.prev")}
+      </button>
+      <span aria-live="polite">{label}</span>
+      <button type="button" className="secondary" disabled={!next} onClick={() => next && go(nextPosition(at, next))}>
+        {t("admin.next")}
+      </button>
+    </nav>
+  );
+}
+
 export function DashboardPage() {
   const { t } = useI18n();
   const email = useAdminSession();
@@ -170,7 +231,8 @@ export function DashboardPage() {
   useEffect(() => {
     if (!email) return;
     const q = new URLSearchParams(query);
-    q.set("page_size", String(PAGE_SIZE));
+    for (const k of ["back", "n"]) q.delete(k); // the SPA's, not the API's
+    q.set("limit", String(PAGE_SIZE));
     Promise.all([api.stats(), api.list(q)])
       .then(([s, p]) => {
         setStats(s);
@@ -194,14 +256,11 @@ export function DashboardPage() {
     navigate(`/admin?${q.toString()}`);
   }
 
-  function goTo(n: number) {
-    const q = new URLSearchParams(query);
-    q.set("page", String(n));
-    navigate(`/admin?${q.toString()}`);
+  function go(p: Position) {
+    navigate(`/admin?${withPosition(new URLSearchParams(query), p).toString()}`);
   }
 
   if (!email) return <p role="status">{t("loading")}</p>;
-  const pages = page ? Math.max(1, Math.ceil(page.total / page.page_size)) : 1;
   return (
     <>
       <AdminBar email={email} />
@@ -234,7 +293,7 @@ export function DashboardPage() {
           {(aria) => <input {...aria} type="date" value={form.to} onChange={(e) => setForm({ ...form, to: e.target.value })} />}
         </Field>
         <Field id="f-q" label={t("admin.filter.q")}>
-          {(aria) => <input {...aria} type="search" value={form.q} onChange={(e) => setForm({ ...form, q: e.target.value })} />}
+          {(aria) => <input {...aria} type="search" minLength={3} maxLength={200} value={form.q} onChange={(e) => setForm({ ...form, q: e.target.value })} />}
         </Field>
         <div className="field checkbox">
           <input id="f-deleted" type="checkbox" checked={form.deleted} onChange={(e) => setForm({ ...form, deleted: e.target.checked })} />
@@ -255,15 +314,7 @@ export function DashboardPage() {
       {page && (
         <>
           <RequestsTable page={page} />
-          <nav className="pager" aria-label={t("admin.page", { page: page.page, pages, total: page.total })}>
-            <button type="button" className="secondary" disabled={page.page <= 1} onClick={() => goTo(page.page - 1)}>
-              {t("admin.prev")}
-            </button>
-            <span aria-live="polite">{t("admin.page", { page: page.page, pages, total: page.total })}</span>
-            <button type="button" className="secondary" disabled={page.page >= pages} onClick={() => goTo(page.page + 1)}>
-              {t("admin.next")}
-            </button>
-          </nav>
+          <Pager page={page} at={positionOf(search)} go={go} />
         </>
       )}
     </>
