@@ -59,6 +59,14 @@ func Open(ctx context.Context, url string, password PasswordFunc) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing DATABASE_URL: %w", err)
 	}
+	// pgx's default is max(4, CPUs): 4 here, fewer than one admin list
+	// (page and total at once) per request in flight at 8 clients, which
+	// then queue for a connection. Ten per process, unless the URL sets
+	// pool_max_conns: 2 api + 2 worker processes stay far below
+	// PostgreSQL's 100.
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = 10
+	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = connectTimeout
 	}

@@ -327,3 +327,11 @@ func TestNoParallelPlans(t *testing.T) {
 		t.Fatalf("max_parallel_workers_per_gather = %q (%v), want 0", v, err)
 	}
 }
+
+// TestThePoolHasRoomForEveryListInFlight: pgx would size the pool by CPUs
+// (4 here), and each admin list holds two connections at once.
+func TestThePoolHasRoomForEveryListInFlight(t *testing.T) {
+	if n := testenv.DB(t).Pool().Config().MaxConns; n != 10 {
+		t.Fatalf("MaxConns = %d, want 10 unless the URL sets pool_max_conns", n)
+	}
+}

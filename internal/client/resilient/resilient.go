@@ -57,10 +57,15 @@ func New(cfg Config, m *obs.Metrics) (*Client, error) {
 	if m == nil {
 		m = obs.NewMetrics()
 	}
+	// Keep as many idle connections to the provider as calls in flight:
+	// Go's default of 2 closes the rest after each burst and opens them
+	// again for the next (a connection per filing at 8 clients).
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
 	c := &Client{cfg: cfg, base: base, metrics: m,
 		// No client-wide timeout: each attempt has its own deadline.
 		// Each attempt is a client span; its trace context goes along.
-		http: &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport.(*http.Transport).Clone())},
+		http: &http.Client{Transport: otelhttp.NewTransport(t)},
 	}
 	c.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:    cfg.Service,
