@@ -94,5 +94,5 @@ test-gitlab: ## .gitlab-ci.yml's build and test jobs, run for real by gitlab-ci-
 	bash tools/gitlab/run.sh
 
 .PHONY: bench
-bench: ## latency of filing a request through the whole stack (BENCH_N, BENCH_C)
+bench: ## every path through the API and under pgbench, at 100k and 10M rows (BENCH_ARGS; ~35 min)
 	bash tools/bench.sh
