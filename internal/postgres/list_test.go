@@ -186,7 +186,43 @@ func TestTheDailyCountsMatchTheTable(t *testing.T) {
 			}
 		}()
 	}
+	// The worker's compaction runs meanwhile, twice at once, as two
+	// workers would.
+	done := make(chan struct{})
+	var folders sync.WaitGroup
+	for range 2 {
+		folders.Add(1)
+		go func() {
+			defer folders.Done()
+			for {
+				if _, err := db.FoldCounts(ctx); err != nil {
+					t.Error(err)
+				}
+				select {
+				case <-done:
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		}()
+	}
 	wg.Wait()
+	close(done)
+	folders.Wait()
+	if _, err := db.FoldCounts(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var spread, today int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FILTER (WHERE day < (now() AT TIME ZONE 'UTC')::date AND shard <> 0),
+		count(DISTINCT shard) FILTER (WHERE day = (now() AT TIME ZONE 'UTC')::date) FROM loan_counts`).Scan(&spread, &today); err != nil {
+		t.Fatal(err)
+	}
+	if spread != 0 {
+		t.Errorf("%d rows of past days are still spread over shards after folding", spread)
+	}
+	if today < 2 {
+		t.Errorf("today's filings from %d connections used %d shard(s): they would wait for each other", clients, today)
+	}
 	var drift []string
 	rows, err := db.Pool().Query(ctx, `
 		WITH kept AS (SELECT day, status, deleted, sum(n) AS n FROM loan_counts GROUP BY 1, 2, 3),

@@ -36,6 +36,9 @@ type Desk interface {
 // Queue reports how many decision jobs are not done yet.
 type Queue interface {
 	QueueDepth(ctx context.Context) (domain.QueueDepth, error)
+	// FoldCounts compacts the daily counts of past days (housekeeping
+	// that needs no leader: folding twice at once is safe).
+	FoldCounts(ctx context.Context) (int64, error)
 }
 
 // Config tunes a worker; zero fields take the defaults below.
@@ -49,13 +52,15 @@ type Config struct {
 	// DepthEvery is how often the queue depth is read for metrics and logs;
 	// the worker reports itself stalled when that fails for StallAfter.
 	DepthEvery, StallAfter time.Duration
+	// FoldEvery is how often the daily counts of past days are compacted.
+	FoldEvery time.Duration
 }
 
 // Defaults for Config.
 var Defaults = Config{
 	Concurrency: 20, RetryBase: 2 * time.Second, RetryMax: time.Minute,
 	JobTimeout: 15 * time.Second, RescueAfter: 20 * time.Second, StopTimeout: 5 * time.Second,
-	DepthEvery: 5 * time.Second, StallAfter: 2 * time.Minute,
+	DepthEvery: 5 * time.Second, StallAfter: 2 * time.Minute, FoldEvery: 10 * time.Minute,
 }
 
 func (c Config) withDefaults() Config {
@@ -74,6 +79,7 @@ func (c Config) withDefaults() Config {
 	or(&c.StopTimeout, Defaults.StopTimeout)
 	or(&c.DepthEvery, Defaults.DepthEvery)
 	or(&c.StallAfter, Defaults.StallAfter)
+	or(&c.FoldEvery, Defaults.FoldEvery)
 	return c
 }
 
@@ -162,12 +168,18 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.started.Store(time.Now().UnixNano())
 	w.Log.InfoContext(ctx, "working decision jobs", "concurrency", c.Concurrency)
 	w.reportDepth(ctx)
+	w.foldCounts(ctx)
 	tick := time.NewTicker(c.DepthEvery)
 	defer tick.Stop()
+	fold := time.NewTicker(c.FoldEvery)
+	defer fold.Stop()
 	for {
 		select {
 		case <-tick.C:
 			w.reportDepth(ctx)
+			continue
+		case <-fold.C:
+			w.foldCounts(ctx)
 			continue
 		case <-client.Stopped():
 			return errors.New("the queue client stopped by itself")
@@ -183,6 +195,20 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	w.Log.Info("worker stopped")
 	return nil
+}
+
+// foldCounts compacts the daily counts; a failure waits for the next turn.
+func (w *Worker) foldCounts(ctx context.Context) {
+	n, err := w.Queue.FoldCounts(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.Log.WarnContext(ctx, "folding the daily counts", "err", err)
+		}
+		return
+	}
+	if n > 0 {
+		w.Log.InfoContext(ctx, "folded the daily counts of past days", "rows", n)
+	}
 }
 
 // reportDepth reads the queue depth for /metrics, and logs it: on AWS a
