@@ -364,6 +364,10 @@ const MaxPageSize = 100
 // "la") are in most names and say little.
 const MinQuery = 3
 
+// MinDigits is the shortest part of a document number searched: three
+// digits are in 60,000 of 10 M documents, four in 5,000.
+const MinDigits = 4
+
 // MaxSearchWords bounds the words of a search (each is one index range).
 const MaxSearchWords = 6
 
@@ -421,8 +425,10 @@ func (d *Desk) List(ctx context.Context, f Filter) (Page, error) {
 	case f.Query == "":
 	case len(search.Words) > MaxSearchWords:
 		problems["q"] = "must have at most 6 words"
+	case search.Digits != "" && len(search.Digits) < MinDigits:
+		problems["q"] = "must have at least 4 digits of a document number"
 	case utf8.RuneCountInString(search.Digits+search.Email) < MinQuery && len(search.Words) == 0:
-		problems["q"] = "must have a word of at least 3 letters, 3 digits of a document, or an email"
+		problems["q"] = "must have a word of at least 3 letters, 4 digits of a document, or an email"
 	}
 	if f.Limit == 0 {
 		f.Limit = 20

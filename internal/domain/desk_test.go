@@ -420,6 +420,7 @@ func TestListChecksTheFilterAndFillsDefaults(t *testing.T) {
 		{domain.Filter{Query: "de la"}, []string{"q"}},
 		{domain.Filter{Query: "%_%"}, []string{"q"}},
 		{domain.Filter{Query: "1.2"}, []string{"q"}},
+		{domain.Filter{Query: "301"}, []string{"q"}},
 		{domain.Filter{Query: "uno dos tres cuatro cinco seis siete"}, []string{"q"}},
 	} {
 		_, err := d.List(context.Background(), bad.f)

@@ -259,16 +259,30 @@ func ListQuery(f domain.Filter) Query {
 		l.where = append(l.where, "("+l.at+", "+l.id+") < ("+l.arg(f.After.CreatedAt)+", "+l.arg(f.After.ID)+")")
 	}
 	return Query{SQL: `SELECT ` + qualified("r", loanColumns) + ` FROM ` + l.from + ` WHERE ` + strings.Join(l.where, " AND ") +
-		` ORDER BY ` + l.at + ` DESC, ` + l.id + ` DESC LIMIT ` + l.arg(f.Limit+1), Args: l.args}
+		` ORDER BY ` + l.order() + ` LIMIT ` + l.arg(f.Limit+1), Args: l.args}
+}
+
+// order is the list order. With a status and nothing searched it leads
+// with the status (one value, so the same order): only the status index
+// gives it without a sort, so the planner cannot bet on walking the whole
+// list for a status that is rare among the newest requests (measured at
+// 10 M rows: "in review" read 30,000 newer decided requests, 34 ms, to
+// return 21).
+func (l *list) order() string {
+	if l.byStatus {
+		return "r.status, r.created_at DESC, r.id DESC"
+	}
+	return l.at + " DESC, " + l.id + " DESC"
 }
 
 // list is a filter as SQL: what to read, the conditions on arguments
 // $1…, and the columns the list is ordered by.
 type list struct {
-	from   string
-	where  []string
-	args   []any
-	at, id string
+	from     string
+	where    []string
+	args     []any
+	at, id   string
+	byStatus bool
 }
 
 func (l *list) arg(v any) string { l.args = append(l.args, v); return fmt.Sprintf("$%d", len(l.args)) }
@@ -298,7 +312,13 @@ func listFilter(f domain.Filter) *list {
 	} else {
 		l.where = append(l.where, "r.deleted_at IS NULL")
 	}
-	if f.Status != "" {
+	if f.Status != "" && strings.TrimSpace(f.Query) == "" {
+		// BETWEEN a value and itself is equality, but no constant the
+		// planner folds into the order: see order.
+		st := l.arg(string(f.Status))
+		l.where = append(l.where, "r.status BETWEEN "+st+" AND "+st)
+		l.byStatus = true
+	} else if f.Status != "" {
 		l.where = append(l.where, "r.status = "+l.arg(string(f.Status)))
 	}
 	if !f.From.IsZero() {
@@ -310,7 +330,11 @@ func listFilter(f domain.Filter) *list {
 	// The search text is a value, never SQL; LIKE wildcards in it are
 	// literal.
 	if search.Digits != "" {
-		l.where = append(l.where, "r.document_number LIKE "+l.arg("%"+search.Digits+"%"))
+		// Its matches first (the trigram index), then the filters and the
+		// order: OFFSET 0 keeps the planner from walking the list in order
+		// and testing each row instead, a bet on a guessed share of
+		// matches that cost 5.8 s for "in review" + "30123" at 10 M rows.
+		l.from = "(SELECT * FROM loan_requests WHERE document_number LIKE " + l.arg("%"+search.Digits+"%") + " OFFSET 0) r"
 	}
 	if search.Email != "" {
 		l.where = append(l.where, "r.email LIKE "+l.arg(likeEscape.Replace(search.Email)+"%"))
@@ -362,8 +386,8 @@ func CountQuery(f domain.Filter) Query {
 	// In list order: the count reads the range the page just read, through
 	// the same index, never a scan that the planner hopes stops early.
 	l := listFilter(f)
-	return Query{SQL: fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s ORDER BY %s DESC, %s DESC LIMIT %d) m`,
-		l.from, strings.Join(l.where, " AND "), l.at, l.id, domain.CountCap+1), Args: l.args}
+	return Query{SQL: fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s ORDER BY %s LIMIT %d) m`,
+		l.from, strings.Join(l.where, " AND "), l.order(), domain.CountCap+1), Args: l.args}
 }
 
 // AuditTrail lists a request's events, oldest first.
