@@ -416,16 +416,20 @@ func (db *DB) Stats(ctx context.Context) (domain.Stats, error) {
 
 // FoldCounts adds the shard rows of every day before today (UTC) into
 // its shard 0, in one statement: today's filings spread over many rows so
-// that they never wait for each other; past days need one. It returns the
-// rows removed. Safe to run from several workers at once.
+// that they never wait for each other; past days need one. Rows a change
+// holds right now are left for the next fold, and shard 0 (which only
+// folds write) is taken in key order, so a fold never deadlocks with a
+// change or another fold. It returns the rows written to shard 0.
 func (db *DB) FoldCounts(ctx context.Context) (int64, error) {
 	tag, err := db.pool.Exec(ctx, `
 		WITH moved AS (
-			DELETE FROM loan_counts WHERE day < (now() AT TIME ZONE 'UTC')::date AND shard <> 0
+			DELETE FROM loan_counts WHERE ctid = ANY (ARRAY(
+				SELECT ctid FROM loan_counts WHERE day < (now() AT TIME ZONE 'UTC')::date AND shard <> 0
+				FOR UPDATE SKIP LOCKED))
 			RETURNING day, status, deleted, n
 		)
 		INSERT INTO loan_counts AS c (day, status, deleted, shard, n)
-		SELECT day, status, deleted, 0, sum(n) FROM moved GROUP BY 1, 2, 3
+		SELECT day, status, deleted, 0, sum(n) FROM moved GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 		ON CONFLICT (day, status, deleted, shard) DO UPDATE SET n = c.n + excluded.n`)
 	return tag.RowsAffected(), translate(err, "folding the daily counts")
 }

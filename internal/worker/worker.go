@@ -207,7 +207,7 @@ func (w *Worker) foldCounts(ctx context.Context) {
 		return
 	}
 	if n > 0 {
-		w.Log.InfoContext(ctx, "folded the daily counts of past days", "rows", n)
+		w.Log.InfoContext(ctx, "folded the daily counts of past days", "rows_written", n)
 	}
 }
 

@@ -60,8 +60,8 @@ CREATE INDEX loan_requests_email ON loan_requests (email text_pattern_ops);
 
 -- Counts by day, status and deletion, kept by a trigger in the transaction
 -- that changes a request: stats and totals read a few thousand rows, never
--- the table. Each connection adds to a row of its own (shard: its backend
--- pid mod 64), so concurrent filings never wait for each other's commit
+-- the table. Each connection adds to a row of its own (shard: 1 + its
+-- backend pid mod 63), so concurrent filings never wait for each other's commit
 -- (with 8 random shards, a quarter of the busy backends at 8 clients were
 -- waiting on another's row lock). The worker folds the shards of past days
 -- into shard 0 (postgres.FoldCounts), so a day keeps one row per key.
@@ -75,27 +75,46 @@ CREATE TABLE loan_counts (
 );
 
 -- +goose StatementBegin
+CREATE FUNCTION loan_counts_add(d date, s text, del boolean, pick smallint, delta int) RETURNS void
+    LANGUAGE sql AS $$
+    INSERT INTO loan_counts AS c VALUES (d, s, del, pick, delta)
+    ON CONFLICT (day, status, deleted, shard) DO UPDATE SET n = c.n + excluded.n
+$$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
 CREATE FUNCTION loan_counts_track() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    pick smallint := (pg_backend_pid() % 64)::smallint;
+    -- Shard 0 is the folded past, written by FoldCounts alone.
+    pick smallint := (1 + pg_backend_pid() % 63)::smallint;
+    old_day date;
+    new_day date;
 BEGIN
-    IF TG_OP = 'UPDATE' AND OLD.status = NEW.status AND (OLD.deleted_at IS NULL) = (NEW.deleted_at IS NULL) THEN
+    IF TG_OP = 'UPDATE' AND OLD.status = NEW.status AND (OLD.deleted_at IS NULL) = (NEW.deleted_at IS NULL)
+            AND OLD.created_at = NEW.created_at THEN
         RETURN NULL;
     END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        INSERT INTO loan_counts AS c VALUES ((OLD.created_at AT TIME ZONE 'UTC')::date, OLD.status, OLD.deleted_at IS NOT NULL, pick, -1)
-        ON CONFLICT (day, status, deleted, shard) DO UPDATE SET n = c.n - 1;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO loan_counts AS c VALUES ((NEW.created_at AT TIME ZONE 'UTC')::date, NEW.status, NEW.deleted_at IS NOT NULL, pick, 1)
-        ON CONFLICT (day, status, deleted, shard) DO UPDATE SET n = c.n + 1;
+    old_day := (OLD.created_at AT TIME ZONE 'UTC')::date;
+    new_day := (NEW.created_at AT TIME ZONE 'UTC')::date;
+    IF TG_OP = 'INSERT' THEN
+        PERFORM loan_counts_add(new_day, NEW.status, NEW.deleted_at IS NOT NULL, pick, 1);
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM loan_counts_add(old_day, OLD.status, OLD.deleted_at IS NOT NULL, pick, -1);
+    -- Both rows of a change in key order: two transactions that share a
+    -- shard then never wait for each other in a cycle.
+    ELSIF (old_day, OLD.status, OLD.deleted_at IS NOT NULL) < (new_day, NEW.status, NEW.deleted_at IS NOT NULL) THEN
+        PERFORM loan_counts_add(old_day, OLD.status, OLD.deleted_at IS NOT NULL, pick, -1);
+        PERFORM loan_counts_add(new_day, NEW.status, NEW.deleted_at IS NOT NULL, pick, 1);
+    ELSE
+        PERFORM loan_counts_add(new_day, NEW.status, NEW.deleted_at IS NOT NULL, pick, 1);
+        PERFORM loan_counts_add(old_day, OLD.status, OLD.deleted_at IS NOT NULL, pick, -1);
     END IF;
     RETURN NULL;
 END
 $$;
 -- +goose StatementEnd
 
-CREATE TRIGGER loan_counts_track AFTER INSERT OR DELETE OR UPDATE OF status, deleted_at ON loan_requests
+CREATE TRIGGER loan_counts_track AFTER INSERT OR DELETE OR UPDATE OF status, deleted_at, created_at ON loan_requests
     FOR EACH ROW EXECUTE FUNCTION loan_counts_track();
 
 INSERT INTO loan_counts
@@ -105,6 +124,7 @@ FROM loan_requests GROUP BY 1, 2, 3;
 -- +goose Down
 DROP TRIGGER loan_counts_track ON loan_requests;
 DROP FUNCTION loan_counts_track();
+DROP FUNCTION loan_counts_add(date, text, boolean, smallint, int);
 DROP TABLE loan_counts;
 DROP INDEX loan_requests_email;
 DROP INDEX loan_requests_document;
