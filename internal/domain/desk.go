@@ -388,7 +388,7 @@ func ParseSearch(q string) Search {
 		switch {
 		case r >= '0' && r <= '9':
 			return r
-		case r == '.' || r == ' ':
+		case r == '.' || r == ' ' || r == '-':
 			return -1
 		}
 		return utf8.RuneError
@@ -400,7 +400,10 @@ func ParseSearch(q string) Search {
 		return Search{Email: strings.ToLower(q)}
 	}
 	var s Search
-	for _, w := range strings.FieldsFunc(strings.ToLower(q), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+	// A combining mark (the accent of a decomposed "á", as some keyboards
+	// send it) belongs to its word: the database folds it away.
+	inWord := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) }
+	for _, w := range strings.FieldsFunc(strings.ToLower(q), func(r rune) bool { return !inWord(r) }) {
 		if utf8.RuneCountInString(w) >= MinQuery && !slices.Contains(s.Words, w) {
 			s.Words = append(s.Words, w)
 		}
@@ -413,6 +416,11 @@ func (d *Desk) List(ctx context.Context, f Filter) (Page, error) {
 	problems := map[string]string{}
 	if f.Status != "" && !f.Status.Valid() {
 		problems["status"] = "must be in_review, approved or rejected"
+	}
+	for name, t := range map[string]time.Time{"from": f.From, "to": f.To} {
+		if !t.IsZero() && (t.Year() < 1 || t.Year() > 9999) {
+			problems[name] = "must be a date from year 1 to 9999"
+		}
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
 		problems["to"] = "must be after from"

@@ -421,6 +421,7 @@ func TestListChecksTheFilterAndFillsDefaults(t *testing.T) {
 		{domain.Filter{Query: "%_%"}, []string{"q"}},
 		{domain.Filter{Query: "1.2"}, []string{"q"}},
 		{domain.Filter{Query: "301"}, []string{"q"}},
+		{domain.Filter{From: time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)}, []string{"from"}},
 		{domain.Filter{Query: "uno dos tres cuatro cinco seis siete"}, []string{"q"}},
 	} {
 		_, err := d.List(context.Background(), bad.f)
@@ -516,6 +517,8 @@ func TestParseSearchReadsWhatAnAdminTypes(t *testing.T) {
 	for q, want := range map[string]domain.Search{
 		" 30.123.950 ":            {Digits: "30123950"},
 		"30 123":                  {Digits: "30123"},
+		"30-123-950":              {Digits: "30123950"},
+		"Gonza\u0301lez":          {Words: []string{"gonza\u0301lez"}},
 		"Ana.Perez@Gmail":         {Email: "ana.perez@gmail"},
 		"@gmail.com":              {Words: []string{"gmail", "com"}},
 		"María José de la Fuente": {Words: []string{"maría", "josé", "fuente"}},

@@ -272,6 +272,7 @@ func TestNoAdminPathReadsTheWholeTable(t *testing.T) {
 		{"first page", domain.Filter{}, "loan_requests_live"},
 		{"deep page", domain.Filter{After: deep}, "loan_requests_live"},
 		{"deleted", domain.Filter{Deleted: true}, "loan_requests_deleted"},
+		{"deleted, by status", domain.Filter{Deleted: true, Status: domain.StatusApproved}, "loan_requests_deleted"},
 		{"status", domain.Filter{Status: domain.StatusInReview, After: deep}, "loan_requests_status"},
 		{"days", domain.Filter{From: day(time.Now()).AddDate(0, 0, -9), To: day(time.Now()).AddDate(0, 0, -4)}, "loan_requests_live"},
 		{"times", domain.Filter{From: time.Now().Add(-300 * time.Hour), To: time.Now().Add(-100 * time.Hour)}, "loan_requests_live"},

@@ -312,7 +312,7 @@ func listFilter(f domain.Filter) *list {
 	} else {
 		l.where = append(l.where, "r.deleted_at IS NULL")
 	}
-	if f.Status != "" && strings.TrimSpace(f.Query) == "" {
+	if f.Status != "" && strings.TrimSpace(f.Query) == "" && !f.Deleted {
 		// BETWEEN a value and itself is equality, but no constant the
 		// planner folds into the order: see order.
 		st := l.arg(string(f.Status))

@@ -21,7 +21,7 @@ SET max_parallel_maintenance_workers = 2;
 SELECT set_config('seed.rows', :'rows', false);
 
 BEGIN;
-LOCK TABLE loan_requests, loan_words IN ACCESS EXCLUSIVE MODE;
+LOCK TABLE loan_requests, loan_words, loan_counts IN ACCESS EXCLUSIVE MODE;
 
 CREATE TEMP TABLE seed_plan ON COMMIT DROP AS
 SELECT greatest(least(current_setting('seed.rows')::bigint, 33554431) - count(*), 0) AS n,
