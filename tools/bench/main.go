@@ -170,8 +170,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 					return fmt.Errorf("%s through the API, as admins: %w", p.name, err)
 				}
 				admins = &r
+				fmt.Fprintf(os.Stderr, " p99 %v; pgbench…", r.p99.Round(100*time.Microsecond))
+			} else {
+				fmt.Fprintf(os.Stderr, " %.0f/s; pgbench…", api.perSec)
 			}
-			fmt.Fprintf(os.Stderr, " %.0f/s; pgbench…", api.perSec)
 			sql, err := pgbench(ctx, cfg, p)
 			if err != nil {
 				return fmt.Errorf("%s under pgbench: %w", p.name, err)
@@ -521,13 +523,17 @@ func pgbench(ctx context.Context, cfg config, p path) (result, error) {
 	}
 	base := append([]string{"-n", "-M", mode, "-c", strconv.Itoa(cfg.clients), "-j", strconv.Itoa(min(cfg.clients, runtime.NumCPU()))}, defs...)
 	base = append(base, files...)
+	// The session settings the API's pool gives its connections
+	// (internal/postgres.Open): the same plans on both sides.
+	env := append(os.Environ(), "PGOPTIONS=-c max_parallel_workers_per_gather=0")
 	warm := exec.CommandContext(ctx, "pgbench", append(base, "-T", strconv.Itoa(max(1, int(cfg.warmup.Seconds()))))...)
+	warm.Env = env
 	if out, err := warm.CombinedOutput(); err != nil {
 		return result{}, fmt.Errorf("%v: %s", err, out)
 	}
 	logs := filepath.Join(dir, "log")
 	cmd := exec.CommandContext(ctx, "pgbench", append(base, "-T", strconv.Itoa(int(cfg.duration.Seconds())), "-l", "--log-prefix="+logs)...)
-	cmd.Dir = dir
+	cmd.Dir, cmd.Env = dir, env
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return result{}, fmt.Errorf("%v: %s", err, out)
