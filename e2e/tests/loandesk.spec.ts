@@ -57,7 +57,7 @@ test.describe("@main", () => {
 
   test("a request in English is rejected by its score", async ({ page }) => {
     await page.goto("/");
-    await page.getByRole("button", { name: "Cambiar idioma a inglés" }).click();
+    await page.getByRole("button", { name: "English" }).click();
     await expect(page.getByRole("heading", { level: 1 })).toHaveText("Apply for a loan");
     await expect(page.locator("html")).toHaveAttribute("lang", "en");
     await page.getByLabel("Full name").fill("John Smith");
@@ -143,6 +143,15 @@ test.describe("@main", () => {
     await page.getByRole("button", { name: "Guardar cambio" }).click();
     await expect(page.locator("dl.detail .badge")).toHaveText("Aprobada");
     save({ cookies: (await context.cookies()).map(({ name, value, domain, path }) => ({ name, value, domain, path })) });
+  });
+
+  test("robots.txt is real and the page describes itself", async ({ page, request }) => {
+    const robots = await request.get("/robots.txt");
+    expect(robots.status()).toBe(200);
+    expect(robots.headers()["content-type"]).toContain("text/plain");
+    expect(await robots.text()).toContain("Disallow: /admin");
+    await page.goto("/");
+    await expect(page.locator('meta[name="description"]')).toHaveAttribute("content", /préstamo/);
   });
 
   test("the admin API needs a session and bad bodies get problem+json", async ({ request }) => {

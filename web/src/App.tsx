@@ -47,7 +47,7 @@ function Layout() {
           <Link to="/status">{t("nav.status")}</Link>
           <Link to="/admin">{t("nav.admin")}</Link>
         </nav>
-        <button type="button" className="lang" lang={lang === "es" ? "en" : "es"} aria-label={t("lang.switch.label")} onClick={() => setLang(lang === "es" ? "en" : "es")}>
+        <button type="button" className="lang" lang={lang === "es" ? "en" : "es"} onClick={() => setLang(lang === "es" ? "en" : "es")}>
           {t("lang.switch")}
         </button>
       </header>
