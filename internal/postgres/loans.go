@@ -258,7 +258,7 @@ func ListQuery(f domain.Filter) Query {
 	if f.After != nil {
 		l.where = append(l.where, "("+l.at+", "+l.id+") < ("+l.arg(f.After.CreatedAt)+", "+l.arg(f.After.ID)+")")
 	}
-	return Query{SQL: `SELECT ` + qualified("r", loanColumns) + ` FROM ` + l.from + ` WHERE ` + strings.Join(l.where, " AND ") +
+	return Query{SQL: `SELECT ` + listColumns + ` FROM ` + l.from + ` WHERE ` + strings.Join(l.where, " AND ") +
 		` ORDER BY ` + l.order() + ` LIMIT ` + l.arg(f.Limit+1), Args: l.args}
 }
 
@@ -345,6 +345,9 @@ func listFilter(f domain.Filter) *list {
 	return l
 }
 
+// listColumns are a request's columns, read from the list's "r".
+var listColumns = qualified("r", loanColumns)
+
 // qualified prefixes each of a list of columns with a table.
 func qualified(table, columns string) string {
 	cols := strings.Split(columns, ",")
@@ -369,19 +372,18 @@ func summarized(f domain.Filter) bool {
 // at most CountCap+1 matches (a result over CountCap means "at least").
 func CountQuery(f domain.Filter) Query {
 	if summarized(f) {
-		where := []string{"deleted = $1"}
-		args := []any{f.Deleted}
-		arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+		c := &list{}
+		c.where = []string{"deleted = " + c.arg(f.Deleted)}
 		if f.Status != "" {
-			where = append(where, "status = "+arg(string(f.Status)))
+			c.where = append(c.where, "status = "+c.arg(string(f.Status)))
 		}
 		if !f.From.IsZero() {
-			where = append(where, "day >= "+arg(f.From.UTC().Format(time.DateOnly))+"::date")
+			c.where = append(c.where, "day >= "+c.arg(f.From.UTC().Format(time.DateOnly))+"::date")
 		}
 		if !f.To.IsZero() {
-			where = append(where, "day < "+arg(f.To.UTC().Format(time.DateOnly))+"::date")
+			c.where = append(c.where, "day < "+c.arg(f.To.UTC().Format(time.DateOnly))+"::date")
 		}
-		return Query{SQL: `SELECT coalesce(sum(n), 0)::bigint FROM loan_counts WHERE ` + strings.Join(where, " AND "), Args: args}
+		return Query{SQL: `SELECT coalesce(sum(n), 0)::bigint FROM loan_counts WHERE ` + strings.Join(c.where, " AND "), Args: c.args}
 	}
 	// In list order: the count reads the range the page just read, through
 	// the same index, never a scan that the planner hopes stops early.
