@@ -35,6 +35,7 @@ dc stop scoring
 phase outage
 dc start scoring
 phase recovery
+phase a11y
 dc restart postgres valkey
 dc up --wait
 phase persistence

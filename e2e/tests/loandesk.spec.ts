@@ -81,8 +81,8 @@ test.describe("@main", () => {
     await page.getByLabel("Nombre completo").fill("Ana Válida");
     await page.getByLabel(/^DNI/).fill("123");
     await page.getByRole("button", { name: "Enviar solicitud" }).click();
-    await expect(page.getByRole("alert")).toHaveText("Revisá 4 campo(s) marcados.");
-    await expect(page.getByText("El DNI tiene 7 u 8 dígitos.")).toBeVisible();
+    await expect(page.locator(".alert p")).toHaveText("Revisá los 4 campos marcados:");
+    await expect(page.locator("#document_number-error")).toHaveText("Ingresá los 7 u 8 dígitos de tu DNI, con o sin puntos.");
     await expect(page.getByLabel("Nombre completo")).toHaveValue("Ana Válida");
     await expect(page).toHaveURL(/\/$/);
   });
@@ -96,7 +96,7 @@ test.describe("@main", () => {
     });
     await applyInSpanish(page, { name: evil, email: "xss@example.com", dni: "30123960", gender: "M", amount: "10000" });
     await login(page);
-    await page.getByLabel("Buscar (palabras del nombre o del correo, un correo o un DNI)").fill(run);
+    await page.getByLabel("Buscar", { exact: true }).fill(run);
     await page.getByRole("button", { name: "Aplicar" }).click();
     const cell = page.getByRole("cell", { name: evil });
     await expect(cell).toBeVisible();
@@ -114,7 +114,7 @@ test.describe("@main", () => {
     await expect(rows.nth(1)).toBeVisible();
     for (const badge of await page.locator("tbody .badge").allTextContents()) expect(badge).toBe("Aprobada");
 
-    await page.getByLabel("Buscar (palabras del nombre o del correo, un correo o un DNI)").fill(load().uniqueName ?? "");
+    await page.getByLabel("Buscar", { exact: true }).fill(load().uniqueName ?? "");
     await page.getByRole("button", { name: "Aplicar" }).click();
     await page.getByRole("table").getByRole("link").first().click();
     await expect(page.getByRole("heading", { level: 1 })).toHaveText(/^Solicitud LD-/);
@@ -132,8 +132,10 @@ test.describe("@main", () => {
     await expect(history.last()).toContainText("admin@loandesk.local");
     await expect(history.last()).toContainText("Ingresos no verificados");
 
-    await page.getByRole("button", { name: "Eliminar" }).click();
+    await page.getByRole("button", { name: "Eliminar solicitud…" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Sí, eliminar" }).click();
     await expect(page.getByText("Esta solicitud está eliminada.")).toBeVisible();
+    await page.reload(); // a deleted request offers Restore, also after the Undo notice is gone
     await page.getByRole("button", { name: "Restaurar" }).click();
     await expect(page.getByText("Esta solicitud está eliminada.")).toHaveCount(0);
     await expect(history).toHaveCount(4); // decide, status change, delete, restore

@@ -16,14 +16,18 @@ describe("validate", () => {
   });
 
   it.each([
+    ["full_name", "   ", "err.name.empty"],
     ["full_name", "A", "err.name"],
     ["full_name", "1234", "err.name.letters"],
     ["full_name", "Ana\u0000Maria", "err.name.control"],
+    ["email", " ", "err.email.empty"],
     ["email", "not-an-email", "err.email"],
     ["email", "ana@localhost", "err.email"],
+    ["document_number", " . ", "err.dni.empty"],
     ["document_number", "123456", "err.dni"],
     ["document_number", "12A45678", "err.dni"],
     ["gender", "", "err.gender"],
+    ["amount", "", "err.amount.empty"],
     ["amount", "9999", "err.amount"],
     ["amount", "5000001", "err.amount"],
     ["amount", "10000.5", "err.amount"],

@@ -21,18 +21,23 @@ export function validate(v: FormValues): FieldErrors {
   const errors: FieldErrors = {};
   const name = v.full_name.trim().split(/\s+/).join(" ");
   const runes = [...name].length;
-  if (runes < 2 || runes > 120) errors.full_name = "err.name";
+  if (runes === 0) errors.full_name = "err.name.empty";
+  else if (runes < 2 || runes > 120) errors.full_name = "err.name";
   else if (controlOrFormat.test(name)) errors.full_name = "err.name.control";
   else if ((name.match(/\p{L}/gu) ?? []).length < 2) errors.full_name = "err.name.letters";
 
   const email = v.email.trim();
-  if (email.length > 254 || !/^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:.]+$/.test(email) || /[^\x21-\x7e]/.test(email)) {
+  if (email === "") errors.email = "err.email.empty";
+  else if (email.length > 254 || !/^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:.]+$/.test(email) || /[^\x21-\x7e]/.test(email)) {
     errors.email = "err.email";
   }
-  if (!/^\d{7,8}$/.test(normalizeDNI(v.document_number))) errors.document_number = "err.dni";
+  const dni = normalizeDNI(v.document_number);
+  if (dni === "") errors.document_number = "err.dni.empty";
+  else if (!/^\d{7,8}$/.test(dni)) errors.document_number = "err.dni";
   if (!["F", "M", "X"].includes(v.gender)) errors.gender = "err.gender";
   const amount = parseAmount(v.amount);
-  if (amount === null || amount < MIN_AMOUNT || amount > MAX_AMOUNT) errors.amount = "err.amount";
+  if (v.amount.trim() === "") errors.amount = "err.amount.empty";
+  else if (amount === null || amount < MIN_AMOUNT || amount > MAX_AMOUNT) errors.amount = "err.amount";
   return errors;
 }
 

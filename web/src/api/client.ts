@@ -13,6 +13,7 @@ export type Status = Schemas["Status"];
 export type Gender = Schemas["Gender"];
 export type Problem = Schemas["Problem"];
 export type Stats = operations["stats"]["responses"][200]["content"]["application/json"];
+export type Activity = operations["activity"]["responses"][200]["content"]["application/json"];
 export type ListPage = operations["listRequests"]["responses"][200]["content"]["application/json"];
 export type RequestDetail = { request: LoanRequest; events: AuditEvent[] };
 
@@ -88,4 +89,5 @@ export const api = {
   remove: (id: number) => call<LoanRequest>("DELETE", `/api/v1/admin/requests/${id}`),
   restore: (id: number) => call<LoanRequest>("POST", `/api/v1/admin/requests/${id}/restore`),
   stats: () => call<Stats>("GET", "/api/v1/admin/stats"),
+  activity: () => call<Activity>("GET", "/api/v1/admin/activity"),
 };

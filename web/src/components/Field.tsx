@@ -6,9 +6,11 @@ export function Field(props: {
   label: string;
   hint?: string | undefined;
   error?: string | undefined;
+  /** Say the error out loud when it appears (for forms with one field and no summary). */
+  announce?: boolean;
   children: (aria: { id: string; "aria-invalid": boolean; "aria-describedby"?: string }) => ReactNode;
 }) {
-  const { id, label, hint, error, children } = props;
+  const { id, label, hint, error, announce, children } = props;
   const described = [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ");
   return (
     <div className={error ? "field field-error" : "field"}>
@@ -19,10 +21,15 @@ export function Field(props: {
         </p>
       )}
       {children({ id, "aria-invalid": Boolean(error), ...(described ? { "aria-describedby": described } : {}) })}
-      {error && (
-        <p className="error" id={`${id}-error`}>
-          {error}
-        </p>
+      {/* The live region is there before the error, so it is announced. */}
+      {announce ? (
+        <div role="alert">{error && <p className="error" id={`${id}-error`}>{error}</p>}</div>
+      ) : (
+        error && (
+          <p className="error" id={`${id}-error`}>
+            {error}
+          </p>
+        )
       )}
     </div>
   );

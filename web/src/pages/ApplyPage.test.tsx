@@ -1,4 +1,4 @@
-import { render, screen, waitFor } from "@testing-library/react";
+import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "../App";
@@ -25,12 +25,39 @@ describe("apply form", () => {
     const fetchSpy = vi.spyOn(globalThis, "fetch");
     renderAt("/");
     await userEvent.click(screen.getByRole("button", { name: "Enviar solicitud" }));
-    expect(screen.getByRole("alert")).toHaveTextContent("Revisá 5 campo(s) marcados.");
+    const summary = screen.getByRole("alert");
+    expect(summary).toHaveTextContent("Revisá los 5 campos marcados:");
+    // The summary links each problem to its field.
+    expect(within(summary).getAllByRole("link").map((a) => a.getAttribute("href"))).toEqual(["#full_name", "#email", "#document_number", "#gender", "#amount"]);
     expect(screen.getByLabelText("Nombre completo")).toHaveAttribute("aria-invalid", "true");
     expect(screen.getByLabelText("Nombre completo")).toHaveFocus();
-    expect(screen.getByText("El DNI tiene 7 u 8 dígitos.")).toBeInTheDocument();
-    expect(screen.getByLabelText(/^DNI/)).toHaveAccessibleDescription(/7 u 8 dígitos, con o sin puntos\. El DNI tiene 7 u 8 dígitos\./);
+    expect(screen.getByLabelText("Nombre completo")).toHaveAccessibleDescription("Escribí tu nombre completo.");
+    expect(screen.getByLabelText(/^DNI/)).toHaveAccessibleDescription("7 u 8 dígitos, con o sin puntos. Escribí el número de tu DNI.");
     expect(fetchSpy).not.toHaveBeenCalled();
+  });
+
+  it("keeps a field's error until its value is valid, and says what is wrong now", async () => {
+    renderAt("/");
+    await userEvent.click(screen.getByRole("button", { name: "Enviar solicitud" }));
+    const dni = screen.getByLabelText(/^DNI/);
+    await userEvent.type(dni, "3");
+    expect(dni).toHaveAttribute("aria-invalid", "true");
+    expect(dni).toHaveAccessibleDescription(/Ingresá los 7 u 8 dígitos de tu DNI/);
+    await userEvent.type(dni, "0.123.95");
+    expect(dni).toHaveAttribute("aria-invalid", "false");
+    expect(screen.queryByText(/Ingresá los 7 u 8 dígitos de tu DNI/, { selector: "p.error" })).toBeNull();
+    // The summary says what the last attempt found; it does not change under the person's hands.
+    expect(screen.getByRole("alert")).toHaveTextContent("Revisá los 5 campos marcados:");
+  });
+
+  it("moves to a field from the summary", async () => {
+    renderAt("/");
+    await userEvent.type(screen.getByLabelText("Nombre completo"), "Ana Pérez");
+    await userEvent.click(screen.getByRole("button", { name: "Enviar solicitud" }));
+    const summary = screen.getByRole("alert");
+    expect(summary).toHaveTextContent("Revisá los 4 campos marcados:");
+    await userEvent.click(within(summary).getByRole("link", { name: "Escribí el monto que querés pedir." }));
+    expect(screen.getByLabelText(/Monto/)).toHaveFocus();
   });
 
   it("switches to English", async () => {
@@ -113,7 +140,8 @@ describe("apply form", () => {
     renderAt("/");
     await fillValidForm();
     await userEvent.click(screen.getByRole("button", { name: "Enviar solicitud" }));
-    expect(await screen.findByText(/Ingresá un correo válido/)).toBeInTheDocument();
-    expect(screen.getByLabelText("Correo electrónico")).toHaveFocus();
+    await waitFor(() => expect(screen.getByLabelText("Correo electrónico")).toHaveFocus());
+    expect(screen.getByLabelText("Correo electrónico")).toHaveAccessibleDescription("Ingresá un correo válido, por ejemplo ana@ejemplo.com.");
+    expect(screen.getByRole("alert")).toHaveTextContent("Revisá el campo marcado:");
   });
 });

@@ -2,6 +2,7 @@ import { useRef, useState, type FormEvent } from "react";
 import { ApiError, api, type Receipt } from "../api/client";
 import { withRetries } from "../api/retry";
 import { Field } from "../components/Field";
+import { PageHeading } from "../components/PageHeading";
 import { useI18n, type MessageKey } from "../i18n";
 import { useRouter } from "../router";
 import { toApplication, validate, type Field as FieldName, type FieldErrors, type FormValues, type MessageKey as ErrorKey } from "../validation";
@@ -31,6 +32,9 @@ export function ApplyPage() {
   const { navigate } = useRouter();
   const [values, setValues] = useState<FormValues>(empty);
   const [errors, setErrors] = useState<FieldErrors>({});
+  // What the last attempt to send found wrong: the summary stays as it was
+  // announced while the fields below update as the person types.
+  const [summaryErrors, setSummaryErrors] = useState<FieldErrors>({});
   const [formError, setFormError] = useState<MessageKey | null>(null);
   const [sending, setSending] = useState(false);
   // Set while a filing is sent again after no answer (network, 502, 503).
@@ -40,14 +44,21 @@ export function ApplyPage() {
   const key = useRef(newKey());
   const summary = useRef<HTMLDivElement>(null);
 
+  // A field's error stays until its value is valid (and changes with it),
+  // so nobody is told "fine" at the first keystroke of a wrong value.
   const set = (f: FieldName) => (e: { target: { value: string } }) => {
-    setValues((v) => ({ ...v, [f]: e.target.value }));
+    const next = { ...values, [f]: e.target.value };
+    setValues(next);
     key.current = newKey();
-    if (errors[f]) setErrors(({ [f]: _, ...rest }) => rest);
+    if (errors[f]) {
+      const now = validate(next)[f];
+      setErrors(({ [f]: _, ...rest }) => (now ? { ...rest, [f]: now } : rest));
+    }
   };
 
   const showErrors = (errs: FieldErrors) => {
     setErrors(errs);
+    setSummaryErrors(errs);
     const first = order.find((f) => errs[f]);
     if (first) document.getElementById(first)?.focus();
   };
@@ -56,6 +67,7 @@ export function ApplyPage() {
     e.preventDefault();
     if (sending) return;
     setFormError(null);
+    setSummaryErrors({});
     const errs = validate(values);
     if (Object.keys(errs).length > 0) {
       showErrors(errs);
@@ -84,16 +96,28 @@ export function ApplyPage() {
     }
   }
 
-  const nErrors = Object.keys(errors).length;
+  const nErrors = Object.keys(summaryErrors).length;
   const err = (f: FieldName) => (errors[f] ? t(errors[f]) : undefined);
   return (
     <>
-      <h1 tabIndex={-1}>{t("apply.title")}</h1>
+      <PageHeading title={t("apply.title")} />
       <p>{t("apply.intro")}</p>
-      <div ref={summary} tabIndex={-1} aria-live="assertive">
-        {(nErrors > 0 || formError) && (
-          <div className="alert" role="alert">
-            {formError ? t(formError) : t("errors.summary", { n: nErrors })}
+      <div ref={summary} tabIndex={-1} role="alert">
+        {formError && <p className="alert">{t(formError)}</p>}
+        {!formError && nErrors > 0 && (
+          <div className="alert">
+            <p>{nErrors === 1 ? t("errors.summary.one") : t("errors.summary", { n: nErrors })}</p>
+            <ul>
+              {order
+                .filter((f) => summaryErrors[f])
+                .map((f) => (
+                  <li key={f}>
+                    <a href={`#${f}`} onClick={(e) => { e.preventDefault(); document.getElementById(f)?.focus(); }}>
+                      {t(summaryErrors[f]!)}
+                    </a>
+                  </li>
+                ))}
+            </ul>
           </div>
         )}
       </div>

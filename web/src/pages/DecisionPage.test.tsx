@@ -24,6 +24,18 @@ describe("decision page", () => {
     expect(screen.getByText(/150\.000/)).toBeInTheDocument();
   });
 
+  it("does not word an approval like a rejection", () => {
+    show(base);
+    expect(screen.getByText("Aprobada según la evaluación crediticia.")).toBeInTheDocument();
+    expect(screen.queryByText(/Motivo/)).not.toBeInTheDocument();
+  });
+
+  it("says a request set back to review waits for a person (not that it was decided)", () => {
+    show({ ...base, status: "in_review", reason: "manual" });
+    expect(screen.getByText("Espera la decisión de una persona de nuestro equipo.")).toBeInTheDocument();
+    expect(screen.queryByText(/Decidida por/)).not.toBeInTheDocument();
+  });
+
   it("gives the reason of a rejection", () => {
     show({ ...base, status: "rejected", reason: "identity" }, "en");
     expect(screen.getByRole("heading", { level: 2 })).toHaveTextContent("Rejected");

@@ -1,7 +1,8 @@
 import { useEffect, useState } from "react";
 import { ApiError, api, type Receipt } from "../api/client";
 import { StatusBadge } from "../components/StatusBadge";
-import { useI18n } from "../i18n";
+import { PageHeading } from "../components/PageHeading";
+import { reasonKey, useI18n } from "../i18n";
 import { Link } from "../router";
 import { recentReceipts } from "./ApplyPage";
 
@@ -11,13 +12,14 @@ export const POLL_MS = 3000;
 export function DecisionView({ receipt }: { receipt: Receipt }) {
   const { t, money, date } = useI18n();
   const s = receipt.status;
+  const reason = reasonKey(s, receipt.reason);
   return (
     <section aria-labelledby="decision-status" className={`decision decision-${s}`}>
       <h2 id="decision-status" aria-live="polite">
         <StatusBadge status={s} />
       </h2>
       <p className="lead">{t(`status.${s}.text`)}</p>
-      {s !== "in_review" && receipt.reason && <p>{t(`reason.${receipt.reason}`)}</p>}
+      {reason && <p>{t(reason)}</p>}
       <dl>
         <dt>{t("decision.code")}</dt>
         <dd>
@@ -75,13 +77,13 @@ export function DecisionPage({ code }: { code: string }) {
 
   return (
     <>
-      <h1 tabIndex={-1}>{t("decision.title")}</h1>
+      <PageHeading title={t("decision.title")} />
       {missing && (
         <p className="alert" role="alert">
           {t("track.notfound")}
         </p>
       )}
-      {offline && <p className="alert">{t("err.network")}</p>}
+      <div role="status">{offline && <p className="alert">{t("err.network")}</p>}</div>
       {!missing && !receipt && <p role="status">{t("loading")}</p>}
       {receipt && <DecisionView receipt={receipt} />}
       <p>

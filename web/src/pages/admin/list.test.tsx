@@ -1,9 +1,9 @@
 import { fireEvent, render, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import type { ListPage, LoanRequest } from "../api/client";
-import { I18nProvider } from "../i18n";
-import { RouterProvider } from "../router";
-import { Pager, RequestsTable, nextPosition, positionOf, previousPosition, withPosition, type Position } from "./admin";
+import type { ListPage, LoanRequest } from "../../api/client";
+import { I18nProvider } from "../../i18n";
+import { RouterProvider } from "../../router";
+import { Pager, RequestsTable, nextPosition, positionOf, previousPosition, withPosition, type Position } from "./list";
 
 function row(id: number, over: Partial<LoanRequest> = {}): LoanRequest {
   return {

@@ -1,0 +1,86 @@
+// The admin's session, resolved once for the whole admin area: the header
+// shows who is signed in, and every page can send the person to the login
+// page when the server says the session ended.
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { ApiError, api, setCsrfToken, type Session } from "../../api/client";
+import { useI18n, type MessageKey } from "../../i18n";
+import { useRouter } from "../../router";
+
+type State = { status: "checking" } | { status: "in"; email: string } | { status: "out" };
+type AdminSession = {
+  state: State;
+  signedIn: (s: Session) => void;
+  signOut: () => Promise<void>;
+  /** For any admin call's error: a 401 ends the session and opens the login page. */
+  onError: (err: unknown) => void;
+};
+const Ctx = createContext<AdminSession | null>(null);
+
+export function AdminSessionProvider({ children }: { children: ReactNode }) {
+  const { navigate } = useRouter();
+  const [state, setState] = useState<State>({ status: "checking" });
+  useEffect(() => {
+    let live = true;
+    api
+      .session()
+      .then((s) => {
+        setCsrfToken(s.csrf_token);
+        if (live) setState({ status: "in", email: s.email });
+      })
+      .catch(() => live && setState({ status: "out" }));
+    return () => {
+      live = false;
+    };
+  }, []);
+  const signedIn = useCallback((s: Session) => {
+    setCsrfToken(s.csrf_token);
+    setState({ status: "in", email: s.email });
+  }, []);
+  const signOut = useCallback(async () => {
+    await api.logout().catch(() => undefined); // gone either way on this side
+    setCsrfToken("");
+    setState({ status: "out" });
+    navigate("/admin/login");
+  }, [navigate]);
+  const onError = useCallback(
+    (err: unknown) => {
+      if (err instanceof ApiError && err.status === 401) {
+        setState({ status: "out" });
+        navigate("/admin/login", { replace: true });
+      }
+    },
+    [navigate],
+  );
+  const value = useMemo(() => ({ state, signedIn, signOut, onError }), [state, signedIn, signOut, onError]);
+  return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
+}
+
+export function useAdminSession(): AdminSession {
+  const v = useContext(Ctx);
+  if (!v) throw new Error("useAdminSession outside AdminSessionProvider");
+  return v;
+}
+
+/** The signed-in admin's email; null while checking. Sends everyone else to the login page. */
+export function useSignedIn(): string | null {
+  const { state } = useAdminSession();
+  const { navigate } = useRouter();
+  useEffect(() => {
+    if (state.status === "out") navigate("/admin/login", { replace: true });
+  }, [state, navigate]);
+  return state.status === "in" ? state.email : null;
+}
+
+/** An admin call's failure in words for people (the API's own detail is for programs). */
+export function useErrorText(): (err: unknown) => string {
+  const { t } = useI18n();
+  return useCallback(
+    (err: unknown) => {
+      if (!(err instanceof ApiError)) return t("err.network");
+      const key: MessageKey | null =
+        err.status === 0 ? "err.network" : err.status === 404 ? "err.notfound" : err.status === 409 ? "err.changed" : err.status === 429 ? "err.ratelimit" : err.status >= 500 ? "err.server" : null;
+      return key ? t(key) : t("err.invalid", { detail: err.message });
+    },
+    [t],
+  );
+}
