@@ -221,13 +221,17 @@ export function DashboardPage() {
     navigate(`/admin?${withPosition(new URLSearchParams(query), p).toString()}`);
   }
 
-  if (!email) return <Loading />;
+  // The page appears whole, once: nothing above the list moves after it is
+  // drawn (Lighthouse measured a layout shift of 0.47 on phones when the
+  // overview arrived after the list), and the heading takes the focus then.
+  const firstLoad = !(stats && activity && page) && !error;
+  if (!email || firstLoad) return <Loading />;
   return (
     <>
       <PageHeading title={t("admin.title")} />
       <div className="overview">
         <section aria-label={t("admin.stats")} className="stats">
-          {stats ? (
+          {stats && (
             <>
               <div className="stat stat-queue">
                 <span className="stat-n tnum">{count(stats.in_review)}</span>
@@ -241,8 +245,6 @@ export function DashboardPage() {
                 </div>
               ))}
             </>
-          ) : (
-            <p role="status">{t("loading")}</p>
           )}
           {activity && <QueuePanel queue={activity.queue} />}
         </section>
