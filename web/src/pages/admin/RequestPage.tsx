@@ -83,12 +83,19 @@ export function RequestPage({ id }: { id: number }) {
   if (!email || (!detail && !error)) return <Loading />;
   const r = detail?.request;
   const reason = r ? reasonKey(r.status, r.reason) : null;
+  const code = r?.tracking_code ?? String(id);
+  const [titleBefore, titleAfter] = t("detail.title", { code: "{code}" }).split("{code}");
   return (
     <>
       <p className="back">
         <Link to={lastListURL}>← {t("detail.back")}</Link>
       </p>
-      <PageHeading title={t("detail.title", { code: r?.tracking_code ?? String(id) })} />
+      <PageHeading title={t("detail.title", { code })}>
+        {/* The code never breaks at its hyphen. */}
+        {titleBefore}
+        <span className="nowrap">{code}</span>
+        {titleAfter}
+      </PageHeading>
       <div ref={noticeRef} tabIndex={-1} aria-live="polite" className="live">
         {notice && (
           <p className="notice">
