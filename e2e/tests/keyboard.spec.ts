@@ -141,10 +141,12 @@ test.describe("@a11y", () => {
     await page.keyboard.press("Enter");
     await expect(page.getByText("Esta solicitud está eliminada.")).toBeVisible();
     // The notice has the focus; its Undo is the next stop.
+    await expect(page.locator("div.live")).toBeFocused();
     await page.keyboard.press("Tab");
     await expect(page.getByRole("button", { name: "Deshacer" })).toBeFocused();
     await page.keyboard.press("Enter");
     await expect(page.locator(".notice")).toHaveText("Solicitud restaurada.");
+    await expect(page.locator("div.live")).toBeFocused();
     await expect(page.getByText("Esta solicitud está eliminada.")).toHaveCount(0);
     await expect(page.locator("ol.audit li")).toHaveCount(4); // decide, status change, delete, restore
 

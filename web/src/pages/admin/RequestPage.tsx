@@ -45,6 +45,12 @@ export function RequestPage({ id }: { id: number }) {
     if (email) void load();
   }, [email, load]);
 
+  // The button pressed may be gone (Delete becomes Restore): the notice,
+  // with its Undo, is where the person goes on from.
+  useEffect(() => {
+    if (notice) noticeRef.current?.focus();
+  }, [notice]);
+
   // Audit snapshots are stored JSON: show known statuses by name, anything else as is.
   const statusName = (v: unknown) => (STATUSES.includes(v as Status) ? t(`status.${v as Status}`) : String(v));
 
@@ -57,9 +63,6 @@ export function RequestPage({ id }: { id: number }) {
       setComment("");
       await load();
       setNotice(done);
-      // The button pressed may be gone (Delete becomes Restore): the notice,
-      // with its Undo, is where the person goes on from.
-      requestAnimationFrame(() => noticeRef.current?.focus());
     } catch (err) {
       onError(err);
       setError(errorText(err));

@@ -111,6 +111,18 @@ describe("admin workspace", () => {
     expect(screen.getByRole("link", { name: "← Volver a la lista" })).toHaveAttribute("href", "/admin");
   });
 
+  it("says what is wrong with a search in the reader's language", async () => {
+    adminApi({
+      "GET /api/v1/admin/requests": (_b, url) =>
+        url.searchParams.get("q")
+          ? { status: 400, body: { type: "x", title: "Bad Request", status: 400, code: "invalid", detail: "invalid", errors: { q: "must have at least 4 digits of a document number" } } }
+          : { body: { items: [], total: 0, next_cursor: null, total_is_lower_bound: false } },
+    });
+    renderAt("/admin?q=123");
+    expect(await screen.findByText(/Buscá con una palabra de 3 letras o más, 4 o más dígitos de un DNI/)).toBeInTheDocument();
+    expect(screen.getByLabelText("Buscar")).toHaveValue("123"); // the search is still there to fix
+  });
+
   it("moves the focus to the new page's heading once it is there, not on the first load", async () => {
     adminApi();
     renderAt("/admin");

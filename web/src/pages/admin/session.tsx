@@ -77,6 +77,10 @@ export function useErrorText(): (err: unknown) => string {
   return useCallback(
     (err: unknown) => {
       if (!(err instanceof ApiError)) return t("err.network");
+      // The filters' problems, in the reader's language (the API's detail is English).
+      const fields = err.status === 400 ? err.fieldErrors : {};
+      if (fields["q"]) return t("err.search");
+      if (fields["from"] || fields["to"]) return t("err.dates");
       const key: MessageKey | null =
         err.status === 0 ? "err.network" : err.status === 404 ? "err.notfound" : err.status === 409 ? "err.changed" : err.status === 429 ? "err.ratelimit" : err.status >= 500 ? "err.server" : null;
       return key ? t(key) : t("err.invalid", { detail: err.message });
