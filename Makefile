@@ -19,7 +19,7 @@ down: ## stop the stack (keeps the data volumes)
 	docker compose down
 
 .PHONY: test
-test: lint test-images test-go test-web test-aws diagram-check test-e2e test-chaos test-site test-gitlab ## every test tier; fails on any failure
+test: lint test-images test-go test-web test-aws diagram-check test-e2e test-chaos test-site test-swarm test-gitlab ## every test tier; fails on any failure
 	@echo "make test: all tiers passed"
 
 .PHONY: test-go
@@ -88,6 +88,10 @@ site-release: ## Part 3: build, test, push, deploy and smoke-test the site on a 
 .PHONY: test-site
 test-site: ## Part 3 proof: zero failed requests through an update and an automatic rollback
 	bash deploy/swarm/test-rehearsal.sh
+
+.PHONY: test-swarm
+test-swarm: ## the app on three Swarm nodes under load: rollout, rollback, a node lost and back
+	bash deploy/swarm/test-app-swarm.sh
 
 .PHONY: test-gitlab
 test-gitlab: ## .gitlab-ci.yml's build and test jobs, run for real by gitlab-ci-local

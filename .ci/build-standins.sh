@@ -80,4 +80,5 @@ build distroless "$IMG_DISTROLESS"
 build playwright "$IMG_PLAYWRIGHT" --build-arg "NODE_IMAGE=$IMG_NODE"
 build registry "$IMG_REGISTRY"
 build docker-cli "$IMG_DOCKER_CLI"
-docker images --format '   {{.Repository}}:{{.Tag}} {{.Size}}' | grep -v '<none>' | grep -E "$(echo "$IMG_GOLANG|$IMG_NODE|$IMG_NGINX|$IMG_POSTGRES|$IMG_VALKEY|$IMG_DISTROLESS|$IMG_PLAYWRIGHT|$IMG_REGISTRY|$IMG_DOCKER_CLI" | sed 's/[.]/[.]/g')" || true
+build dind "$IMG_DOCKER_DIND"
+docker images --format '   {{.Repository}}:{{.Tag}} {{.Size}}' | grep -v '<none>' | grep -E "$(echo "$IMG_GOLANG|$IMG_NODE|$IMG_NGINX|$IMG_POSTGRES|$IMG_VALKEY|$IMG_DISTROLESS|$IMG_PLAYWRIGHT|$IMG_REGISTRY|$IMG_DOCKER_CLI|$IMG_DOCKER_DIND" | sed 's/[.]/[.]/g')" || true

@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
-# The site pipeline's stages, called by GitHub Actions, GitLab CI and the
-# local rehearsal alike:
+# Both Swarm pipelines' stages, called by GitHub Actions, GitLab CI and the
+# local rehearsals alike. One mechanism for both stacks: deploy by digest,
+# wait until every task runs the new image, let Swarm roll a failed update
+# back, and fail the pipeline then.
 #
+# The site (Part 3):
 #   pipeline.sh build|test|push|promote|verify|deploy|smoke|release
-#
 # release (the local rehearsal) = build, test, push, promote, deploy, smoke.
 # CI pushes first (by digest, under the immutable sha- tag only), tests that
 # pushed digest, scans and signs it, and only then promotes it to latest;
 # deploy verifies the signature before it touches the Swarm.
 #
+# The app (deploy/swarm/app.yml):
+#   pipeline.sh app-migrate|app-deploy|app-smoke|app-release
+# app-release = app-migrate (a one-off job of the new image; on the first
+# release, after the stack has a database), app-deploy, app-smoke. When the
+# update fails, Swarm rolls the failing service back and app-deploy puts every
+# other service back on the images it ran before, then fails.
+#
 # Environment:
-#   IMAGE        repository to push to (ghcr.io/owner/loandesk-site, 127.0.0.1:5000/loandesk-site)
-#   REVISION     release id baked into the image (default: the short git commit)
-#   SITE_DIR     the site's build context (default: site)
-#   STACK        Swarm stack name (default: loandesk-site)
+#   IMAGE        site: repository to push to (ghcr.io/owner/loandesk-site, 127.0.0.1:5000/loandesk-site)
+#   REVISION     site: release id baked into the image (default: the short git commit)
+#   SITE_DIR     site: the site's build context (default: site)
+#   STACK        Swarm stack name (default: loandesk-site; the app: loandesk)
+#   APP_IMAGE, WEB_IMAGE
+#                app: the api/worker/migrate image and the web image, by digest
 #   PUBLIC_URL   where the smoke test looks (default: http://127.0.0.1:${EDGE_PORT:-80})
 #   DOCKER_HOST  for deploy/smoke: the Swarm manager, e.g. ssh://deploy@manager.example.com
 #   BUILD_CACHE  extra buildx cache flags, e.g. "--cache-from type=gha --cache-to type=gha,mode=max"
@@ -34,7 +45,7 @@ root=$(cd "$here/../.." && pwd)
 # shellcheck source=.env
 . "$root/.env" # NGINX_IMAGE: the site's base and the edge proxy
 
-IMAGE=${IMAGE:?set IMAGE, e.g. ghcr.io/owner/loandesk-site}
+case ${1:-} in app-*) IMAGE=${IMAGE:-} ;; *) IMAGE=${IMAGE:?set IMAGE, e.g. ghcr.io/owner/loandesk-site} ;; esac
 REVISION=${REVISION:-$(git -C "$root" rev-parse --short=12 HEAD)}
 SITE_DIR=${SITE_DIR:-$root/site}
 STACK=${STACK:-loandesk-site}
@@ -150,19 +161,56 @@ verify() {
 
 svc() { echo "${STACK}_site"; }
 
-# converged IMAGE: prints "ok", "rollback" or "wait".
+# converged SERVICE IMAGE: prints "ok" (every task meant to run runs IMAGE),
+# "rollback" (Swarm is rolling back or rolled back) or "wait". Any mode:
+# replicated or global.
 converged() {
-    local want=$1 state running
-    state=$(docker service inspect -f '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "$(svc)")
+    local service=$1 want=$2 state running
+    state=$(docker service inspect -f '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "$service")
     case "$state" in rollback_*|paused) echo rollback; return ;; esac
     [ -z "$state" ] || [ "$state" = completed ] || { echo wait; return; }
-    running=$(docker service ps --no-trunc --filter desired-state=running --format '{{.Image}} {{.CurrentState}}' "$(svc)")
-    local replicas
-    replicas=$(docker service inspect -f '{{.Spec.Mode.Replicated.Replicas}}' "$(svc)")
-    if [ "$(grep -c "^$want Running" <<<"$running")" -eq "$replicas" ] && ! grep -qv "^$want Running" <<<"$running"; then
+    running=$(docker service ps --no-trunc --filter desired-state=running --format '{{.Image}} {{.CurrentState}}' "$service")
+    if [ -n "$running" ] && ! grep -qv "^$want Running" <<<"$running"; then
         echo ok
+    elif [ -z "$state" ] && [ "$(docker service ps --no-trunc --format '{{.Image}} {{.CurrentState}}' "$service" | grep -c "^$want Failed")" -ge 6 ]; then
+        echo failing # a new service in a crash loop: no update to roll back
     else
         echo wait
+    fi
+}
+
+# await SERVICE IMAGE: until it converges (0) or Swarm rolled it back (1, once
+# the rollback is over, so the caller sees a settled service); 300 s at most.
+await() {
+    local service=$1 image=$2 start=$SECONDS result=wait
+    while [ $((SECONDS - start)) -lt 300 ]; do
+        result=$(converged "$service" "$image")
+        [ "$result" = wait ] || break
+        sleep 1
+    done
+    case $result in
+        ok) log "$service runs $image ($((SECONDS - start)) s)" ;;
+        rollback)
+            while [ $((SECONDS - start)) -lt 300 ] && [ "$(docker service inspect -f '{{.UpdateStatus.State}}' "$service")" = rollback_started ]; do
+                sleep 1
+            done
+            docker service ps --no-trunc --format '  {{.Name}} {{.Image}} {{.CurrentState}} {{.Error}}' "$service" | head -8 >&2
+            log "$service failed its health checks; Swarm rolled it back to $(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "$service")"
+            return 1 ;;
+        failing)
+            docker service logs --raw --tail 5 "$service" >&2 2>&1 || true
+            log "$service keeps failing"
+            return 1 ;;
+        *) log "$service not converged after 300 s"; return 1 ;;
+    esac
+}
+
+registry_login() { # IMAGE: hand the Swarm the long-lived read-only pull credential
+    if [ -n "${REGISTRY_PULL_USER:-}" ]; then
+        # --with-registry-auth hands the Swarm the client's login for this
+        # registry: make it the long-lived read-only one.
+        printf '%s' "${REGISTRY_PULL_TOKEN:?set REGISTRY_PULL_TOKEN}" |
+            docker login -u "$REGISTRY_PULL_USER" --password-stdin "${1%%/*}" >/dev/null
     fi
 }
 
@@ -170,34 +218,14 @@ deploy() {
     local image=${SITE_IMAGE:-$(cat "$STATE_DIR/image" 2>/dev/null || true)}
     [ -n "$image" ] || die "no image to deploy: run push first or set SITE_IMAGE"
     log "deploy $image to stack $STACK on ${DOCKER_HOST:-the local engine}"
-    if [ -n "${REGISTRY_PULL_USER:-}" ]; then
-        # --with-registry-auth hands the Swarm the client's login for this
-        # registry: make it the long-lived read-only one.
-        printf '%s' "${REGISTRY_PULL_TOKEN:?set REGISTRY_PULL_TOKEN}" |
-            docker login -u "$REGISTRY_PULL_USER" --password-stdin "${image%%/*}" >/dev/null
-    fi
+    registry_login "$image"
     local out
     if ! out=$(cd "$here" && SITE_IMAGE=$image EDGE_IMAGE=$NGINX_IMAGE EDGE_PORT=$EDGE_PORT docker stack deploy --with-registry-auth -c stack.yml "$STACK" 2>&1); then
         printf '%s\n' "$out" >&2
         die "docker stack deploy failed"
     fi
-    local start=$SECONDS result=wait
-    while [ $((SECONDS - start)) -lt 300 ]; do
-        result=$(converged "$image")
-        [ "$result" = wait ] || break
-        sleep 1
-    done
-    case $result in
-        ok) log "deploy ok: $(svc) runs $image ($((SECONDS - start)) s)" ;;
-        rollback)
-            # Wait for the rollback to finish, so the caller sees a settled service.
-            while [ $((SECONDS - start)) -lt 300 ] && [ "$(docker service inspect -f '{{.UpdateStatus.State}}' "$(svc)")" = rollback_started ]; do
-                sleep 1
-            done
-            docker service ps --no-trunc --format '  {{.Name}} {{.Image}} {{.CurrentState}} {{.Error}}' "$(svc)" | head -8 >&2
-            die "the update failed its health checks; Swarm rolled back to $(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "$(svc)")" ;;
-        *) die "not converged after 300 s" ;;
-    esac
+    await "$(svc)" "$image" || die "the update of $(svc) failed"
+    log "deploy ok"
 }
 
 smoke() {
@@ -216,7 +244,114 @@ smoke() {
     log "smoke ok: $PUBLIC_URL serves release $REVISION"
 }
 
+# --- the app (deploy/swarm/app.yml) ----------------------------------------
+
+app_stack() { # deploy app.yml with APP_IMAGE and WEB_IMAGE
+    local out
+    if ! out=$(cd "$here" && docker stack deploy --with-registry-auth --prune -c app.yml "$STACK" 2>&1); then
+        printf '%s\n' "$out" >&2
+        die "docker stack deploy failed"
+    fi
+}
+
+# app-migrate: the new image's migrations, as a one-off Swarm job on the
+# backend network. They must work with the previous release's code (expand,
+# then contract in a later release): the old tasks keep running meanwhile.
+app_migrate() {
+    : "${APP_IMAGE:?set APP_IMAGE to the app image by digest}"
+    local job="${STACK}_migrate"
+    docker service rm "$job" >/dev/null 2>&1 || true
+    log "migrate with $APP_IMAGE"
+    docker service create --detach --quiet --name "$job" --mode replicated-job --restart-condition on-failure \
+        --restart-max-attempts 5 --restart-delay 3s --network "${STACK}_backend" \
+        --secret "source=${DB_PASSWORD_SECRET:-loandesk_db_password},target=db_password" \
+        --env "APP_ENV=${APP_ENV:-production}" --env "DATABASE_PASSWORD_FILE=/run/secrets/db_password" \
+        --env "DATABASE_URL=${DATABASE_URL:-postgres://loandesk@postgres:5432/loandesk?sslmode=disable}" \
+        --read-only --with-registry-auth "$APP_IMAGE" migrate >/dev/null
+    local start=$SECONDS states=""
+    while [ $((SECONDS - start)) -lt 180 ]; do
+        states=$(docker service ps --format '{{.CurrentState}}' "$job")
+        grep -q '^Complete' <<<"$states" && break
+        [ "$(grep -c '^Failed' <<<"$states")" -lt 6 ] || break # the first try and its 5 restarts
+        sleep 1
+    done
+    if ! grep -q '^Complete' <<<"$states"; then
+        docker service logs --raw "$job" 2>&1 | tail -20 >&2
+        docker service rm "$job" >/dev/null 2>&1 || true
+        die "migrations did not complete: $(tr '\n' ' ' <<<"$states")"
+    fi
+    docker service rm "$job" >/dev/null
+    log "migrate ok ($((SECONDS - start)) s)"
+}
+
+# app-deploy: exactly these digests; every service converges, or the ones
+# that did go back to the images they ran before and the pipeline fails.
+app_deploy() {
+    : "${APP_IMAGE:?set APP_IMAGE to the app image by digest}" "${WEB_IMAGE:?set WEB_IMAGE to the web image by digest}"
+    local prev_app prev_web
+    prev_app=$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "${STACK}_api" 2>/dev/null || true)
+    prev_web=$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "${STACK}_web" 2>/dev/null || true)
+    log "deploy api/worker $APP_IMAGE, web $WEB_IMAGE to stack $STACK on ${DOCKER_HOST:-the local engine}"
+    registry_login "$APP_IMAGE"
+    app_stack
+    local s failed=""
+    for s in api worker web; do
+        local want=$APP_IMAGE
+        [ "$s" = web ] && want=$WEB_IMAGE
+        await "${STACK}_$s" "$want" || { failed=$s; break; }
+    done
+    if [ -n "$failed" ]; then
+        if [ -n "$prev_app" ]; then
+            log "putting the stack back on $prev_app and $prev_web"
+            APP_IMAGE=$prev_app WEB_IMAGE=$prev_web app_stack
+            for s in api worker web; do
+                local back=$prev_app
+                [ "$s" = web ] && back=$prev_web
+                await "${STACK}_$s" "$back" || log "$s did not settle back on $back"
+            done
+        fi
+        die "the update of ${STACK}_$failed failed; the stack runs the previous release"
+    fi
+    log "deploy ok"
+}
+
+app_smoke() { # the SPA from web, and the API's own contract through it
+    log "smoke $PUBLIC_URL"
+    local ok=""
+    for _ in $(seq 1 30); do
+        if http "$PUBLIC_URL/" | grep -q '<div id="root">' && http "$PUBLIC_URL/api/openapi.yaml" | grep -q '^openapi:'; then
+            ok=1 && break
+        fi
+        sleep 1
+    done
+    [ -n "$ok" ] || die "$PUBLIC_URL does not serve the app"
+    log "smoke ok"
+}
+
+app_release() {
+    if docker network inspect "${STACK}_backend" >/dev/null 2>&1; then
+        app_migrate
+        app_deploy
+    else
+        # The first release: the stack brings its database up, then the
+        # schema; api tasks wait for it (they answer 503 until then).
+        app_stack
+        local start=$SECONDS
+        until docker service ps --filter desired-state=running --format '{{.CurrentState}}' "${STACK}_postgres" 2>/dev/null | grep -q '^Running'; do
+            [ $((SECONDS - start)) -lt 180 ] || die "postgres did not start"
+            sleep 1
+        done
+        app_migrate
+        app_deploy
+    fi
+    app_smoke
+}
+
 case ${1:-} in
+    app-migrate) app_migrate ;;
+    app-deploy) app_deploy ;;
+    app-smoke) app_smoke ;;
+    app-release) app_release ;;
     build) build ;;
     test) test_image ;;
     push) push ;;
@@ -225,5 +360,5 @@ case ${1:-} in
     deploy) deploy ;;
     smoke) smoke ;;
     release) build; test_image; push; promote; deploy; smoke ;;
-    *) echo "usage: $0 build|test|push|promote|verify|deploy|smoke|release" >&2; exit 2 ;;
+    *) echo "usage: $0 build|test|push|promote|verify|deploy|smoke|release|app-migrate|app-deploy|app-smoke|app-release" >&2; exit 2 ;;
 esac

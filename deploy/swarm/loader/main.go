@@ -1,0 +1,201 @@
+// Command loader keeps LoanDesk busy through a rehearsal (make test-swarm):
+// new filings at a fixed rate from a client that retries with the same
+// Idempotency-Key, and page loads. Every attempt goes on a fresh connection,
+// so each is routed afresh. When the -stop file appears it stops, then checks
+// that every filing was kept and decided.
+//
+// Output (-out): one CSV line per attempt: unix_ms,kind,status,error.
+// The last line on stdout: filings=N lost=N undecided=N attempts=N failed=N pages=N.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "loader:", err)
+		os.Exit(1)
+	}
+}
+
+type recorder struct {
+	mu              sync.Mutex
+	w               *bufio.Writer
+	attempts, fails int
+	pages           int
+}
+
+// note records one attempt; any answer but the expected one is a failure.
+func (r *recorder) note(start time.Time, kind string, status int, err error, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.attempts++
+	if kind == "page" {
+		r.pages++
+	}
+	msg := ""
+	if err != nil {
+		msg = strings.ReplaceAll(err.Error(), ",", ";")
+	}
+	if !ok {
+		r.fails++
+	}
+	fmt.Fprintf(r.w, "%d,%s,%d,%s\n", start.UnixMilli(), kind, status, msg)
+}
+
+func run() error {
+	base := flag.String("url", "http://127.0.0.1:8080", "the load balancer")
+	rate := flag.Int("rate", 10, "new filings per second")
+	pages := flag.Int("pages", 10, "page loads per second")
+	stop := flag.String("stop", "", "stop when this file exists")
+	maxDur := flag.Duration("max", 15*time.Minute, "stop after this long in any case")
+	giveUp := flag.Duration("give-up", 30*time.Second, "how long a filing is retried before it counts as lost")
+	decide := flag.Duration("decide", 2*time.Minute, "how long to wait for every filing to be decided")
+	out := flag.String("out", "load.csv", "CSV of every attempt")
+	flag.Parse()
+
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rec := &recorder{w: bufio.NewWriter(f)}
+	defer rec.w.Flush()
+	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	ctx, cancel := context.WithTimeout(context.Background(), *maxDur)
+	defer cancel()
+
+	run := time.Now().UnixNano()
+	var (
+		mu    sync.Mutex
+		codes = map[string]string{} // idempotency key → tracking code ("" while none)
+		wg    sync.WaitGroup
+	)
+	file := func(n int) {
+		defer wg.Done()
+		key := fmt.Sprintf("swarm-%d-%06d", run, n)
+		suffix := []string{"950", "950", "950", "120"}[n%4] // approved, or rejected by score
+		body, _ := json.Marshal(map[string]any{
+			"full_name": fmt.Sprintf("Carga Swarm %d", n), "email": fmt.Sprintf("carga%d@example.com", n),
+			"document_number": fmt.Sprintf("30%03d%s", n%1000, suffix), "gender": "F", "amount": 150000,
+		})
+		mu.Lock()
+		codes[key] = ""
+		mu.Unlock()
+		deadline := time.Now().Add(*giveUp)
+		for wait := 200 * time.Millisecond; time.Now().Before(deadline); wait = min(2*wait, 2*time.Second) {
+			start := time.Now()
+			req, _ := http.NewRequest(http.MethodPost, *base+"/api/v1/requests", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", key)
+			resp, err := client.Do(req)
+			if err == nil {
+				var receipt struct {
+					Code string `json:"tracking_code"`
+				}
+				_ = json.NewDecoder(resp.Body).Decode(&receipt)
+				resp.Body.Close()
+				ok := resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusOK
+				rec.note(start, "file", resp.StatusCode, nil, ok)
+				if ok && receipt.Code != "" {
+					mu.Lock()
+					codes[key] = receipt.Code
+					mu.Unlock()
+					return
+				}
+			} else {
+				rec.note(start, "file", 0, err, false)
+			}
+			time.Sleep(wait) // the same key again: one filing, however many arrive
+		}
+	}
+	page := func() {
+		defer wg.Done()
+		start := time.Now()
+		resp, err := client.Get(*base + "/")
+		if err != nil {
+			rec.note(start, "page", 0, err, false)
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		rec.note(start, "page", resp.StatusCode, nil, resp.StatusCode == http.StatusOK)
+	}
+
+	fileTick := time.NewTicker(time.Second / time.Duration(max(*rate, 1)))
+	pageTick := time.NewTicker(time.Second / time.Duration(max(*pages, 1)))
+	check := time.NewTicker(100 * time.Millisecond)
+	defer fileTick.Stop()
+	defer pageTick.Stop()
+	defer check.Stop()
+	n := 0
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-check.C:
+			if _, err := os.Stat(*stop); *stop != "" && err == nil {
+				break loop
+			}
+		case <-fileTick.C:
+			n++
+			wg.Add(1)
+			go file(n)
+		case <-pageTick.C:
+			wg.Add(1)
+			go page()
+		}
+	}
+	wg.Wait()
+	rec.w.Flush()
+
+	// Every filing kept: its code answers; and decided (the worker finishes
+	// what the providers could not answer in time).
+	lost, undecided := 0, 0
+	pending := map[string]bool{}
+	for _, code := range codes {
+		if code == "" {
+			lost++
+		} else {
+			pending[code] = true
+		}
+	}
+	until := time.Now().Add(*decide)
+	for len(pending) > 0 && time.Now().Before(until) {
+		for code := range pending {
+			resp, err := client.Get(*base + "/api/v1/requests/" + code)
+			if err != nil {
+				continue
+			}
+			var r struct {
+				Status string `json:"status"`
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&r)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && r.Status != "in_review" {
+				delete(pending, code)
+			}
+		}
+		if len(pending) > 0 {
+			time.Sleep(time.Second)
+		}
+	}
+	undecided = len(pending)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	fmt.Printf("filings=%d lost=%d undecided=%d attempts=%d failed=%d pages=%d\n", len(codes), lost, undecided, rec.attempts, rec.fails, rec.pages)
+	return nil
+}

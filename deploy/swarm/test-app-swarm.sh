@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# make test-swarm: the app on a real three-node Swarm, rehearsed under load.
+#
+# Three Docker engines in containers (the pinned docker:dind, or its CI
+# stand-in) form a Swarm of three managers on a private network, with a
+# registry and a load balancer (nginx, on 127.0.0.1 only) in front of the
+# three nodes' web ports, retrying the next node on a connection error (POSTs
+# too: every filing carries an Idempotency-Key). A loader files requests and
+# loads pages throughout, while:
+#   a) release B of api, worker and web rolls out (migrations first, as a job);
+#   b) release C, whose api never starts listening, is deployed: Swarm rolls
+#      it back and the pipeline fails; it is then put back to B;
+#   c) a node without data is killed; its tasks come back on the others;
+#   d) it returns and rejoins; the managers kept quorum meanwhile.
+# Asserts: 0 failed requests in a) and b), 0 filings lost, every filing
+# decided; prints the failed requests during c) (goal 0) and every duration.
+# The engines' image stores stay in volumes (warm runs pull nothing); the
+# Swarm and the stack are removed at the end.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=.env
+. "$root/.env"
+
+NET=loandesk-swarm
+SUBNET=192.168.239.0/24
+REG_IP=192.168.239.2 LB_IP=192.168.239.3
+NODES=(node1 node2 node3)
+declare -A IP=([node1]=192.168.239.11 [node2]=192.168.239.12 [node3]=192.168.239.13)
+LB_PORT=${TEST_SWARM_PORT:-18090}
+REG_PORT=${TEST_SWARM_REGISTRY_PORT:-15001}
+STACK=loandesk
+work=$(mktemp -d)
+
+say() { printf 'swarm-test: %s\n' "$*"; }
+fail() { say "FAILED: $*"; exit 1; }
+now_ms() { date +%s%3N; }
+on() { local n=$1; shift; docker -H "tcp://${IP[$n]}:2375" "$@"; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
+
+# The stack, and the data it left on node1 (a new run makes new secrets).
+forget_data() {
+    on node1 stack rm "$STACK" >/dev/null 2>&1 || true
+    local n
+    for n in "${NODES[@]}"; do
+        on "$n" ps -aq --filter "label=com.docker.stack.namespace=$STACK" 2>/dev/null | xargs -r docker -H "tcp://${IP[$n]}:2375" rm -f >/dev/null 2>&1 || true
+    done
+    on node1 volume rm -f "${STACK}_pgdata" "${STACK}_valkeydata" >/dev/null 2>&1 || true
+}
+
+cleanup() {
+    status=$?
+    touch "$work/stop" 2>/dev/null || true
+    if [ "$status" -ne 0 ]; then
+        mkdir -p "$root/deploy/swarm/results"
+        for n in "${NODES[@]}"; do
+            on "$n" service ls >"$root/deploy/swarm/results/services-$n.txt" 2>&1 || true
+            for s in api worker web postgres; do
+                on "$n" service ps --no-trunc "${STACK}_$s" >>"$root/deploy/swarm/results/tasks-$n.txt" 2>&1 || true
+            done
+        done
+        docker logs loandesk-swarm-lb >"$root/deploy/swarm/results/lb.log" 2>&1 || true
+        cp "$work"/*.csv "$root/deploy/swarm/results/" 2>/dev/null || true
+        say "logs in deploy/swarm/results/"
+    fi
+    docker rm -f loandesk-swarm-loader >/dev/null 2>&1 || true
+    forget_data
+    for n in "${NODES[@]}"; do on "$n" swarm leave --force >/dev/null 2>&1 || true; done
+    docker rm -f loandesk-swarm-lb loandesk-swarm-registry "${NODES[@]/#/loandesk-swarm-}" >/dev/null 2>&1 || true
+    docker network rm "$NET" >/dev/null 2>&1 || true
+    rm -rf "$work"
+    exit "$status"
+}
+trap cleanup EXIT
+
+# --- the cluster -----------------------------------------------------------
+start=$(now_ms)
+docker rm -f loandesk-swarm-lb loandesk-swarm-registry "${NODES[@]/#/loandesk-swarm-}" >/dev/null 2>&1 || true
+docker network rm "$NET" >/dev/null 2>&1 || true
+docker network create --subnet "$SUBNET" "$NET" >/dev/null
+docker run -d --name loandesk-swarm-registry --network "$NET" --ip "$REG_IP" --network-alias registry \
+    -p "127.0.0.1:$REG_PORT:5000" -v loandesk-swarm-registry:/var/lib/registry "$REGISTRY_IMAGE" >/dev/null
+# What --privileged would give, minus CAP_SYS_RESOURCE (outside this
+# machine's bounding set: --privileged itself fails here).
+for n in "${NODES[@]}"; do
+    docker run -d --name "loandesk-swarm-$n" --hostname "$n" --network "$NET" --ip "${IP[$n]}" \
+        --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+        --security-opt systempaths=unconfined --device-cgroup-rule 'a *:* rwm' -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+        -v "loandesk-swarm-$n:/var/lib/docker" -e DOCKER_TLS_CERTDIR= \
+        "$DOCKER_DIND_IMAGE" --insecure-registry registry:5000 >/dev/null
+done
+for n in "${NODES[@]}"; do
+    for _ in $(seq 1 60); do on "$n" info >/dev/null 2>&1 && break; sleep 0.5; done
+    on "$n" info >/dev/null 2>&1 || { docker logs "loandesk-swarm-$n" | tail -20; fail "the engine on $n did not start"; }
+done
+# A previous run's, if it died: its stack, data and Swarm.
+forget_data
+for n in "${NODES[@]}"; do on "$n" swarm leave --force >/dev/null 2>&1 || true; done
+on node1 swarm init --advertise-addr "${IP[node1]}" >/dev/null
+token=$(on node1 swarm join-token -q manager)
+for n in node2 node3; do on "$n" swarm join --token "$token" "${IP[node1]}:2377" >/dev/null; done
+on node1 node update --label-add loandesk.data=true node1 >/dev/null
+for n in "${NODES[@]}"; do on node1 node update --label-add "zone=$n" "$n" >/dev/null; done
+say "three managers up in $(secs "$start" "$(now_ms)") s: $(on node1 node ls --format '{{.Hostname}}:{{.ManagerStatus}}' | tr '\n' ' ')"
+
+# --- images: built once, pushed, named by digest ---------------------------
+# push IMAGE NAME: the registry's digest reference for the nodes.
+push() {
+    local local_ref="127.0.0.1:$REG_PORT/$2"
+    docker tag "$1" "$local_ref" && docker push -q "$local_ref" >/dev/null
+    echo "registry:5000/$2@$(docker inspect -f '{{index .RepoDigests 0}}' "$local_ref" | sed 's/.*@//')"
+}
+build_release() { # REVISION: the app, worker and web images of one release
+    docker build -q --build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" --build-arg "REVISION=$1" \
+        --target loandesk -t "loandesk/loandesk:$1" "$root" >/dev/null
+    docker build -q --build-arg "NODE_IMAGE=$NODE_IMAGE" --build-arg "NGINX_IMAGE=$NGINX_IMAGE" --build-arg "REVISION=$1" \
+        -f "$root/web/Dockerfile" -t "loandesk/web:$1" "$root" >/dev/null
+}
+t0=$(now_ms)
+build_release "swarm-a"
+for t in scoring identity; do
+    docker build -q --build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" --target "$t" -t "loandesk/$t:swarm" "$root" >/dev/null
+done
+export SCORING_IMAGE IDENTITY_IMAGE
+SCORING_IMAGE=$(push loandesk/scoring:swarm loandesk/scoring)
+IDENTITY_IMAGE=$(push loandesk/identity:swarm loandesk/identity)
+POSTGRES_IMAGE=$(push "$POSTGRES_IMAGE" postgres)
+VALKEY_IMAGE=$(push "$VALKEY_IMAGE" valkey)
+A_APP=$(push loandesk/loandesk:swarm-a loandesk/loandesk)
+A_WEB=$(push loandesk/web:swarm-a loandesk/web)
+say "images built and pushed in $(secs "$t0" "$(now_ms)") s"
+
+# Secrets: made here, never written to the repository.
+for s in db_password admin_password session_key; do
+    head -c 33 /dev/urandom | base64 | tr -d '/+=' | on node1 secret create "loandesk_$s" - >/dev/null
+done
+
+# --- the load balancer: what a cloud one does, on 127.0.0.1 ------------------
+cat >"$work/lb.conf" <<CONF
+upstream nodes {
+    server ${IP[node1]}:8080 max_fails=1 fail_timeout=5s;
+    server ${IP[node2]}:8080 max_fails=1 fail_timeout=5s;
+    server ${IP[node3]}:8080 max_fails=1 fail_timeout=5s;
+}
+server {
+    listen 8080;
+    location / {
+        proxy_pass http://nodes;
+        proxy_http_version 1.1;
+        proxy_connect_timeout 1s;
+        proxy_read_timeout 30s;
+        # A node that refuses, times out or is between web tasks: the next one.
+        # POSTs too: a filing is idempotent by its key.
+        proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;
+        proxy_next_upstream_tries 3;
+    }
+}
+CONF
+docker run -d --name loandesk-swarm-lb --network "$NET" --ip "$LB_IP" -p "127.0.0.1:$LB_PORT:8080" \
+    -v "$work/lb.conf:/etc/nginx/conf.d/default.conf:ro" "$NGINX_IMAGE" >/dev/null
+
+export PUBLIC_URL="http://127.0.0.1:$LB_PORT"
+export STACK SUBMIT_RATE_LIMIT=100000 COOKIE_SECURE=false WORKER_RETRY_MAX=5s
+export POSTGRES_IMAGE VALKEY_IMAGE
+release() { # NAME APP WEB: migrations as a job, then the stack, then wait (pipeline.sh does the same)
+    # The pipeline drives the Swarm through a manager; the host's engine
+    # keeps building and pushing.
+    DOCKER_HOST="tcp://${IP[node1]}:2375" APP_IMAGE=$2 WEB_IMAGE=$3 "$here/pipeline.sh" app-release
+}
+t0=$(now_ms)
+release A "$A_APP" "$A_WEB" || fail "release A did not converge"
+say "release A deployed and converged in $(secs "$t0" "$(now_ms)") s"
+
+# --- the load ----------------------------------------------------------------
+docker run -d --name loandesk-swarm-loader --network host -v "$root:/src:ro" -v "$work:/out" \
+    -v loandesk-test_gomod:/go/pkg/mod -v loandesk-test_gocache:/root/.cache/go-build -e GOFLAGS=-buildvcs=false -w /src \
+    "$GO_IMAGE" sh -c "go build -o /tmp/loader ./deploy/swarm/loader && /tmp/loader -url http://127.0.0.1:$LB_PORT -rate 10 -pages 10 -stop /out/stop -out /out/load.csv" >/dev/null
+for _ in $(seq 1 120); do
+    [ -s "$work/load.csv" ] && break
+    [ -n "$(docker ps -q --filter name=^loandesk-swarm-loader$)" ] || { docker logs loandesk-swarm-loader; fail "the loader exited"; }
+    sleep 1
+done
+[ -s "$work/load.csv" ] || fail "the loader did not start"
+sleep 5
+
+# --- a) release B ------------------------------------------------------------
+build_release "swarm-b"
+B_APP=$(push loandesk/loandesk:swarm-b loandesk/loandesk)
+B_WEB=$(push loandesk/web:swarm-b loandesk/web)
+a0=$(now_ms)
+release B "$B_APP" "$B_WEB" || fail "release B did not converge"
+a1=$(now_ms)
+for s in api worker; do
+    [ "$(on node1 service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "${STACK}_$s")" = "$B_APP" ] || fail "$s is not on release B"
+done
+sleep 3
+
+# --- b) release C: its api never listens -----------------------------------
+printf 'FROM loandesk/loandesk:swarm-b\nENV LISTEN_ADDR=nowhere\n' | docker build -q -t loandesk/loandesk:swarm-c - >/dev/null
+C_APP=$(push loandesk/loandesk:swarm-c loandesk/loandesk)
+b0=$(now_ms)
+if release C "$C_APP" "$B_WEB"; then fail "the pipeline accepted release C"; fi
+b1=$(now_ms)
+[ "$(on node1 service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "${STACK}_api")" = "$B_APP" ] || fail "api is not back on B"
+sleep 3
+
+# --- c) a node without data dies; d) it returns ---------------------------
+tasks_on() { # NODE: the app's tasks meant to run there
+    on node1 service ps --filter desired-state=running --format '{{.Node}} {{.Name}}' \
+        "${STACK}_api" "${STACK}_worker" "${STACK}_web" 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }' | sort | tr '\n' ' '
+}
+before=$(tasks_on node3)
+say "node3 runs: $before"
+c0=$(now_ms)
+docker kill loandesk-swarm-node3 >/dev/null
+seen_down=""
+for _ in $(seq 1 60); do
+    [ "$(on node1 node inspect -f '{{.Status.State}}' node3)" = down ] && { seen_down=$(now_ms); break; }
+    sleep 0.5
+done
+[ -n "$seen_down" ] || fail "the managers did not see node3 down within 30 s"
+# Quorum: two of three managers still take changes.
+on node1 service update --detach --label-add "rehearsal.lost=node3" "${STACK}_scoring" >/dev/null || fail "the managers lost quorum"
+c1=""
+for _ in $(seq 1 120); do
+    api=$(on node1 service ps --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' "${STACK}_api" | grep -v '^node3' | grep -c ' Running' || true)
+    worker=$(on node1 service ps --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' "${STACK}_worker" | grep -v '^node3' | grep -c ' Running' || true)
+    if [ "$api" -ge 3 ] && [ "$worker" -ge 2 ]; then c1=$(now_ms); break; fi
+    sleep 1
+done
+[ -n "$c1" ] || fail "api and worker did not come back to 3 and 2 tasks on the other nodes within 120 s"
+say "node2 and node1 now run: $(tasks_on node1)$(tasks_on node2)"
+d0=$(now_ms)
+docker start loandesk-swarm-node3 >/dev/null
+d1="" nodes=""
+for _ in $(seq 1 120); do
+    nodes=$(on node1 node ls --format '{{.Hostname}}:{{.Status}}:{{.ManagerStatus}}' 2>&1 | sort | tr '\n' ' ')
+    if [ "$nodes" = "node1:Ready:Leader node2:Ready:Reachable node3:Ready:Reachable " ] ||
+        [ "$nodes" = "node1:Ready:Reachable node2:Ready:Leader node3:Ready:Reachable " ] ||
+        [ "$nodes" = "node1:Ready:Reachable node2:Ready:Reachable node3:Ready:Leader " ]; then
+        d1=$(now_ms)
+        break
+    fi
+    sleep 1
+done
+[ -n "$d1" ] || fail "node3 did not rejoin within 120 s: $nodes"
+sleep 5
+
+# --- the verdict -----------------------------------------------------------
+touch "$work/stop"
+for _ in $(seq 1 200); do
+    [ -z "$(docker ps -q --filter name=^loandesk-swarm-loader$)" ] && break
+    sleep 1
+done
+[ -z "$(docker ps -q --filter name=^loandesk-swarm-loader$)" ] || fail "the loader did not finish"
+summary=$(docker logs loandesk-swarm-loader 2>&1 | tail -1)
+say "loader: $summary"
+window() { awk -F, -v a="$1" -v b="$2" '$1 >= a && $1 <= b { n++; if ($2 == "file" && !($3 == 201 || $3 == 200)) f++; if ($2 == "page" && $3 != 200) f++ } END { printf "%d %d", n, f }' "$work/load.csv"; }
+read -r an af <<<"$(window "$a0" "$a1")"
+read -r bn bf <<<"$(window "$b0" "$b1")"
+read -r cn cf <<<"$(window "$c0" "$d1")"
+say "a) release B rolled out in $(secs "$a0" "$a1") s (migrations, api, worker, web): $an requests meanwhile, $af failed"
+say "b) release C rolled back and put back to B in $(secs "$b0" "$b1") s: $bn requests meanwhile, $bf failed"
+say "c) node3 killed (it ran: $before): seen down after $(secs "$c0" "$seen_down") s; api 3/3 and worker 2/2 on the other nodes $(secs "$c0" "$c1") s after the kill; $cn requests until it rejoined, $cf failed (goal 0)"
+say "d) node3 rejoined in $(secs "$d0" "$d1") s; quorum held while it was away"
+# filings= lost= undecided= attempts= failed= pages=
+declare -A got
+for kv in $summary; do got[${kv%%=*}]=${kv#*=}; done
+[ "${got[filings]:-}" != "" ] || fail "no summary from the loader"
+[ "$af" -eq 0 ] || fail "requests failed during release B"
+[ "$bf" -eq 0 ] || fail "requests failed during release C"
+[ "${got[lost]}" -eq 0 ] || fail "${got[lost]} filings lost"
+[ "${got[undecided]}" -eq 0 ] || fail "${got[undecided]} filings never decided"
+[ "${got[filings]}" -ge 100 ] || fail "too little load: ${got[filings]} filings"
+say "ok in $(secs "$start" "$(now_ms)") s: ${got[filings]} filings, 0 lost, all decided; ${got[attempts]} attempts, ${got[failed]} failed"
