@@ -23,6 +23,7 @@
 #   REVISION     site: release id baked into the image (default: the short git commit)
 #   SITE_DIR     site: the site's build context (default: site)
 #   STACK        Swarm stack name (default: loandesk-site; the app: loandesk)
+#   STACK_DIR    site: where stack.yml and edge.conf are (default: deploy/swarm)
 #   APP_IMAGE, WEB_IMAGE
 #                app: the api/worker/migrate image and the web image, by digest
 #   PUBLIC_URL   where the smoke test looks (default: http://127.0.0.1:${EDGE_PORT:-80})
@@ -49,6 +50,7 @@ case ${1:-} in app-*) IMAGE=${IMAGE:-} ;; *) IMAGE=${IMAGE:?set IMAGE, e.g. ghcr
 REVISION=${REVISION:-$(git -C "$root" rev-parse --short=12 HEAD)}
 SITE_DIR=${SITE_DIR:-$root/site}
 STACK=${STACK:-loandesk-site}
+STACK_DIR=${STACK_DIR:-$here}
 EDGE_PORT=${EDGE_PORT:-80}
 PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$EDGE_PORT}
 STATE_DIR=${STATE_DIR:-$root/.release}
@@ -219,12 +221,18 @@ deploy() {
     [ -n "$image" ] || die "no image to deploy: run push first or set SITE_IMAGE"
     log "deploy $image to stack $STACK on ${DOCKER_HOST:-the local engine}"
     registry_login "$image"
-    local out
-    if ! out=$(cd "$here" && SITE_IMAGE=$image EDGE_IMAGE=$NGINX_IMAGE EDGE_PORT=$EDGE_PORT docker stack deploy --with-registry-auth -c stack.yml "$STACK" 2>&1); then
+    local out conf
+    conf=$(sha256sum "$STACK_DIR/edge.conf" | cut -c1-12)
+    if ! out=$(cd "$STACK_DIR" && SITE_IMAGE=$image EDGE_IMAGE=$NGINX_IMAGE EDGE_PORT=$EDGE_PORT EDGE_CONF_VERSION=$conf \
+        docker stack deploy --with-registry-auth -c stack.yml "$STACK" 2>&1); then
         printf '%s\n' "$out" >&2
         die "docker stack deploy failed"
     fi
     await "$(svc)" "$image" || die "the update of $(svc) failed"
+    # The edge too, when its config changed (one node at a time: the load
+    # balancer or DNS sends to the others meanwhile).
+    await "${STACK}_edge" "$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "${STACK}_edge")" ||
+        die "the update of ${STACK}_edge failed"
     log "deploy ok"
 }
 

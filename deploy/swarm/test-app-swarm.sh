@@ -11,8 +11,10 @@
 #   b) release C, whose api never starts listening, is deployed: Swarm rolls
 #      it back and the pipeline fails; it is then put back to B;
 #   c) a node without data is killed; its tasks come back on the others;
-#   d) it returns and rejoins; the managers kept quorum meanwhile.
-# Asserts: 0 failed requests in a) and b), 0 filings lost, every filing
+#   d) it returns and rejoins; the managers kept quorum meanwhile;
+#   e) Part 3's site runs on the same three nodes: an index.html change and an
+#      edge.conf change each roll out under a prober at 50 requests/s.
+# Asserts: 0 failed requests in a), b) and e), 0 filings lost, every filing
 # decided; prints the failed requests during c) (goal 0) and every duration.
 # The engines' image stores stay in volumes (warm runs pull nothing); the
 # Swarm and the stack are removed at the end.
@@ -28,6 +30,7 @@ REG_IP=192.168.239.2 LB_IP=192.168.239.3
 NODES=(node1 node2 node3)
 declare -A IP=([node1]=192.168.239.11 [node2]=192.168.239.12 [node3]=192.168.239.13)
 LB_PORT=${TEST_SWARM_PORT:-18090}
+LB_SITE_PORT=${TEST_SWARM_SITE_PORT:-18091}
 REG_PORT=${TEST_SWARM_REGISTRY_PORT:-15001}
 STACK=loandesk
 work=$(mktemp -d)
@@ -63,7 +66,8 @@ cleanup() {
         cp "$work"/*.csv "$root/deploy/swarm/results/" 2>/dev/null || true
         say "logs in deploy/swarm/results/"
     fi
-    docker rm -f loandesk-swarm-loader >/dev/null 2>&1 || true
+    docker rm -f loandesk-swarm-loader loandesk-swarm-prober >/dev/null 2>&1 || true
+    on node1 stack rm loandesk-site >/dev/null 2>&1 || true
     forget_data
     for n in "${NODES[@]}"; do on "$n" swarm leave --force >/dev/null 2>&1 || true; done
     docker rm -f loandesk-swarm-lb loandesk-swarm-registry "${NODES[@]/#/loandesk-swarm-}" >/dev/null 2>&1 || true
@@ -142,6 +146,20 @@ upstream nodes {
     server ${IP[node2]}:8080 max_fails=1 fail_timeout=5s;
     server ${IP[node3]}:8080 max_fails=1 fail_timeout=5s;
 }
+upstream site {
+    server ${IP[node1]}:8081 max_fails=1 fail_timeout=5s;
+    server ${IP[node2]}:8081 max_fails=1 fail_timeout=5s;
+    server ${IP[node3]}:8081 max_fails=1 fail_timeout=5s;
+}
+server {
+    listen 8081;
+    location / {
+        proxy_pass http://site;
+        proxy_connect_timeout 1s;
+        proxy_next_upstream error timeout http_502 http_503 http_504;
+        proxy_next_upstream_tries 3;
+    }
+}
 server {
     listen 8080;
     location / {
@@ -156,7 +174,7 @@ server {
     }
 }
 CONF
-docker run -d --name loandesk-swarm-lb --network "$NET" --ip "$LB_IP" -p "127.0.0.1:$LB_PORT:8080" \
+docker run -d --name loandesk-swarm-lb --network "$NET" --ip "$LB_IP" -p "127.0.0.1:$LB_PORT:8080" -p "127.0.0.1:$LB_SITE_PORT:8081" \
     -v "$work/lb.conf:/etc/nginx/conf.d/default.conf:ro" "$NGINX_IMAGE" >/dev/null
 
 export PUBLIC_URL="http://127.0.0.1:$LB_PORT"
@@ -246,6 +264,45 @@ done
 [ -n "$d1" ] || fail "node3 did not rejoin within 120 s: $nodes"
 sleep 5
 
+# --- e) Part 3's site on the same nodes --------------------------------------
+site() { # pipeline.sh STAGE for the site, on this Swarm (the nodes pull from registry:5000)
+    IMAGE=loandesk-site-swarm DOCKER_HOST="tcp://${IP[node1]}:2375" STACK=loandesk-site EDGE_PORT=8081 STACK_DIR="$work/swarm" \
+        NGINX_IMAGE=$EDGE_IMAGE SITE_IMAGE=$1 PUBLIC_URL="http://127.0.0.1:$LB_SITE_PORT" REVISION=$2 "$here/pipeline.sh" "$3"
+}
+site_image() { # REVISION: built from $work/site, pushed, its digest for the nodes
+    IMAGE=loandesk-site-swarm SITE_DIR="$work/site" REVISION=$1 "$here/pipeline.sh" build >/dev/null 2>&1
+    push "loandesk-site-swarm:sha-$1" loandesk-site
+}
+cp -r "$root/site" "$work/site"
+mkdir -p "$work/swarm" && cp "$here/stack.yml" "$here/edge.conf" "$work/swarm/"
+EDGE_IMAGE=$(push "$NGINX_IMAGE" nginx)
+S1=$(site_image swarm-s1)
+site "$S1" swarm-s1 deploy >/dev/null 2>&1 || fail "the site did not deploy"
+site "$S1" swarm-s1 smoke >/dev/null 2>&1 || fail "the site is not served"
+docker run -d --name loandesk-swarm-prober --network host -v "$root:/src:ro" -v "$work:/out" \
+    -v loandesk-test_gomod:/go/pkg/mod -v loandesk-test_gocache:/root/.cache/go-build -e GOFLAGS=-buildvcs=false -w /src \
+    "$GO_IMAGE" sh -c "go build -o /tmp/prober ./deploy/swarm/prober && /tmp/prober -url http://127.0.0.1:$LB_SITE_PORT/ -rate 50 -stop /out/stop-prober -out /out/probe.csv" >/dev/null
+for _ in $(seq 1 120); do [ -s "$work/probe.csv" ] && break; sleep 1; done
+[ -s "$work/probe.csv" ] || fail "the prober did not start"
+sleep 2
+echo '<p>Release S2.</p>' >>"$work/site/index.html"
+S2=$(site_image swarm-s2)
+e0=$(now_ms)
+site "$S2" swarm-s2 deploy >/dev/null 2>&1 || fail "the index.html change did not roll out"
+site "$S2" swarm-s2 smoke >/dev/null 2>&1 || fail "the index.html change is not served"
+e1=$(now_ms)
+printf '\n# rehearsal %s: a changed edge.conf is a new config\n' "$e1" >>"$work/swarm/edge.conf"
+site "$S2" swarm-s2 deploy >/dev/null 2>&1 || fail "the edge.conf change did not roll out"
+e2=$(now_ms)
+edge_conf=$(on node1 service inspect -f '{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}}{{end}}' loandesk-site_edge)
+[ "$edge_conf" = "edge_conf_$(sha256sum "$work/swarm/edge.conf" | cut -c1-12)" ] || fail "the edge does not run the new edge.conf ($edge_conf)"
+sleep 2
+touch "$work/stop-prober"
+for _ in $(seq 1 30); do [ -z "$(docker ps -q --filter name=^loandesk-swarm-prober$)" ] && break; sleep 1; done
+read -r sn sf <<<"$(awk -F, '{ n++ } $2 != 200 || $4 != "" { f++ } END { printf "%d %d", n, f }' "$work/probe.csv")"
+read -r s2n s2f <<<"$(awk -F, -v a="$e0" -v b="$e1" '$1 >= a && $1 <= b { n++; if ($2 != 200 || $4 != "") f++ } END { printf "%d %d", n, f }' "$work/probe.csv")"
+read -r s3n s3f <<<"$(awk -F, -v a="$e1" -v b="$e2" '$1 >= a && $1 <= b { n++; if ($2 != 200 || $4 != "") f++ } END { printf "%d %d", n, f }' "$work/probe.csv")"
+
 # --- the verdict -----------------------------------------------------------
 touch "$work/stop"
 for _ in $(seq 1 200); do
@@ -263,12 +320,14 @@ say "a) release B rolled out in $(secs "$a0" "$a1") s (migrations, api, worker, 
 say "b) release C rolled back and put back to B in $(secs "$b0" "$b1") s: $bn requests meanwhile, $bf failed"
 say "c) node3 killed (it ran: $before): seen down after $(secs "$c0" "$seen_down") s; api 3/3 and worker 2/2 on the other nodes $(secs "$c0" "$c1") s after the kill; $cn requests until it rejoined, $cf failed (goal 0)"
 say "d) node3 rejoined in $(secs "$d0" "$d1") s; quorum held while it was away"
+say "e) site on the three nodes: index.html change live in $(secs "$e0" "$e1") s ($s2n requests, $s2f failed); edge.conf change rolled over the three edges in $(secs "$e1" "$e2") s ($s3n requests, $s3f failed); $sn probes, $sf failed"
 # filings= lost= undecided= attempts= failed= pages=
 declare -A got
 for kv in $summary; do got[${kv%%=*}]=${kv#*=}; done
 [ "${got[filings]:-}" != "" ] || fail "no summary from the loader"
 [ "$af" -eq 0 ] || fail "requests failed during release B"
 [ "$bf" -eq 0 ] || fail "requests failed during release C"
+[ "$sf" -eq 0 ] || fail "$sf site requests failed"
 [ "${got[lost]}" -eq 0 ] || fail "${got[lost]} filings lost"
 [ "${got[undecided]}" -eq 0 ] || fail "${got[undecided]} filings never decided"
 [ "${got[filings]}" -ge 100 ] || fail "too little load: ${got[filings]} filings"
