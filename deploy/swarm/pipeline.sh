@@ -185,6 +185,7 @@ converged() {
 # the rollback is over, so the caller sees a settled service); 300 s at most.
 await() {
     local service=$1 image=$2 start=$SECONDS result=wait
+    [ -n "$image" ] || { log "$service: no image to wait for"; return 1; }
     while [ $((SECONDS - start)) -lt 300 ]; do
         result=$(converged "$service" "$image")
         [ "$result" = wait ] || break

@@ -18,6 +18,7 @@ case " $* " in
 *" login "*) read -r secret; echo "login-secret $secret" >>"$FAKE_LOG" ;;
 *"UpdateStatus.State"*) echo completed ;;
 *"Replicated.Replicas"*) echo 1 ;;
+*"ContainerSpec.Image"*) echo "$SITE_IMAGE" ;;
 *" service ps "*) echo "$SITE_IMAGE Running 3 seconds ago" ;;
 esac
 exit 0
