@@ -121,7 +121,17 @@ build_release() { # REVISION: the app, worker and web images of one release
         -f "$root/web/Dockerfile" -t "loandesk/web:$1" "$root" >/dev/null
 }
 t0=$(now_ms)
+# Release A is the code from before the newest migration was added, so B's
+# migrations run under A's code, as in production (expand now, contract
+# later): the load then shows whether A still works on B's schema.
+prev=$(git -C "$root" log --diff-filter=A -1 --format=%H -- internal/postgres/migrations 2>/dev/null || true)
+{ [ -n "$prev" ] && git -C "$root" cat-file -e "$prev^" 2>/dev/null; } ||
+    fail "make test-swarm needs the git history to build the previous release (a full clone; in CI: fetch-depth 0)"
+mkdir -p "$work/prev" && git -C "$root" archive "$prev^" | tar -x -C "$work/prev"
 build_release "swarm-a"
+docker build -q --build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" --build-arg "REVISION=swarm-a" \
+    --target loandesk -t "loandesk/loandesk:swarm-a" "$work/prev" >/dev/null
+say "release A: the code of $(git -C "$root" log -1 --format='%h (%ad)' --date=short "$prev^"), before migration $(git -C "$root" show --format= --name-only --diff-filter=A "$prev" -- internal/postgres/migrations | head -1 | xargs -r basename)"
 for t in scoring identity; do
     docker build -q --build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" --target "$t" -t "loandesk/$t:swarm" "$root" >/dev/null
 done
@@ -206,7 +216,12 @@ build_release "swarm-b"
 B_APP=$(push loandesk/loandesk:swarm-b loandesk/loandesk)
 B_WEB=$(push loandesk/web:swarm-b loandesk/web)
 a0=$(now_ms)
-release B "$B_APP" "$B_WEB" || fail "release B did not converge"
+DOCKER_HOST="tcp://${IP[node1]}:2375" APP_IMAGE=$B_APP "$here/pipeline.sh" app-migrate || fail "release B's migrations failed"
+am=$(now_ms)
+sleep 10 # A's code on B's schema, under the load
+am1=$(now_ms)
+DOCKER_HOST="tcp://${IP[node1]}:2375" APP_IMAGE=$B_APP WEB_IMAGE=$B_WEB "$here/pipeline.sh" app-deploy || fail "release B did not converge"
+DOCKER_HOST="tcp://${IP[node1]}:2375" "$here/pipeline.sh" app-smoke || fail "release B is not served"
 a1=$(now_ms)
 for s in api worker; do
     [ "$(on node1 service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "${STACK}_$s")" = "$B_APP" ] || fail "$s is not on release B"
@@ -315,8 +330,10 @@ say "loader: $summary"
 window() { awk -F, -v a="$1" -v b="$2" '$1 >= a && $1 <= b { n++; if ($2 == "file" && !($3 == 201 || $3 == 200)) f++; if ($2 == "page" && $3 != 200) f++ } END { printf "%d %d", n, f }' "$work/load.csv"; }
 read -r an af <<<"$(window "$a0" "$a1")"
 read -r bn bf <<<"$(window "$b0" "$b1")"
+read -r mn mf <<<"$(window "$am" "$am1")"
 read -r cn cf <<<"$(window "$c0" "$d1")"
 say "a) release B rolled out in $(secs "$a0" "$a1") s (migrations, api, worker, web): $an requests meanwhile, $af failed"
+say "   A's code on B's schema (expand/contract): $mn requests in the 10 s after B's migrations, $mf failed"
 say "b) release C rolled back and put back to B in $(secs "$b0" "$b1") s: $bn requests meanwhile, $bf failed"
 say "c) node3 killed (it ran: $before): seen down after $(secs "$c0" "$seen_down") s; api 3/3 and worker 2/2 on the other nodes $(secs "$c0" "$c1") s after the kill; $cn requests until it rejoined, $cf failed (goal 0)"
 say "d) node3 rejoined in $(secs "$d0" "$d1") s; quorum held while it was away"
@@ -327,6 +344,7 @@ for kv in $summary; do got[${kv%%=*}]=${kv#*=}; done
 [ "${got[filings]:-}" != "" ] || fail "no summary from the loader"
 [ "$af" -eq 0 ] || fail "requests failed during release B"
 [ "$bf" -eq 0 ] || fail "requests failed during release C"
+[ "$mf" -eq 0 ] || fail "release A's code failed on release B's schema"
 [ "$sf" -eq 0 ] || fail "$sf site requests failed"
 [ "${got[lost]}" -eq 0 ] || fail "${got[lost]} filings lost"
 [ "${got[undecided]}" -eq 0 ] || fail "${got[undecided]} filings never decided"
