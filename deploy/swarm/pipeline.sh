@@ -293,6 +293,10 @@ app_migrate() {
     log "migrate ok ($((SECONDS - start)) s)"
 }
 
+image_for() { # SERVICE APP WEB: the image that service runs
+    if [ "$1" = web ]; then echo "$3"; else echo "$2"; fi
+}
+
 # app-deploy: exactly these digests; every service converges, or the ones
 # that did go back to the images they ran before and the pipeline fails.
 app_deploy() {
@@ -305,18 +309,14 @@ app_deploy() {
     app_stack
     local s failed=""
     for s in api worker web; do
-        local want=$APP_IMAGE
-        [ "$s" = web ] && want=$WEB_IMAGE
-        await "${STACK}_$s" "$want" || { failed=$s; break; }
+        await "${STACK}_$s" "$(image_for "$s" "$APP_IMAGE" "$WEB_IMAGE")" || { failed=$s; break; }
     done
     if [ -n "$failed" ]; then
         if [ -n "$prev_app" ]; then
             log "putting the stack back on $prev_app and $prev_web"
             APP_IMAGE=$prev_app WEB_IMAGE=$prev_web app_stack
             for s in api worker web; do
-                local back=$prev_app
-                [ "$s" = web ] && back=$prev_web
-                await "${STACK}_$s" "$back" || log "$s did not settle back on $back"
+                await "${STACK}_$s" "$(image_for "$s" "$prev_app" "$prev_web")" || log "$s did not settle back"
             done
         fi
         die "the update of ${STACK}_$failed failed; the stack runs the previous release"
