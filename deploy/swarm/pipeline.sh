@@ -12,7 +12,10 @@
 # deploy verifies the signature before it touches the Swarm.
 #
 # The app (deploy/swarm/app.yml):
-#   pipeline.sh app-migrate|app-deploy|app-smoke|app-release
+#   pipeline.sh app-publish|app-verify|app-migrate|app-deploy|app-smoke|app-release
+# app-publish builds the api/worker image and the web image once each and
+# pushes them by digest; CI scans and signs those digests, and app-verify
+# checks the signatures before a release.
 # app-release = app-migrate (a one-off job of the new image; on the first
 # release, after the stack has a database), app-deploy, app-smoke. When the
 # update fails, Swarm rolls the failing service back and app-deploy puts every
@@ -24,12 +27,15 @@
 #   SITE_DIR     site: the site's build context (default: site)
 #   STACK        Swarm stack name (default: loandesk-site; the app: loandesk)
 #   STACK_DIR    site: where stack.yml and edge.conf are (default: deploy/swarm)
+#   APP_REPO, WEB_REPO
+#                app-publish: where the two images go (ghcr.io/owner/loandesk, …-web)
 #   APP_IMAGE, WEB_IMAGE
 #                app: the api/worker/migrate image and the web image, by digest
+#                (default: what app-publish left in STATE_DIR)
 #   PUBLIC_URL   where the smoke test looks (default: http://127.0.0.1:${EDGE_PORT:-80})
 #   DOCKER_HOST  for deploy/smoke: the Swarm manager, e.g. ssh://deploy@manager.example.com
 #   BUILD_CACHE  extra buildx cache flags, e.g. "--cache-from type=gha --cache-to type=gha,mode=max"
-#   STATE_DIR    where push leaves the image digest for deploy (default: .release)
+#   STATE_DIR    where push and app-publish leave the digests (default: .release)
 #   ATTEST=1     push with SBOM and provenance attestations (needs a buildx
 #                builder with the docker-container driver, as in CI)
 #   TEST_IMAGE   what test runs (default: the local build); CI: the pushed digest
@@ -44,9 +50,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 # shellcheck source=.env
-. "$root/.env" # NGINX_IMAGE: the site's base and the edge proxy
+. "$root/.env" # NGINX_IMAGE (the site and its edge); the app's build images
 
-case ${1:-} in app-*) IMAGE=${IMAGE:-} ;; *) IMAGE=${IMAGE:?set IMAGE, e.g. ghcr.io/owner/loandesk-site} ;; esac
 REVISION=${REVISION:-$(git -C "$root" rev-parse --short=12 HEAD)}
 SITE_DIR=${SITE_DIR:-$root/site}
 STACK=${STACK:-loandesk-site}
@@ -54,6 +59,14 @@ STACK_DIR=${STACK_DIR:-$here}
 EDGE_PORT=${EDGE_PORT:-80}
 PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$EDGE_PORT}
 STATE_DIR=${STATE_DIR:-$root/.release}
+case ${1:-} in
+    app-*)
+        IMAGE=${IMAGE:-}
+        # What app-publish pushed, unless named.
+        APP_IMAGE=${APP_IMAGE:-$(cat "$STATE_DIR/app-image" 2>/dev/null || true)}
+        WEB_IMAGE=${WEB_IMAGE:-$(cat "$STATE_DIR/web-image" 2>/dev/null || true)} ;;
+    *) IMAGE=${IMAGE:?set IMAGE, e.g. ghcr.io/owner/loandesk-site} ;;
+esac
 TAG="$IMAGE:sha-$REVISION"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -111,24 +124,34 @@ test_image() (
     log "test ok: welcome page, our headers, release $REVISION, healthy, uid $uid"
 )
 
+# pushed_ref IMAGE TAG METADATA: the registry's digest reference for TAG, just
+# built; with ATTEST=1 buildx pushed it (METADATA names the digest), else it is
+# pushed here.
+pushed_ref() {
+    local image=$1 tag=$2 meta=$3 ref
+    if [ "${ATTEST:-0}" = 1 ]; then
+        ref="$image@$(sed -n 's/.*"containerimage.digest": *"\([^"]*\)".*/\1/p' "$meta")"
+    else
+        docker push -q "$tag" >/dev/null
+        ref=$(docker inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$tag" | grep "^$image@" | head -1)
+    fi
+    case $ref in *@sha256:*) echo "$ref" ;; *) die "no digest for $tag" ;; esac
+}
+
 push() {
     log "push $TAG"
     mkdir -p "$STATE_DIR"
-    local ref
     if [ "${ATTEST:-0}" = 1 ]; then
-        # Same build (a cache hit), pushed with its SBOM and provenance.
+        # Same build (a cache hit), pushed with its SBOM and provenance: the
+        # one build of this release, under its sha- tag only; latest moves in
+        # promote, after test, scan and signature.
         # shellcheck disable=SC2086 # BUILD_CACHE is a list of flags
-        # The one build of this release: pushed under its sha- tag only;
-        # latest moves in promote, after test, scan and signature.
         docker buildx build --push --sbom=true --provenance=mode=max ${BUILD_CACHE:-} --build-arg "NGINX_IMAGE=$NGINX_IMAGE" \
             --build-arg "REVISION=$REVISION" --build-arg "SOURCE=${SOURCE_URL:-https://github.com/loandesk/loandesk}" \
             --metadata-file "$STATE_DIR/build.json" -t "$TAG" "$SITE_DIR"
-        ref="$IMAGE@$(sed -n 's/.*"containerimage.digest": *"\([^"]*\)".*/\1/p' "$STATE_DIR/build.json")"
-    else
-        docker push -q "$TAG" >/dev/null
-        ref=$(docker inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$TAG" | grep "^$IMAGE@" | head -1)
     fi
-    case $ref in *@sha256:*) ;; *) die "no digest for $TAG" ;; esac
+    local ref
+    ref=$(pushed_ref "$IMAGE" "$TAG" "$STATE_DIR/build.json")
     echo "$ref" >"$STATE_DIR/image"
     log "pushed $ref"
 }
@@ -151,15 +174,16 @@ promote() {
     fi
 }
 
-# verify: the digest is signed by our CI workflow (keyless, Sigstore).
-verify() {
-    local ref=${SITE_IMAGE:-$(pushed)}
+# verify_ref REF: the digest is signed by our CI workflow (keyless, Sigstore).
+verify_ref() {
     : "${COSIGN_IDENTITY:?set COSIGN_IDENTITY to the signing workflow}" "${COSIGN_ISSUER:?set COSIGN_ISSUER}"
-    log "verify $ref was signed by $COSIGN_IDENTITY"
-    cosign verify --certificate-identity "$COSIGN_IDENTITY" --certificate-oidc-issuer "$COSIGN_ISSUER" "$ref" >/dev/null \
-        || die "$ref carries no valid signature from $COSIGN_IDENTITY"
+    log "verify $1 was signed by $COSIGN_IDENTITY"
+    cosign verify --certificate-identity "$COSIGN_IDENTITY" --certificate-oidc-issuer "$COSIGN_ISSUER" "$1" >/dev/null \
+        || die "$1 carries no valid signature from $COSIGN_IDENTITY"
     log "verify ok"
 }
+
+verify() { verify_ref "${SITE_IMAGE:-$(pushed)}"; }
 
 svc() { echo "${STACK}_site"; }
 
@@ -263,6 +287,35 @@ app_stack() { # deploy app.yml with APP_IMAGE and WEB_IMAGE
     fi
 }
 
+# app-publish: each app image built ONCE and pushed by digest (with its SBOM
+# and provenance when ATTEST=1); the digests go to $STATE_DIR/app-image and
+# $STATE_DIR/web-image, which the later stages (scan, sign, verify, release)
+# read when APP_IMAGE and WEB_IMAGE are not set.
+app_publish() {
+    : "${APP_REPO:?set APP_REPO, e.g. ghcr.io/owner/loandesk}" "${WEB_REPO:?set WEB_REPO, e.g. ghcr.io/owner/loandesk-web}"
+    mkdir -p "$STATE_DIR"
+    local name repo tag ref
+    local -a how args
+    for name in app web; do
+        if [ "$name" = app ]; then
+            repo=$APP_REPO
+            args=(--target loandesk --build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" "$root")
+        else
+            repo=$WEB_REPO
+            args=(-f "$root/web/Dockerfile" --build-arg "NODE_IMAGE=$NODE_IMAGE" --build-arg "NGINX_IMAGE=$NGINX_IMAGE" "$root")
+        fi
+        tag="$repo:sha-$REVISION"
+        how=(--load)
+        [ "${ATTEST:-0}" = 1 ] && how=(--push --sbom=true --provenance=mode=max --metadata-file "$STATE_DIR/$name.json")
+        log "build $tag"
+        docker buildx build "${how[@]}" --build-arg "REVISION=$REVISION" \
+            --build-arg "SOURCE=${SOURCE_URL:-https://github.com/loandesk/loandesk}" -t "$tag" "${args[@]}"
+        ref=$(pushed_ref "$repo" "$tag" "$STATE_DIR/$name.json")
+        echo "$ref" >"$STATE_DIR/$name-image"
+        log "pushed $ref"
+    done
+}
+
 # app-migrate: the new image's migrations, as a one-off Swarm job on the
 # backend network. They must work with the previous release's code (expand,
 # then contract in a later release): the old tasks keep running meanwhile.
@@ -324,6 +377,12 @@ app_deploy() {
     log "deploy ok"
 }
 
+app_verify() { # both digests carry our CI's signature
+    : "${APP_IMAGE:?set APP_IMAGE or run app-publish}" "${WEB_IMAGE:?set WEB_IMAGE or run app-publish}"
+    verify_ref "$APP_IMAGE"
+    verify_ref "$WEB_IMAGE"
+}
+
 app_smoke() { # the SPA from web, and the API's own contract through it
     log "smoke $PUBLIC_URL"
     local ok=""
@@ -357,6 +416,8 @@ app_release() {
 }
 
 case ${1:-} in
+    app-publish) app_publish ;;
+    app-verify) app_verify ;;
     app-migrate) app_migrate ;;
     app-deploy) app_deploy ;;
     app-smoke) app_smoke ;;
@@ -369,5 +430,5 @@ case ${1:-} in
     deploy) deploy ;;
     smoke) smoke ;;
     release) build; test_image; push; promote; deploy; smoke ;;
-    *) echo "usage: $0 build|test|push|promote|verify|deploy|smoke|release|app-migrate|app-deploy|app-smoke|app-release" >&2; exit 2 ;;
+    *) echo "usage: $0 build|test|push|promote|verify|deploy|smoke|release|app-publish|app-verify|app-migrate|app-deploy|app-smoke|app-release" >&2; exit 2 ;;
 esac

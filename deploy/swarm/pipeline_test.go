@@ -58,3 +58,48 @@ func TestDeployHandsTheSwarmTheLongLivedPullCredential(t *testing.T) {
 		t.Fatalf("the token did not go through stdin:\n%s", b)
 	}
 }
+
+// fakeBuildx answers buildx as a registry push would: the digest of what it
+// pushed goes to --metadata-file.
+const fakeBuildx = `#!/usr/bin/env bash
+echo "docker $*" >>"$FAKE_LOG"
+args=("$@")
+for i in "${!args[@]}"; do
+	if [ "${args[$i]}" = --metadata-file ]; then
+		printf '{\n  "containerimage.digest": "sha256:%s"\n}\n' "$(echo "$*" | sha256sum | cut -c1-64)" >"${args[$((i + 1))]}"
+	fi
+done
+exit 0
+`
+
+func TestAppPublishBuildsEachImageOnceAndRecordsItsDigest(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(fakeBuildx), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(dir, "calls.log")
+	cmd := exec.Command("bash", "pipeline.sh", "app-publish")
+	cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "FAKE_LOG="+log, "STATE_DIR="+dir,
+		"REVISION=abc123", "ATTEST=1", "APP_REPO=ghcr.io/acme/loandesk", "WEB_REPO=ghcr.io/acme/loandesk-web")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pipeline.sh app-publish: %v\n%s", err, out)
+	}
+	b, _ := os.ReadFile(log)
+	calls := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(calls) != 2 {
+		t.Fatalf("want exactly two docker calls (one build per image), got:\n%s", b)
+	}
+	for i, want := range []string{"-t ghcr.io/acme/loandesk:sha-abc123 --target loandesk", "-t ghcr.io/acme/loandesk-web:sha-abc123 -f"} {
+		c := calls[i]
+		if !strings.HasPrefix(c, "docker buildx build --push --sbom=true --provenance=mode=max") || !strings.Contains(c, want) ||
+			!strings.Contains(c, "REVISION=abc123") {
+			t.Errorf("build %d: want a pushed, attested build with %q, got\n%s", i, want, c)
+		}
+	}
+	for name, repo := range map[string]string{"app": "ghcr.io/acme/loandesk", "web": "ghcr.io/acme/loandesk-web"} {
+		ref, _ := os.ReadFile(filepath.Join(dir, name+"-image"))
+		if !strings.HasPrefix(string(ref), repo+"@sha256:") || len(strings.TrimSpace(string(ref))) != len(repo)+len("@sha256:")+64 {
+			t.Errorf("%s-image: want %s@sha256:<digest>, got %q", name, repo, ref)
+		}
+	}
+}
