@@ -25,7 +25,7 @@
 #   IMAGE        site: repository to push to (ghcr.io/owner/loandesk-site, 127.0.0.1:5000/loandesk-site)
 #   REVISION     site: release id baked into the image (default: the short git commit)
 #   SITE_DIR     site: the site's build context (default: site)
-#   STACK        Swarm stack name (default: loandesk-site; the app: loandesk)
+#   STACK        Swarm stack name (default: loandesk-site; app-*: loandesk)
 #   STACK_DIR    site: where stack.yml and edge.conf are (default: deploy/swarm)
 #   APP_REPO, WEB_REPO
 #                app-publish: where the two images go (ghcr.io/owner/loandesk, …-web)
@@ -54,7 +54,6 @@ root=$(cd "$here/../.." && pwd)
 
 REVISION=${REVISION:-$(git -C "$root" rev-parse --short=12 HEAD)}
 SITE_DIR=${SITE_DIR:-$root/site}
-STACK=${STACK:-loandesk-site}
 STACK_DIR=${STACK_DIR:-$here}
 EDGE_PORT=${EDGE_PORT:-80}
 PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$EDGE_PORT}
@@ -62,10 +61,13 @@ STATE_DIR=${STATE_DIR:-$root/.release}
 case ${1:-} in
     app-*)
         IMAGE=${IMAGE:-}
+        STACK=${STACK:-loandesk} # never the site's: --prune would remove its services
         # What app-publish pushed, unless named.
         APP_IMAGE=${APP_IMAGE:-$(cat "$STATE_DIR/app-image" 2>/dev/null || true)}
         WEB_IMAGE=${WEB_IMAGE:-$(cat "$STATE_DIR/web-image" 2>/dev/null || true)} ;;
-    *) IMAGE=${IMAGE:?set IMAGE, e.g. ghcr.io/owner/loandesk-site} ;;
+    *)
+        IMAGE=${IMAGE:?set IMAGE, e.g. ghcr.io/owner/loandesk-site}
+        STACK=${STACK:-loandesk-site} ;;
 esac
 TAG="$IMAGE:sha-$REVISION"
 
@@ -132,7 +134,7 @@ pushed_ref() {
     if [ "${ATTEST:-0}" = 1 ]; then
         ref="$image@$(sed -n 's/.*"containerimage.digest": *"\([^"]*\)".*/\1/p' "$meta")"
     else
-        docker push -q "$tag" >/dev/null
+        docker push -q "$tag" >/dev/null || die "docker push $tag failed"
         ref=$(docker inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$tag" | grep "^$image@" | head -1)
     fi
     case $ref in *@sha256:*) echo "$ref" ;; *) die "no digest for $tag" ;; esac

@@ -103,3 +103,24 @@ func TestAppPublishBuildsEachImageOnceAndRecordsItsDigest(t *testing.T) {
 		}
 	}
 }
+
+// The app is its own stack: deployed (with --prune) into the site's, it
+// would remove the site's services.
+func TestAppDeployNeverTouchesTheSiteStack(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(fakeDocker), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(dir, "calls.log")
+	img := "ghcr.io/acme/loandesk@sha256:0123"
+	cmd := exec.Command("bash", "pipeline.sh", "app-deploy")
+	cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "FAKE_LOG="+log, "STATE_DIR="+dir,
+		"APP_IMAGE="+img, "WEB_IMAGE="+img, "SITE_IMAGE="+img)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pipeline.sh app-deploy: %v\n%s", err, out)
+	}
+	b, _ := os.ReadFile(log)
+	if !strings.Contains(string(b), "docker stack deploy --with-registry-auth --prune -c app.yml loandesk\n") {
+		t.Fatalf("want the app deployed as stack loandesk:\n%s", b)
+	}
+}
