@@ -11,9 +11,9 @@
 -- in review wait for a person, reason "manual").
 --
 -- Bulk loading: the secondary indexes, unique constraints and the search
--- words' key are saved, dropped, and rebuilt after the load from their own
+-- tables' keys are saved, dropped, and rebuilt after the load from their own
 -- definitions (so this file never repeats the schema); the triggers are off
--- and the daily counts and search words are filled once, in bulk. Nobody
+-- and the daily counts and search terms are filled once, in bulk. Nobody
 -- should file while it runs: it holds the tables locked.
 \set ON_ERROR_STOP on
 SET maintenance_work_mem = '256MB';
@@ -21,7 +21,7 @@ SET max_parallel_maintenance_workers = 2;
 SELECT set_config('seed.rows', :'rows', false);
 
 BEGIN;
-LOCK TABLE loan_requests, loan_words, loan_counts IN ACCESS EXCLUSIVE MODE;
+LOCK TABLE loan_requests, loan_words, loan_documents, loan_counts IN ACCESS EXCLUSIVE MODE;
 
 CREATE TEMP TABLE seed_plan ON COMMIT DROP AS
 SELECT greatest(least(current_setting('seed.rows')::bigint, 33554431) - count(*), 0) AS n,
@@ -37,12 +37,13 @@ SELECT n AS rows_to_add, n > 0 AS adding FROM seed_plan \gset
 \endif
 
 -- Every index of loan_requests but the primary key, its unique
--- constraints, and the search words' key, as SQL that recreates them.
+-- constraints, and the search tables' keys, as SQL that recreates them.
 CREATE TEMP TABLE seed_indexes ON COMMIT DROP AS
 SELECT 'ALTER TABLE ' || c.conrelid::regclass || ' ADD CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid) AS create_sql,
        'ALTER TABLE ' || c.conrelid::regclass || ' DROP CONSTRAINT ' || quote_ident(c.conname) AS drop_sql
 FROM pg_constraint c
-WHERE ((c.conrelid = 'loan_requests'::regclass AND c.contype = 'u') OR (c.conrelid = 'loan_words'::regclass AND c.contype = 'p'))
+WHERE ((c.conrelid = 'loan_requests'::regclass AND c.contype = 'u')
+       OR (c.conrelid IN ('loan_words'::regclass, 'loan_documents'::regclass) AND c.contype = 'p'))
   AND (SELECT n FROM seed_plan) > 0
 UNION ALL
 SELECT pg_get_indexdef(i.indexrelid), 'DROP INDEX ' || i.indexrelid::regclass
@@ -52,7 +53,7 @@ WHERE i.indrelid = 'loan_requests'::regclass AND NOT i.indisprimary
   AND (SELECT n FROM seed_plan) > 0;
 
 SELECT drop_sql FROM seed_indexes \gexec
--- The triggers that keep the daily counts and the search words: both are
+-- The triggers that keep the daily counts and the search tables: all are
 -- filled once below, in bulk.
 ALTER TABLE loan_requests DISABLE TRIGGER USER;
 
@@ -120,9 +121,13 @@ FROM (
 
 ALTER TABLE loan_requests ENABLE TRIGGER USER;
 
--- The new requests' search words, as the trigger would have written them.
+-- The new requests' search terms (words and pairs of words) and document
+-- suffixes, as the triggers would have written them.
 INSERT INTO loan_words
-SELECT w, r.created_at, r.id FROM loan_requests r, unnest(loandesk_words(r.full_name, r.email)) w
+SELECT t, r.created_at, r.id FROM loan_requests r, unnest(loandesk_terms(r.full_name, r.email)) t
+WHERE r.id > (SELECT id_base FROM seed_plan);
+INSERT INTO loan_documents
+SELECT s, r.created_at, r.id FROM loan_requests r, unnest(loandesk_suffixes(r.document_number)) s
 WHERE r.id > (SELECT id_base FROM seed_plan);
 
 SELECT create_sql FROM seed_indexes \gexec
@@ -138,4 +143,5 @@ COMMIT;
 VACUUM (ANALYZE) loan_requests;
 VACUUM (ANALYZE) loan_counts;
 VACUUM (ANALYZE) loan_words;
+VACUUM (ANALYZE) loan_documents;
 SELECT count(*) AS requests, pg_size_pretty(pg_total_relation_size('loan_requests')) AS on_disk FROM loan_requests;

@@ -1,0 +1,53 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/loandesk/loandesk/internal/domain"
+	"github.com/loandesk/loandesk/internal/testenv"
+)
+
+// Requests filed under release N-1's schema (00004: words only, no document
+// suffixes) are found by N's searches once N's migrations ran: 00006 fills
+// the pairs and suffixes for them, and 00005's Down takes them away again.
+func TestSearchTermsAreFilledForRequestsFiledBefore(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	sqlDB := stdlib.OpenDBFromPool(db.Pool())
+	defer sqlDB.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, os.DirFS("migrations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 4); err != nil {
+		t.Fatalf("down to 00004: %v", err)
+	}
+	at := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	for i, name := range []string{"Micaela Soto Quispe", "Micaela Ríos Quispe", "Tomás Soto Rossi"} {
+		if _, _, err := db.CreateLoan(ctx, newLoan(fmt.Sprintf("key-before-%d", i), name, fmt.Sprintf("3011122%d", i), at.Add(time.Duration(i)*time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var pairs int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM loan_words WHERE word LIKE '% %'`).Scan(&pairs); err != nil || pairs != 0 {
+		t.Fatalf("under 00004: %d pair terms (%v), want none", pairs, err)
+	}
+	if err := db.Migrate(ctx, testenv.Logger()); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]int{"soto micaela": 1, "QUISPE micaela": 2, "quispe soto micaela": 1, "soto": 2, "11122": 3, "1221": 1} {
+		page, err := db.ListLoans(ctx, domain.Filter{Query: q, Limit: 10})
+		if err != nil {
+			t.Fatalf("%q: %v", q, err)
+		}
+		if page.Total != want || len(page.Items) != want {
+			t.Errorf("%q after the migrations: %d found, want %d", q, page.Total, want)
+		}
+	}
+}
