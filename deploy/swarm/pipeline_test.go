@@ -24,21 +24,29 @@ esac
 exit 0
 `
 
-func TestDeployHandsTheSwarmTheLongLivedPullCredential(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(fakeDocker), 0o755); err != nil {
+// run runs pipeline.sh STAGE with docker replaced by script, in a fresh
+// directory that is also STATE_DIR; it returns the calls docker received
+// and that directory.
+func run(t *testing.T, script, stage string, env ...string) (calls []byte, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	log := filepath.Join(dir, "calls.log")
-	cmd := exec.Command("bash", "pipeline.sh", "deploy")
-	cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "FAKE_LOG="+log,
-		"IMAGE=ghcr.io/acme/loandesk-site", "REVISION=abc123", "STATE_DIR="+dir,
+	cmd := exec.Command("bash", "pipeline.sh", stage)
+	cmd.Env = append(append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "FAKE_LOG="+log, "STATE_DIR="+dir), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pipeline.sh %s: %v\n%s", stage, err, out)
+	}
+	calls, _ = os.ReadFile(log)
+	return calls, dir
+}
+
+func TestDeployHandsTheSwarmTheLongLivedPullCredential(t *testing.T) {
+	b, _ := run(t, fakeDocker, "deploy", "IMAGE=ghcr.io/acme/loandesk-site", "REVISION=abc123",
 		"SITE_IMAGE=ghcr.io/acme/loandesk-site@sha256:0123",
 		"REGISTRY_PULL_USER=swarm-reader", "REGISTRY_PULL_TOKEN=read-only-token")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("pipeline.sh deploy: %v\n%s", err, out)
-	}
-	b, _ := os.ReadFile(log)
 	calls := strings.Split(strings.TrimSpace(string(b)), "\n")
 	login, deploy := -1, -1
 	for i, c := range calls {
@@ -73,18 +81,8 @@ exit 0
 `
 
 func TestAppPublishBuildsEachImageOnceAndRecordsItsDigest(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(fakeBuildx), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	log := filepath.Join(dir, "calls.log")
-	cmd := exec.Command("bash", "pipeline.sh", "app-publish")
-	cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "FAKE_LOG="+log, "STATE_DIR="+dir,
+	b, dir := run(t, fakeBuildx, "app-publish",
 		"REVISION=abc123", "ATTEST=1", "APP_REPO=ghcr.io/acme/loandesk", "WEB_REPO=ghcr.io/acme/loandesk-web")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("pipeline.sh app-publish: %v\n%s", err, out)
-	}
-	b, _ := os.ReadFile(log)
 	calls := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if len(calls) != 2 {
 		t.Fatalf("want exactly two docker calls (one build per image), got:\n%s", b)
@@ -107,19 +105,8 @@ func TestAppPublishBuildsEachImageOnceAndRecordsItsDigest(t *testing.T) {
 // The app is its own stack: deployed (with --prune) into the site's, it
 // would remove the site's services.
 func TestAppDeployNeverTouchesTheSiteStack(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(fakeDocker), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	log := filepath.Join(dir, "calls.log")
 	img := "ghcr.io/acme/loandesk@sha256:0123"
-	cmd := exec.Command("bash", "pipeline.sh", "app-deploy")
-	cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "FAKE_LOG="+log, "STATE_DIR="+dir,
-		"APP_IMAGE="+img, "WEB_IMAGE="+img, "SITE_IMAGE="+img)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("pipeline.sh app-deploy: %v\n%s", err, out)
-	}
-	b, _ := os.ReadFile(log)
+	b, _ := run(t, fakeDocker, "app-deploy", "APP_IMAGE="+img, "WEB_IMAGE="+img, "SITE_IMAGE="+img)
 	if !strings.Contains(string(b), "docker stack deploy --with-registry-auth --prune -c app.yml loandesk\n") {
 		t.Fatalf("want the app deployed as stack loandesk:\n%s", b)
 	}
