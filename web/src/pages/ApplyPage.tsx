@@ -1,5 +1,6 @@
 import { useRef, useState, type FormEvent } from "react";
 import { ApiError, api, type Receipt } from "../api/client";
+import { failureKey } from "../api/failure";
 import { withRetries } from "../api/retry";
 import { Field } from "../components/Field";
 import { PageHeading } from "../components/PageHeading";
@@ -86,8 +87,7 @@ export function ApplyPage() {
         for (const f of order) if (err.fieldErrors[f]) mapped[f] = serverFieldMessage[f];
         showErrors(mapped);
       } else {
-        const status = err instanceof ApiError ? err.status : 0;
-        setFormError(status === 0 ? "err.network" : status === 429 ? "err.ratelimit" : status === 409 ? "err.conflict" : "err.server");
+        setFormError(failureKey(err, { 409: "err.conflict" }));
         summary.current?.focus();
       }
     } finally {

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from "react";
-import { ApiError, api } from "../api/client";
+import { api } from "../api/client";
+import { failureKey } from "../api/failure";
 import { Field } from "../components/Field";
 import { PageHeading } from "../components/PageHeading";
 import { useI18n, type MessageKey } from "../i18n";
@@ -37,7 +38,7 @@ export function TrackPage() {
       recentReceipts.set(c, r);
       navigate(`/requests/${c}`);
     } catch (err) {
-      setError(err instanceof ApiError && err.status === 404 ? "track.notfound" : err instanceof ApiError && err.status === 429 ? "err.ratelimit" : "err.network");
+      setError(failureKey(err, { 404: "track.notfound" }));
       document.getElementById("code")?.focus();
     } finally {
       setBusy(false);

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from "react";
-import { ApiError, api } from "../../api/client";
+import { api } from "../../api/client";
+import { failureKey } from "../../api/failure";
 import { Field } from "../../components/Field";
 import { PageHeading } from "../../components/PageHeading";
 import { useI18n, type MessageKey } from "../../i18n";
@@ -28,8 +29,7 @@ export function LoginPage() {
       signedIn(await api.login(email.trim(), password));
       navigate("/admin");
     } catch (err) {
-      const st = err instanceof ApiError ? err.status : 0;
-      setError(st === 401 || st === 400 ? "login.failed" : st === 429 ? "err.ratelimit" : st === 0 ? "err.network" : "err.server");
+      setError(failureKey(err, { 400: "login.failed", 401: "login.failed" }));
       document.getElementById("login-email")?.focus();
     } finally {
       setBusy(false);

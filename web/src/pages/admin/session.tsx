@@ -1,9 +1,10 @@
 // The admin's session, resolved once for the whole admin area: the header
 // shows who is signed in, and every page can send the person to the login
+import { failureKey } from "../../api/failure";
 // page when the server says the session ended.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { ApiError, api, setCsrfToken, type Session } from "../../api/client";
-import { useI18n, type MessageKey } from "../../i18n";
+import { useI18n } from "../../i18n";
 import { useRouter } from "../../router";
 
 type State = { status: "checking" } | { status: "in"; email: string } | { status: "out" };
@@ -81,9 +82,9 @@ export function useErrorText(): (err: unknown) => string {
       const fields = err.status === 400 ? err.fieldErrors : {};
       if (fields["q"]) return t("err.search");
       if (fields["from"] || fields["to"]) return t("err.dates");
-      const key: MessageKey | null =
-        err.status === 0 ? "err.network" : err.status === 404 ? "err.notfound" : err.status === 409 ? "err.changed" : err.status === 429 ? "err.ratelimit" : err.status >= 500 ? "err.server" : null;
-      return key ? t(key) : t("err.invalid", { detail: err.message });
+      // Another refusal of what was asked: the API's own words for it.
+      if (err.status >= 400 && err.status < 500 && ![404, 409, 429].includes(err.status)) return t("err.invalid", { detail: err.message });
+      return t(failureKey(err, { 404: "err.notfound", 409: "err.changed" }));
     },
     [t],
   );
