@@ -100,3 +100,7 @@ test-gitlab: ## .gitlab-ci.yml's site build and test and the app's publish, run 
 .PHONY: bench
 bench: ## every path through the API and under pgbench, at 100k and 10M rows (BENCH_ARGS; ~35 min)
 	bash tools/bench.sh
+
+.PHONY: trace
+trace: ## where a filing's time goes, from its traces (OTLP to tools/tracestat; TRACE_ARGS; ~3 min)
+	bash tools/trace.sh
