@@ -19,5 +19,8 @@ docker compose --profile trace up -d tracestat >/dev/null
 docker compose up --build --wait >/dev/null 2>&1 || { docker compose logs --tail 50; exit 1; }
 # shellcheck disable=SC2086 # TRACE_ARGS is words
 docker compose --profile bench run --rm bench -rows 100000 -only filing ${TRACE_ARGS:-} >&2
+# The services first: stopping flushes their exporters (batches of up to
+# 5 s), so no filing's spans are cut short.
+docker compose stop api worker >/dev/null 2>&1
 docker compose --profile trace stop -t 30 tracestat >/dev/null
 docker compose --profile trace logs --no-log-prefix tracestat

@@ -335,7 +335,9 @@ func listFilter(f domain.Filter) *list {
 	// LATERAL with OFFSET 0 keeps it so): never a hash of the whole table,
 	// which the planner picks when it guesses many matches in a small one.
 	if search.Digits != "" {
-		l.from = "(SELECT DISTINCT created_at, request_id FROM loan_documents WHERE suffix LIKE " + l.arg(search.Digits+"%") +
+		// loan_documents keeps suffixes of domain.MinDigits digits or more:
+		// fewer digits would miss the numbers that end with them.
+		l.from = "(SELECT DISTINCT created_at, request_id FROM loan_documents WHERE suffix LIKE " + l.arg(likeEscape.Replace(search.Digits)+"%") +
 			" ORDER BY created_at DESC, request_id DESC) d CROSS JOIN LATERAL (SELECT * FROM loan_requests x WHERE x.id = d.request_id OFFSET 0) r"
 		l.at, l.id = "d.created_at", "d.request_id"
 	}

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
@@ -98,9 +99,11 @@ func covered(spans []span, start, end uint64) time.Duration {
 type stat struct{ d []time.Duration }
 
 func (s *stat) add(d time.Duration) { s.d = append(s.d, d) }
+// q is the p-quantile: the smallest value at least a share p of them are
+// at most (nearest rank).
 func (s *stat) q(p float64) time.Duration {
 	slices.Sort(s.d)
-	return s.d[min(len(s.d)-1, int(p*float64(len(s.d))))]
+	return s.d[max(0, int(math.Ceil(p*float64(len(s.d))))-1)]
 }
 func (s *stat) mean() time.Duration {
 	var t time.Duration
@@ -132,21 +135,26 @@ func (st *store) report(w io.Writer, root string) {
 		r := spans[i]
 		roots.add(r.dur())
 		rootTotal += r.dur()
-		var children []span
+		kids := map[string][]span{}
 		for _, s := range spans {
-			if s.parent == r.id {
-				children = append(children, s)
-			}
-			if s.id != r.id && s.start >= r.start && s.end <= r.end {
+			kids[s.parent] = append(kids[s.parent], s)
+		}
+		// Every descendant of the request (not whatever else its trace
+		// holds, such as a queued job's spans).
+		var walk func(id string)
+		walk = func(id string) {
+			for _, s := range kids[id] {
 				k := s.service + "\t" + s.name
 				if byName[k] == nil {
 					byName[k] = &stat{}
 				}
 				byName[k].add(s.dur())
 				count[k]++
+				walk(s.id)
 			}
 		}
-		self.add(r.dur() - covered(children, r.start, r.end))
+		walk(r.id)
+		self.add(r.dur() - covered(kids[r.id], r.start, r.end))
 	}
 	if len(roots.d) == 0 {
 		fmt.Fprintf(w, "tracestat: no trace with a root span %q (%d traces received)\n", root, len(st.traces))

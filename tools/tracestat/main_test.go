@@ -31,6 +31,8 @@ func TestReportBreaksARequestDown(t *testing.T) {
 			Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: "loandesk-api"}}}}},
 		ScopeSpans: []*tracepb.ScopeSpans{{Spans: []*tracepb.Span{
 			sp(1, 0, "POST /api/v1/requests", 0, 10), sp(2, 1, "HTTP GET", 2, 6), sp(3, 1, "HTTP POST", 4, 8), sp(4, 3, "INSERT", 5, 7),
+			// In the same trace but not the request's: a queued job's span.
+			sp(5, 9, "job", 3, 4),
 		}}},
 	}}})
 	st := &store{traces: map[string][]span{}}
@@ -47,6 +49,9 @@ func TestReportBreaksARequestDown(t *testing.T) {
 		if !strings.Contains(cells, want) {
 			t.Errorf("the report lacks %q:\n%s", want, out.String())
 		}
+	}
+	if strings.Contains(cells, "|job|") {
+		t.Errorf("a span outside the request counted as its part:\n%s", out.String())
 	}
 	rec = httptest.NewRecorder()
 	st.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/traces", strings.NewReader("not protobuf")))
