@@ -10,10 +10,9 @@
 #   BENCH_ARGS="-rows 100000 -d 5s" make bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=.env
-. ./.env
-export COMPOSE_PROJECT_NAME=loandesk-bench WEB_PORT=${BENCH_WEB_PORT:-18090} SUBMIT_RATE_LIMIT=0 \
-    POSTGRES_MEMORY=4G POSTGRES_SHARED_BUFFERS=1GB
+# shellcheck source=tools/measure-env.sh
+. tools/measure-env.sh
+export COMPOSE_PROJECT_NAME=loandesk-bench WEB_PORT=${BENCH_WEB_PORT:-18090}
 trap 'docker compose --profile bench down -v --remove-orphans >/dev/null 2>&1' EXIT
 docker compose up --build --wait >/dev/null 2>&1 || { docker compose logs --tail 50; exit 1; }
 docker compose --profile bench build bench >/dev/null

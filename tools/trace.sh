@@ -9,10 +9,9 @@
 #   make trace                          TRACE_ARGS="-c 32 -d 20s" make trace
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=.env
-. ./.env
-export COMPOSE_PROJECT_NAME=loandesk-trace WEB_PORT=${TRACE_WEB_PORT:-18095} SUBMIT_RATE_LIMIT=0 \
-    POSTGRES_MEMORY=4G POSTGRES_SHARED_BUFFERS=1GB OTEL_EXPORTER_OTLP_ENDPOINT=http://tracestat:4318
+# shellcheck source=tools/measure-env.sh
+. tools/measure-env.sh
+export COMPOSE_PROJECT_NAME=loandesk-trace WEB_PORT=${TRACE_WEB_PORT:-18095} OTEL_EXPORTER_OTLP_ENDPOINT=http://tracestat:4318
 trap 'docker compose --profile bench --profile trace down -v --remove-orphans >/dev/null 2>&1' EXIT
 docker compose --profile bench build bench >/dev/null
 docker compose --profile trace up -d tracestat >/dev/null
