@@ -70,6 +70,11 @@ case ${1:-} in
         STACK=${STACK:-loandesk-site} ;;
 esac
 TAG="$IMAGE:sha-$REVISION"
+# Every build of ours says what it is built from (OCI labels), and with
+# ATTEST=1 is pushed with its SBOM and provenance: the site's push and
+# app-publish alike.
+labels=(--build-arg "REVISION=$REVISION" --build-arg "SOURCE=${SOURCE_URL:-https://github.com/loandesk/loandesk}")
+attested=(--push --sbom=true --provenance=mode=max)
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
@@ -87,9 +92,7 @@ http() {
 build() {
     log "build $TAG"
     # shellcheck disable=SC2086 # BUILD_CACHE is a list of flags
-    docker buildx build --load ${BUILD_CACHE:-} --build-arg "NGINX_IMAGE=$NGINX_IMAGE" \
-        --build-arg "REVISION=$REVISION" --build-arg "SOURCE=${SOURCE_URL:-https://github.com/loandesk/loandesk}" \
-        -t "$TAG" "$SITE_DIR"
+    docker buildx build --load ${BUILD_CACHE:-} --build-arg "NGINX_IMAGE=$NGINX_IMAGE" "${labels[@]}" -t "$TAG" "$SITE_DIR"
 }
 
 # test: runs the image alone and checks what it serves.
@@ -148,8 +151,7 @@ push() {
         # one build of this release, under its sha- tag only; latest moves in
         # promote, after test, scan and signature.
         # shellcheck disable=SC2086 # BUILD_CACHE is a list of flags
-        docker buildx build --push --sbom=true --provenance=mode=max ${BUILD_CACHE:-} --build-arg "NGINX_IMAGE=$NGINX_IMAGE" \
-            --build-arg "REVISION=$REVISION" --build-arg "SOURCE=${SOURCE_URL:-https://github.com/loandesk/loandesk}" \
+        docker buildx build "${attested[@]}" ${BUILD_CACHE:-} --build-arg "NGINX_IMAGE=$NGINX_IMAGE" "${labels[@]}" \
             --metadata-file "$STATE_DIR/build.json" -t "$TAG" "$SITE_DIR"
     fi
     local ref
@@ -308,10 +310,9 @@ app_publish() {
         fi
         tag="$repo:sha-$REVISION"
         how=(--load)
-        [ "${ATTEST:-0}" = 1 ] && how=(--push --sbom=true --provenance=mode=max --metadata-file "$STATE_DIR/$name.json")
+        [ "${ATTEST:-0}" = 1 ] && how=("${attested[@]}" --metadata-file "$STATE_DIR/$name.json")
         log "build $tag"
-        docker buildx build "${how[@]}" --build-arg "REVISION=$REVISION" \
-            --build-arg "SOURCE=${SOURCE_URL:-https://github.com/loandesk/loandesk}" -t "$tag" "${args[@]}"
+        docker buildx build "${how[@]}" "${labels[@]}" -t "$tag" "${args[@]}"
         ref=$(pushed_ref "$repo" "$tag" "$STATE_DIR/$name.json")
         echo "$ref" >"$STATE_DIR/$name-image"
         log "pushed $ref"
