@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -336,8 +337,17 @@ func listFilter(f domain.Filter) *list {
 	// which the planner picks when it guesses many matches in a small one.
 	if search.Digits != "" {
 		// loan_documents keeps suffixes of domain.MinDigits digits or more:
-		// fewer digits would miss the numbers that end with them.
-		l.from = "(SELECT DISTINCT created_at, request_id FROM loan_documents WHERE suffix LIKE " + l.arg(likeEscape.Replace(search.Digits)+"%") +
+		// fewer digits would miss the numbers that end with them. Exactly
+		// that many are one key of loan_documents_head (00007), whose
+		// matches come newest first; more are a range of suffixes, a tenth
+		// as many matches per digit, read whole and sorted.
+		var match string
+		if len(search.Digits) == domain.MinDigits {
+			match = "left(suffix, " + strconv.Itoa(domain.MinDigits) + ") = " + l.arg(search.Digits)
+		} else {
+			match = "suffix LIKE " + l.arg(likeEscape.Replace(search.Digits)+"%")
+		}
+		l.from = "(SELECT DISTINCT created_at, request_id FROM loan_documents WHERE " + match +
 			" ORDER BY created_at DESC, request_id DESC) d CROSS JOIN LATERAL (SELECT * FROM loan_requests x WHERE x.id = d.request_id OFFSET 0) r"
 		l.at, l.id = "d.created_at", "d.request_id"
 	}

@@ -37,7 +37,8 @@ SELECT n AS rows_to_add, n > 0 AS adding FROM seed_plan \gset
 \endif
 
 -- Every index of loan_requests but the primary key, its unique
--- constraints, and the search tables' keys, as SQL that recreates them.
+-- constraints, and every index of the search tables, as SQL that
+-- recreates them.
 CREATE TEMP TABLE seed_indexes ON COMMIT DROP AS
 SELECT 'ALTER TABLE ' || c.conrelid::regclass || ' ADD CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid) AS create_sql,
        'ALTER TABLE ' || c.conrelid::regclass || ' DROP CONSTRAINT ' || quote_ident(c.conname) AS drop_sql
@@ -48,7 +49,7 @@ WHERE ((c.conrelid = 'loan_requests'::regclass AND c.contype = 'u')
 UNION ALL
 SELECT pg_get_indexdef(i.indexrelid), 'DROP INDEX ' || i.indexrelid::regclass
 FROM pg_index i
-WHERE i.indrelid = 'loan_requests'::regclass AND NOT i.indisprimary
+WHERE i.indrelid IN ('loan_requests'::regclass, 'loan_words'::regclass, 'loan_documents'::regclass) AND NOT i.indisprimary
   AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)
   AND (SELECT n FROM seed_plan) > 0;
 
