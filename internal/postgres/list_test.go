@@ -168,6 +168,79 @@ func TestBroadSearchesCountUpToTheCapAndSayItIsALowerBound(t *testing.T) {
 	}
 }
 
+// A search's first page comes from one statement with its total
+// (SearchPageQuery); it must list and count exactly what the page and the
+// count apart do, at the cap and around it, with every filter.
+func TestASearchsFirstPageInOneStatementIsThePageAndTheCountApart(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	bulk(t, db, domain.CountCap+30, "Común")
+	for _, id := range []int64{3, 4, 50} {
+		if _, err := db.UpdateLoan(ctx, id, domain.System, func(l *domain.LoanRequest) (string, string, error) {
+			return domain.ActionDelete, "", l.Delete(time.Now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	for _, f := range []domain.Filter{
+		{Query: "comun", Limit: 20},
+		{Query: "comun", Limit: domain.MaxPageSize},
+		{Query: "comun 117", Limit: 5},
+		{Query: "comun", Status: domain.StatusInReview, Limit: 5},
+		{Query: "comun", Deleted: true, Limit: 2},
+		{Query: "comun", From: now.Add(-90 * time.Minute), To: now.Add(-20 * time.Minute), Limit: 20},
+		{Query: "2000", Limit: 20},
+		{Query: "20000", Limit: 3},
+		{Query: "bulk1", Limit: 20},
+		{Query: "bulk1@", Limit: 20},
+		{Query: "nadie", Limit: 20},
+	} {
+		one, ok := postgres.SearchPageQuery(f)
+		if !ok {
+			t.Fatalf("%+v: no one-statement page for a search's first page", f)
+		}
+		var ids, wantIDs []int64
+		var n, want int
+		rows, err := db.Pool().Query(ctx, one.SQL, one.Args...)
+		if err != nil {
+			t.Fatalf("%+v: %v", f, err)
+		}
+		for rows.Next() {
+			vals, err := rows.Values()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids, n = append(ids, vals[0].(int64)), int(vals[len(vals)-1].(int64))
+		}
+		if rows.Err() != nil {
+			t.Fatal(rows.Err())
+		}
+		page, count := postgres.ListQuery(f), postgres.CountQuery(f)
+		rows, err = db.Pool().Query(ctx, page.SQL, page.Args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			vals, err := rows.Values()
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantIDs = append(wantIDs, vals[0].(int64))
+		}
+		if err := db.Pool().QueryRow(ctx, count.SQL, count.Args...).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(ids) != fmt.Sprint(wantIDs) || n != want {
+			t.Errorf("%+v: one statement %v, %d matches; apart %v, %d", f, ids, n, wantIDs, want)
+		}
+	}
+	for _, f := range []domain.Filter{{Limit: 20}, {Query: "comun", Limit: 20, After: &domain.Cursor{CreatedAt: now, ID: 1 << 40}}} {
+		if _, ok := postgres.SearchPageQuery(f); ok {
+			t.Errorf("%+v: one statement, but the total comes from the daily counts or the cursor may lie past the counted matches", f)
+		}
+	}
+}
+
 // TestTheDailyCountsMatchTheTable changes requests from many connections at
 // once (filings, decisions, deletions, restores) and then compares the
 // counts the trigger kept with the table itself.
@@ -316,10 +389,18 @@ func TestNoAdminPathReadsTheWholeTable(t *testing.T) {
 			c.f.Limit = 20
 			page := explain(t, db, postgres.ListQuery(c.f))
 			count := explain(t, db, postgres.CountQuery(c.f))
+			plans := []plan{page, count}
+			if q, ok := postgres.SearchPageQuery(c.f); ok {
+				one := explain(t, db, q)
+				if !one.uses(c.index) {
+					t.Errorf("the page with its total does not use %s:\n%s", c.index, one)
+				}
+				plans = append(plans, one)
+			}
 			if !page.uses(c.index) {
 				t.Errorf("the page does not use %s:\n%s", c.index, page)
 			}
-			for _, p := range []plan{page, count} {
+			for _, p := range plans {
 				if p.has("Seq Scan", "loan_requests") || p.has("Seq Scan", "loan_words") || p.has("Seq Scan", "loan_documents") {
 					t.Errorf("a query reads the whole table:\n%s", p)
 				}

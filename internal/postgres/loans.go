@@ -18,11 +18,12 @@ import (
 const loanColumns = `id, tracking_code, full_name, email, document_number, gender, amount, status, reason, score,
 	idempotency_key, fingerprint, created_at, updated_at, decided_at, decided_by, deleted_at`
 
-func scanLoan(row pgx.Row) (*domain.LoanRequest, error) {
+// scanLoan reads a request's columns (loanColumns), then any extra ones.
+func scanLoan(row pgx.Row, extra ...any) (*domain.LoanRequest, error) {
 	var l domain.LoanRequest
-	err := row.Scan(&l.ID, &l.TrackingCode, &l.FullName, &l.Email, &l.DocumentNumber, &l.Gender, &l.Amount,
+	err := row.Scan(append([]any{&l.ID, &l.TrackingCode, &l.FullName, &l.Email, &l.DocumentNumber, &l.Gender, &l.Amount,
 		&l.Status, &l.Reason, &l.Score, &l.IdempotencyKey, &l.Fingerprint, &l.CreatedAt, &l.UpdatedAt,
-		&l.DecidedAt, &l.DecidedBy, &l.DeletedAt)
+		&l.DecidedAt, &l.DecidedBy, &l.DeletedAt}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -200,22 +201,37 @@ func auditView(l *domain.LoanRequest) map[string]any {
 }
 
 // ListLoans returns one page of requests, newest first, from the cursor
-// on (keyset: a deep page reads what the first does), and their total,
-// both statements at once on two connections.
+// on (keyset: a deep page reads what the first does), and their total:
+// a search's first page in one statement with its total (SearchPageQuery),
+// anything else as two statements at once on two connections.
 func (db *DB) ListLoans(ctx context.Context, f domain.Filter) (domain.Page, error) {
+	if q, ok := SearchPageQuery(f); ok {
+		var n int
+		rows, err := db.pool.Query(ctx, q.SQL, planned(q.Args)...)
+		var items []domain.LoanRequest
+		if err == nil {
+			items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.LoanRequest, error) {
+				l, err := scanLoan(r, &n)
+				if err != nil {
+					return domain.LoanRequest{}, err
+				}
+				return *l, nil
+			})
+		}
+		if err != nil {
+			return domain.Page{}, translate(err, "listing loan requests")
+		}
+		return newPage(f, items, n), nil
+	}
 	type counted struct {
-		n       int
-		atLeast bool
-		err     error
+		n   int
+		err error
 	}
 	total := make(chan counted, 1)
 	go func() {
 		var c counted
 		q := CountQuery(f)
 		c.err = db.pool.QueryRow(ctx, q.SQL, planned(q.Args)...).Scan(&c.n)
-		if !summarized(f) && c.n > domain.CountCap {
-			c.n, c.atLeast = domain.CountCap, true
-		}
 		total <- c
 	}()
 	q := ListQuery(f)
@@ -237,13 +253,39 @@ func (db *DB) ListLoans(ctx context.Context, f domain.Filter) (domain.Page, erro
 	if err != nil {
 		return domain.Page{}, translate(err, "listing loan requests")
 	}
-	page := domain.Page{Items: items, Total: c.n, TotalAtLeast: c.atLeast}
-	if len(items) > f.Limit { // one more than asked: there is a next page
+	return newPage(f, items, c.n), nil
+}
+
+// newPage is a page of items (one more than asked: there is a next page)
+// with n matches counted; a count that stopped past CountCap is "at least".
+func newPage(f domain.Filter, items []domain.LoanRequest, n int) domain.Page {
+	page := domain.Page{Items: items, Total: n}
+	if !summarized(f) && n > domain.CountCap {
+		page.Total, page.TotalAtLeast = domain.CountCap, true
+	}
+	if len(items) > f.Limit {
 		page.Items = items[:f.Limit]
 		last := page.Items[f.Limit-1]
 		page.Next = &domain.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
 	}
-	return page, nil
+	return page
+}
+
+// SearchPageQuery reads a search's first page and its total in one
+// statement: the matches, up to CountCap+1, in list order, counted by a
+// window over them, and the page their first rows. Apart, the page and
+// its count each read the start of the same matches (for a whole name,
+// two pair lists merged) and each is planned: together they are read and
+// planned once. Every row carries the total; no row, no match. Not for a
+// later page (the cursor may lie past what is counted) nor without a
+// search (the total comes from the daily counts): ok is false.
+func SearchPageQuery(f domain.Filter) (q Query, ok bool) {
+	if f.After != nil || strings.TrimSpace(f.Query) == "" || f.Limit > domain.CountCap {
+		return Query{}, false
+	}
+	l := listFilter(f)
+	return Query{SQL: fmt.Sprintf(`SELECT %s, count(*) OVER () FROM (SELECT %s, %s AS k_at, %s AS k_id FROM %s WHERE %s ORDER BY %s LIMIT %d) m ORDER BY m.k_at DESC, m.k_id DESC LIMIT %s`,
+		qualified("m", loanColumns), listColumns, l.at, l.id, l.from, strings.Join(l.where, " AND "), l.order(), domain.CountCap+1, l.arg(f.Limit+1)), Args: l.args}, true
 }
 
 // planned has PostgreSQL plan a list query for its values each time (an
