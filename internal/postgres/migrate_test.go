@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,5 +56,54 @@ func TestSearchTermsAreFilledForRequestsFiledBefore(t *testing.T) {
 		if page.Total != want || len(page.Items) != want {
 			t.Errorf("%q after the migrations: %d found, want %d", q, page.Total, want)
 		}
+	}
+}
+
+// 00007 builds its index CONCURRENTLY: a build that dies leaves an invalid
+// index of that name behind, and the migration, run again, must replace it
+// with a valid one rather than fail on the name or keep the broken one.
+func TestADocumentHeadIndexBuildThatDiedIsBuiltAgain(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	sqlDB := stdlib.OpenDBFromPool(db.Pool())
+	defer sqlDB.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, os.DirFS("migrations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 6); err != nil {
+		t.Fatalf("down to 00006: %v", err)
+	}
+	at := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	for i, doc := range []string{"30111220", "30111221"} {
+		if _, _, err := db.CreateLoan(ctx, newLoan(fmt.Sprintf("key-head-%d", i), "Ana Cabeza", doc, at.Add(time.Duration(i)*time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A real failed concurrent build: two suffixes start with 3011, so a
+	// unique one fails half-way and leaves its index invalid.
+	if _, err := db.Pool().Exec(ctx, `CREATE UNIQUE INDEX CONCURRENTLY loan_documents_head ON loan_documents (left(suffix, 4))`); err == nil {
+		t.Fatal("the unique build succeeded; the test needs it to fail")
+	}
+	valid := func() (ok bool, def string) {
+		t.Helper()
+		err := db.Pool().QueryRow(ctx, `SELECT i.indisvalid, pg_get_indexdef(i.indexrelid) FROM pg_index i
+			WHERE i.indexrelid = 'loan_documents_head'::regclass`).Scan(&ok, &def)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok, def
+	}
+	if ok, _ := valid(); ok {
+		t.Fatal("the failed build left a valid index; the test needs an invalid one")
+	}
+	if err := db.Migrate(ctx, testenv.Logger()); err != nil {
+		t.Fatalf("migrating over an invalid index: %v", err)
+	}
+	if ok, def := valid(); !ok || !strings.Contains(def, "created_at, request_id) INCLUDE (suffix)") {
+		t.Fatalf("after the migration: valid %v, %s", ok, def)
+	}
+	page, err := db.ListLoans(ctx, domain.Filter{Query: "3011", Limit: 10})
+	if err != nil || page.Total != 2 {
+		t.Fatalf("four digits after the rebuild: %d found (%v), want 2", page.Total, err)
 	}
 }
