@@ -99,6 +99,7 @@ func covered(spans []span, start, end uint64) time.Duration {
 type stat struct{ d []time.Duration }
 
 func (s *stat) add(d time.Duration) { s.d = append(s.d, d) }
+
 // q is the p-quantile: the smallest value at least a share p of them are
 // at most (nearest rank).
 func (s *stat) q(p float64) time.Duration {
@@ -176,7 +177,9 @@ func (st *store) report(w io.Writer, root string) {
 	for k := range byName {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return byName[keys[i]].mean()*time.Duration(count[keys[i]]) > byName[keys[j]].mean()*time.Duration(count[keys[j]]) })
+	sort.Slice(keys, func(i, j int) bool {
+		return byName[keys[i]].mean()*time.Duration(count[keys[i]]) > byName[keys[j]].mean()*time.Duration(count[keys[j]])
+	})
 	for _, k := range keys {
 		row(k, byName[k])
 	}
