@@ -73,7 +73,11 @@ task=$(aws ecs run-task --region "$region" --cluster "$(cluster)" \
     --task-definition "$(pulumi stack output migrateTaskDefinition)" --launch-type FARGATE \
     --network-configuration "awsvpcConfiguration={subnets=[$subnets],securityGroups=[$(pulumi stack output appSecurityGroup)],assignPublicIp=DISABLED}" \
     --query 'tasks[0].taskArn' --output text)
-aws ecs wait tasks-stopped --region "$region" --cluster "$(cluster)" --tasks "$task"
+# The waiter gives up after 10 minutes; migrations may take longer (an
+# index built at 10M requests takes minutes): wait again, up to 30 in all.
+for _ in 1 2 3; do
+    aws ecs wait tasks-stopped --region "$region" --cluster "$(cluster)" --tasks "$task" && break
+done
 code=$(aws ecs describe-tasks --region "$region" --cluster "$(cluster)" --tasks "$task" \
     --query 'tasks[0].containers[0].exitCode' --output text)
 [ "$code" = 0 ] || { echo "migrations failed (exit $code): see the /loandesk/migrate log group" >&2; exit 1; }

@@ -36,6 +36,10 @@
 #   DOCKER_HOST  for deploy/smoke: the Swarm manager, e.g. ssh://deploy@manager.example.com
 #   BUILD_CACHE  extra buildx cache flags, e.g. "--cache-from type=gha --cache-to type=gha,mode=max"
 #   STATE_DIR    where push and app-publish leave the digests (default: .release)
+#   MIGRATE_TIMEOUT
+#                app-migrate: seconds the migrations may take (default 1800; an
+#                index built at 10M requests takes minutes, and a job removed
+#                half-way leaves it to be built again)
 #   ATTEST=1     push with SBOM and provenance attestations (needs a buildx
 #                builder with the docker-container driver, as in CI)
 #   TEST_IMAGE   what test runs (default: the local build); CI: the pushed digest
@@ -334,7 +338,7 @@ app_migrate() {
         --env "DATABASE_URL=${DATABASE_URL:-postgres://loandesk@postgres:5432/loandesk?sslmode=disable}" \
         --read-only --with-registry-auth "$APP_IMAGE" migrate >/dev/null
     local start=$SECONDS states=""
-    while [ $((SECONDS - start)) -lt 180 ]; do
+    while [ $((SECONDS - start)) -lt "${MIGRATE_TIMEOUT:-1800}" ]; do
         states=$(docker service ps --format '{{.CurrentState}}' "$job")
         grep -q '^Complete' <<<"$states" && break
         [ "$(grep -c '^Failed' <<<"$states")" -lt 6 ] || break # the first try and its 5 restarts

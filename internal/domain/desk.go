@@ -366,8 +366,9 @@ const MinQuery = 3
 
 // MinDigits is the shortest part of a document number searched: three
 // digits are in 60,000 of 10 M documents, four in 5,000. The database
-// keeps each number's suffixes of this many digits (migration 00005):
-// lowering it needs a migration too.
+// keeps each number's suffixes of this many digits or more (migration
+// 00005) and keys them by their first this many (00007): changing it
+// needs a migration too.
 const MinDigits = 4
 
 // MaxSearchWords bounds the words of a search (each is one index range).

@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
@@ -60,8 +61,9 @@ func Open(ctx context.Context, url string, password PasswordFunc) (*DB, error) {
 		return nil, fmt.Errorf("parsing DATABASE_URL: %w", err)
 	}
 	// pgx's default is max(4, CPUs): 4 here, fewer than one admin list
-	// (page and total at once) per request in flight at 8 clients, which
-	// then queue for a connection. Ten per process, unless the URL sets
+	// (page and total at once, but for a search's first page) per request
+	// in flight at 8 clients, which then queue for a connection. Ten per
+	// process, unless the URL sets
 	// pool_max_conns: 2 api + 2 worker processes stay far below
 	// PostgreSQL's 100.
 	if !strings.Contains(url, "pool_max_conns") {
@@ -127,7 +129,15 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 	}
 	sqlDB := stdlib.OpenDBFromPool(db.pool)
 	defer sqlDB.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub)
+	// One migrate at a time (a session advisory lock): a retried job or a
+	// second pipeline waits for the first instead of running the same
+	// migration beside it; 00007's index build alone takes minutes at 10M,
+	// so a wait of up to half an hour.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(5, 360))
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub, goose.WithSessionLocker(locker))
 	if err != nil {
 		return err
 	}

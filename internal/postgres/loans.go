@@ -284,8 +284,9 @@ func SearchPageQuery(f domain.Filter) (q Query, ok bool) {
 		return Query{}, false
 	}
 	l := listFilter(f)
-	return Query{SQL: fmt.Sprintf(`SELECT %s, count(*) OVER () FROM (SELECT %s, %s AS k_at, %s AS k_id FROM %s WHERE %s ORDER BY %s LIMIT %d) m ORDER BY m.k_at DESC, m.k_id DESC LIMIT %s`,
-		qualified("m", loanColumns), listColumns, l.at, l.id, l.from, strings.Join(l.where, " AND "), l.order(), domain.CountCap+1, l.arg(f.Limit+1)), Args: l.args}, true
+	sql := fmt.Sprintf(`SELECT %s, count(*) OVER () FROM (SELECT %s, %s AS k_at, %s AS k_id FROM %s WHERE %s ORDER BY %s LIMIT %d) m ORDER BY m.k_at DESC, m.k_id DESC LIMIT %s`,
+		qualified("m", loanColumns), listColumns, l.at, l.id, l.from, strings.Join(l.where, " AND "), l.order(), domain.CountCap+1, l.arg(f.Limit+1))
+	return Query{SQL: sql, Args: l.args}, true
 }
 
 // planned has PostgreSQL plan a list query for its values each time (an
@@ -301,8 +302,11 @@ func ListQuery(f domain.Filter) Query {
 	if f.After != nil {
 		l.where = append(l.where, "("+l.at+", "+l.id+") < ("+l.arg(f.After.CreatedAt)+", "+l.arg(f.After.ID)+")")
 	}
-	return Query{SQL: `SELECT ` + listColumns + ` FROM ` + l.from + ` WHERE ` + strings.Join(l.where, " AND ") +
-		` ORDER BY ` + l.order() + ` LIMIT ` + l.arg(f.Limit+1), Args: l.args}
+	// The SQL first: it adds the limit's argument (Go leaves the order of
+	// a call and a field read in one literal unspecified).
+	sql := `SELECT ` + listColumns + ` FROM ` + l.from + ` WHERE ` + strings.Join(l.where, " AND ") +
+		` ORDER BY ` + l.order() + ` LIMIT ` + l.arg(f.Limit+1)
+	return Query{SQL: sql, Args: l.args}
 }
 
 // order is the list order. With a status and nothing searched it leads

@@ -107,3 +107,31 @@ func TestADocumentHeadIndexBuildThatDiedIsBuiltAgain(t *testing.T) {
 		t.Fatalf("four digits after the rebuild: %d found (%v), want 2", page.Total, err)
 	}
 }
+
+// Two migrates at once (a retried job beside the first, two pipelines)
+// take turns: both succeed, and each migration runs once.
+func TestTwoMigratesAtOnceTakeTurns(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	sqlDB := stdlib.OpenDBFromPool(db.Pool())
+	defer sqlDB.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, os.DirFS("migrations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 4); err != nil {
+		t.Fatalf("down to 00004: %v", err)
+	}
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- db.Migrate(ctx, testenv.Logger()) }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("a migrate beside another: %v", err)
+		}
+	}
+	var applied int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM goose_db_version WHERE version_id = 7 AND is_applied`).Scan(&applied); err != nil || applied != 1 {
+		t.Fatalf("00007 recorded %d times (%v), want once", applied, err)
+	}
+}
