@@ -12,23 +12,31 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/loandesk/loandesk/internal/domain"
+	"github.com/loandesk/loandesk/internal/postgres"
 	"github.com/loandesk/loandesk/internal/testenv"
 )
 
-// Requests filed under release N-1's schema (00004: words only, no document
-// suffixes) are found by N's searches once N's migrations ran: 00006 fills
-// the pairs and suffixes for them, and 00005's Down takes them away again.
-func TestSearchTermsAreFilledForRequestsFiledBefore(t *testing.T) {
-	db, ctx := testenv.DB(t), context.Background()
+// downTo takes a test database's schema back to a version, as it was
+// before the later migrations (their Down).
+func downTo(t *testing.T, db *postgres.DB, version int64) {
+	t.Helper()
 	sqlDB := stdlib.OpenDBFromPool(db.Pool())
 	defer sqlDB.Close()
 	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, os.DirFS("migrations"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.DownTo(ctx, 4); err != nil {
-		t.Fatalf("down to 00004: %v", err)
+	if _, err := p.DownTo(context.Background(), version); err != nil {
+		t.Fatalf("down to %05d: %v", version, err)
 	}
+}
+
+// Requests filed under release N-1's schema (00004: words only, no document
+// suffixes) are found by N's searches once N's migrations ran: 00006 fills
+// the pairs and suffixes for them, and 00005's Down takes them away again.
+func TestSearchTermsAreFilledForRequestsFiledBefore(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	downTo(t, db, 4)
 	at := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 	for i, name := range []string{"Micaela Soto Quispe", "Micaela Ríos Quispe", "Tomás Soto Rossi"} {
 		if _, _, err := db.CreateLoan(ctx, newLoan(fmt.Sprintf("key-before-%d", i), name, fmt.Sprintf("3011122%d", i), at.Add(time.Duration(i)*time.Minute))); err != nil {
@@ -64,15 +72,7 @@ func TestSearchTermsAreFilledForRequestsFiledBefore(t *testing.T) {
 // with a valid one rather than fail on the name or keep the broken one.
 func TestADocumentHeadIndexBuildThatDiedIsBuiltAgain(t *testing.T) {
 	db, ctx := testenv.DB(t), context.Background()
-	sqlDB := stdlib.OpenDBFromPool(db.Pool())
-	defer sqlDB.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, os.DirFS("migrations"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.DownTo(ctx, 6); err != nil {
-		t.Fatalf("down to 00006: %v", err)
-	}
+	downTo(t, db, 6)
 	at := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 	for i, doc := range []string{"30111220", "30111221"} {
 		if _, _, err := db.CreateLoan(ctx, newLoan(fmt.Sprintf("key-head-%d", i), "Ana Cabeza", doc, at.Add(time.Duration(i)*time.Minute))); err != nil {
@@ -112,15 +112,7 @@ func TestADocumentHeadIndexBuildThatDiedIsBuiltAgain(t *testing.T) {
 // take turns: both succeed, and each migration runs once.
 func TestTwoMigratesAtOnceTakeTurns(t *testing.T) {
 	db, ctx := testenv.DB(t), context.Background()
-	sqlDB := stdlib.OpenDBFromPool(db.Pool())
-	defer sqlDB.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, os.DirFS("migrations"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.DownTo(ctx, 4); err != nil {
-		t.Fatalf("down to 00004: %v", err)
-	}
+	downTo(t, db, 4)
 	errs := make(chan error, 2)
 	for range 2 {
 		go func() { errs <- db.Migrate(ctx, testenv.Logger()) }()
