@@ -63,9 +63,8 @@ func Open(ctx context.Context, url string, password PasswordFunc) (*DB, error) {
 	// pgx's default is max(4, CPUs): 4 here, fewer than one admin list
 	// (page and total at once, but for a search's first page) per request
 	// in flight at 8 clients, which then queue for a connection. Ten per
-	// process, unless the URL sets
-	// pool_max_conns: 2 api + 2 worker processes stay far below
-	// PostgreSQL's 100.
+	// process, unless the URL sets pool_max_conns: 2 api + 2 worker
+	// processes stay far below PostgreSQL's 100.
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = 10
 	}

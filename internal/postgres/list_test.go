@@ -199,39 +199,19 @@ func TestASearchsFirstPageInOneStatementIsThePageAndTheCountApart(t *testing.T) 
 		if !ok {
 			t.Fatalf("%+v: no one-statement page for a search's first page", f)
 		}
-		var ids, wantIDs []int64
-		var n, want int
-		rows, err := db.Pool().Query(ctx, one.SQL, one.Args...)
-		if err != nil {
-			t.Fatalf("%+v: %v", f, err)
+		got, totals := ids(t, db, one)
+		var n int
+		if len(totals) > 0 {
+			n = int(totals[0].(int64))
 		}
-		for rows.Next() {
-			vals, err := rows.Values()
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids, n = append(ids, vals[0].(int64)), int(vals[len(vals)-1].(int64))
-		}
-		if rows.Err() != nil {
-			t.Fatal(rows.Err())
-		}
-		page, count := postgres.ListQuery(f), postgres.CountQuery(f)
-		rows, err = db.Pool().Query(ctx, page.SQL, page.Args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			vals, err := rows.Values()
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantIDs = append(wantIDs, vals[0].(int64))
-		}
+		wantIDs, _ := ids(t, db, postgres.ListQuery(f))
+		var want int
+		count := postgres.CountQuery(f)
 		if err := db.Pool().QueryRow(ctx, count.SQL, count.Args...).Scan(&want); err != nil {
 			t.Fatal(err)
 		}
-		if fmt.Sprint(ids) != fmt.Sprint(wantIDs) || n != want {
-			t.Errorf("%+v: one statement %v, %d matches; apart %v, %d", f, ids, n, wantIDs, want)
+		if fmt.Sprint(got) != fmt.Sprint(wantIDs) || n != want {
+			t.Errorf("%+v: one statement %v, %d matches; apart %v, %d", f, got, n, wantIDs, want)
 		}
 	}
 	for _, f := range []domain.Filter{{Limit: 20}, {Query: "comun", Limit: 20, After: &domain.Cursor{CreatedAt: now, ID: 1 << 40}}} {
@@ -239,6 +219,27 @@ func TestASearchsFirstPageInOneStatementIsThePageAndTheCountApart(t *testing.T) 
 			t.Errorf("%+v: one statement, but the total comes from the daily counts or the cursor may lie past the counted matches", f)
 		}
 	}
+}
+
+// ids runs q and returns its rows' first column (the request's id) and
+// each row's last column.
+func ids(t *testing.T, db *postgres.DB, q postgres.Query) (ids []int64, last []any) {
+	t.Helper()
+	rows, err := db.Pool().Query(context.Background(), q.SQL, q.Args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, q.SQL)
+	}
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, last = append(ids, vals[0].(int64)), append(last, vals[len(vals)-1])
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	return ids, last
 }
 
 // TestTheDailyCountsMatchTheTable changes requests from many connections at

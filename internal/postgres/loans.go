@@ -207,17 +207,7 @@ func auditView(l *domain.LoanRequest) map[string]any {
 func (db *DB) ListLoans(ctx context.Context, f domain.Filter) (domain.Page, error) {
 	if q, ok := SearchPageQuery(f); ok {
 		var n int
-		rows, err := db.pool.Query(ctx, q.SQL, planned(q.Args)...)
-		var items []domain.LoanRequest
-		if err == nil {
-			items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.LoanRequest, error) {
-				l, err := scanLoan(r, &n)
-				if err != nil {
-					return domain.LoanRequest{}, err
-				}
-				return *l, nil
-			})
-		}
+		items, err := db.listed(ctx, q, &n)
 		if err != nil {
 			return domain.Page{}, translate(err, "listing loan requests")
 		}
@@ -234,18 +224,7 @@ func (db *DB) ListLoans(ctx context.Context, f domain.Filter) (domain.Page, erro
 		c.err = db.pool.QueryRow(ctx, q.SQL, planned(q.Args)...).Scan(&c.n)
 		total <- c
 	}()
-	q := ListQuery(f)
-	rows, err := db.pool.Query(ctx, q.SQL, planned(q.Args)...)
-	var items []domain.LoanRequest
-	if err == nil {
-		items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.LoanRequest, error) {
-			l, err := scanLoan(r)
-			if err != nil {
-				return domain.LoanRequest{}, err
-			}
-			return *l, nil
-		})
-	}
+	items, err := db.listed(ctx, ListQuery(f))
 	c := <-total
 	if err == nil {
 		err = c.err
@@ -254,6 +233,22 @@ func (db *DB) ListLoans(ctx context.Context, f domain.Filter) (domain.Page, erro
 		return domain.Page{}, translate(err, "listing loan requests")
 	}
 	return newPage(f, items, c.n), nil
+}
+
+// listed runs a list query (planned for its values) and reads its
+// requests, each row's extra columns into extra.
+func (db *DB) listed(ctx context.Context, q Query, extra ...any) ([]domain.LoanRequest, error) {
+	rows, err := db.pool.Query(ctx, q.SQL, planned(q.Args)...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.LoanRequest, error) {
+		l, err := scanLoan(r, extra...)
+		if err != nil {
+			return domain.LoanRequest{}, err
+		}
+		return *l, nil
+	})
 }
 
 // newPage is a page of items (one more than asked: there is a next page)
