@@ -17,7 +17,7 @@ docker compose --profile bench build bench >/dev/null
 docker compose --profile trace up -d tracestat >/dev/null
 docker compose up --build --wait >/dev/null 2>&1 || { docker compose logs --tail 50; exit 1; }
 # shellcheck disable=SC2086 # TRACE_ARGS is words
-docker compose --profile bench run --rm bench -rows 100000 -only filing ${TRACE_ARGS:-} >&2
+docker compose --profile bench run --rm bench -rows 100000 -only filing -d 10s ${TRACE_ARGS:-} >&2
 # The services first: stopping flushes their exporters (batches of up to
 # 5 s), so no filing's spans are cut short.
 docker compose stop api worker >/dev/null 2>&1

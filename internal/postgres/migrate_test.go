@@ -127,3 +127,42 @@ func TestTwoMigratesAtOnceTakeTurns(t *testing.T) {
 		t.Fatalf("00007 recorded %d times (%v), want once", applied, err)
 	}
 }
+
+// 00008 drops the trigram index no query reads (a filing kept it up to
+// date for nothing); its Down builds it again.
+func TestFilingKeepsNoTrigramIndex(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	trigram := func() (names []string) {
+		t.Helper()
+		rows, err := db.Pool().Query(ctx, `SELECT indexrelid::regclass::text FROM pg_index
+			WHERE indrelid = 'loan_requests'::regclass AND pg_get_indexdef(indexrelid) LIKE '%gin_trgm_ops%' ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, n)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return names
+	}
+	if got := trigram(); len(got) != 0 {
+		t.Fatalf("after the migrations loan_requests has trigram indexes %v, want none", got)
+	}
+	downTo(t, db, 7)
+	if got := trigram(); len(got) != 1 || got[0] != "loan_requests_document" {
+		t.Fatalf("00008's Down left trigram indexes %v, want loan_requests_document", got)
+	}
+	if err := db.Migrate(ctx, testenv.Logger()); err != nil {
+		t.Fatal(err)
+	}
+	if got := trigram(); len(got) != 0 {
+		t.Fatalf("migrated again: trigram indexes %v, want none", got)
+	}
+}
