@@ -98,7 +98,7 @@ test-gitlab: ## .gitlab-ci.yml's site build and test and the app's publish, run 
 	bash tools/gitlab/run.sh
 
 .PHONY: bench
-bench: ## every path through the API and under pgbench, at 100k and 10M rows (BENCH_ARGS; ~50 min)
+bench: ## every path through the API and under pgbench, at 100k and 10M rows (BENCH_ARGS; ~60 min)
 	bash tools/bench.sh
 
 .PHONY: trace

@@ -6,7 +6,7 @@
 # every path through the API and under pgbench. Prints one table
 # (Markdown, for README.md); the progress goes to stderr.
 #
-#   make bench                        100,000 and 10,000,000 rows (~50 min)
+#   make bench                        100,000 and 10,000,000 rows (~60 min)
 #   BENCH_ARGS="-rows 100000 -d 5s" make bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
