@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/loandesk/loandesk/internal/domain"
 	"github.com/loandesk/loandesk/internal/postgres"
@@ -483,4 +486,98 @@ func TestThePoolHasRoomForEveryListInFlight(t *testing.T) {
 	if n := testenv.DB(t).Pool().Config().MaxConns; n != 10 {
 		t.Fatalf("MaxConns = %d, want 10 unless the URL sets pool_max_conns", n)
 	}
+}
+
+// TestTwoHundredAdminsAtOnceQueueForThePool: 200 lists at once (searches'
+// first pages in one statement; plain lists and later pages as a page and
+// a total on two connections) all get the page they get alone, while the
+// process never holds more than the pool's 10 connections: the rest wait
+// for one. A list that held one connection while waiting for its second
+// would deadlock here.
+func TestTwoHundredAdminsAtOnceQueueForThePool(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	base := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	for i := range 60 {
+		name := []string{"Micaela Soto", "Tomás Ríos", "Ana Quispe"}[i%3]
+		if _, _, err := db.CreateLoan(ctx, newLoan(fmt.Sprintf("key-crowd-%02d", i), name, fmt.Sprintf("3011%04d", i), base.Add(time.Duration(i)*time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := db.ListLoans(ctx, domain.Filter{Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	filters := []domain.Filter{
+		{Limit: 5}, {Limit: 5, After: first.Next}, {Limit: 5, Query: "soto"}, {Limit: 5, Query: "3011"},
+		{Limit: 5, Query: "micaela soto", After: first.Next}, {Limit: 5, Status: domain.StatusInReview},
+	}
+	alone := make([]domain.Page, len(filters))
+	for i, f := range filters {
+		if alone[i], err = db.ListLoans(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The connections this database has, sampled from outside the pool.
+	watch, err := pgx.Connect(ctx, db.Pool().Config().ConnConfig.ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close(ctx)
+	stop, most := make(chan struct{}), make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				most <- n
+				return
+			default:
+			}
+			var c int
+			if err := watch.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&c); err == nil {
+				n = max(n, c)
+			}
+		}
+	}()
+	const admins = 200
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make(chan error, admins)
+	deadline, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for i := range admins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			f := filters[i%len(filters)]
+			p, err := db.ListLoans(deadline, f)
+			switch {
+			case err != nil:
+				errs <- fmt.Errorf("admin %d (%+v): %w", i, f, err)
+			case p.Total != alone[i%len(filters)].Total || !slices.Equal(pageIDs(p), pageIDs(alone[i%len(filters)])):
+				errs <- fmt.Errorf("admin %d (%+v): total %d %v, alone %d %v", i, f, p.Total, pageIDs(p), alone[i%len(filters)].Total, pageIDs(alone[i%len(filters)]))
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(stop)
+	n := <-most
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n > 10 || n < 2 {
+		t.Fatalf("the process held up to %d connections under %d admins; want 2 to the pool's 10", n, admins)
+	}
+	t.Logf("%d admins at once: at most %d connections", admins, n)
+}
+
+func pageIDs(p domain.Page) []int64 {
+	out := make([]int64, len(p.Items))
+	for i, l := range p.Items {
+		out[i] = l.ID
+	}
+	return out
 }
