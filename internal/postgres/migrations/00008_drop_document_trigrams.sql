@@ -2,7 +2,7 @@
 -- +goose Up
 -- The trigram index on the document number (00004) is read by no query
 -- since 00005 (digits are found in loan_documents, 00005 and 00007), nor
--- by the release before this one; every filing still paid for it: nine
+-- by the release before this one; every filing still wrote to it: nine
 -- trigram keys of an 8-digit number into a GIN index, and now and then
 -- the flush of its pending list inside a filing's INSERT. Contract: drop
 -- it.
