@@ -550,13 +550,13 @@ func TestTwoHundredAdminsAtOnceQueueForThePool(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			f := filters[i%len(filters)]
+			f, want := filters[i%len(filters)], alone[i%len(filters)]
 			p, err := db.ListLoans(deadline, f)
 			switch {
 			case err != nil:
 				errs <- fmt.Errorf("admin %d (%+v): %w", i, f, err)
-			case p.Total != alone[i%len(filters)].Total || !slices.Equal(pageIDs(p), pageIDs(alone[i%len(filters)])):
-				errs <- fmt.Errorf("admin %d (%+v): total %d %v, alone %d %v", i, f, p.Total, pageIDs(p), alone[i%len(filters)].Total, pageIDs(alone[i%len(filters)]))
+			case p.Total != want.Total || !slices.Equal(pageIDs(p), pageIDs(want)):
+				errs <- fmt.Errorf("admin %d (%+v): total %d %v, alone %d %v", i, f, p.Total, pageIDs(p), want.Total, pageIDs(want))
 			}
 		}()
 	}

@@ -208,18 +208,19 @@ func login(ctx context.Context, cfg config) (*http.Client, error) {
 }
 
 func seed(ctx context.Context, cfg config, size int64) error {
-	cmd := exec.CommandContext(ctx, "psql", "-X", "-q", "-v", "rows="+strconv.FormatInt(size, 10), "-f", cfg.seed)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
+	psql := func(args ...string) error {
+		cmd := exec.CommandContext(ctx, "psql", append([]string{"-X", "-q"}, args...)...)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		return cmd.Run()
+	}
+	if err := psql("-v", "rows="+strconv.FormatInt(size, 10), "-f", cfg.seed); err != nil {
 		return fmt.Errorf("seeding: %w", err)
 	}
 	// Whatever the seed and its VACUUM left dirty is written out now, not
 	// while the first path (filing, which waits on fsync) is measured.
 	// The time it took is printed (2 s after 10 M rows here).
 	t0 := time.Now()
-	cmd = exec.CommandContext(ctx, "psql", "-X", "-q", "-c", "CHECKPOINT")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
+	if err := psql("-c", "CHECKPOINT"); err != nil {
 		return fmt.Errorf("checkpoint after seeding: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "checkpoint after seeding: %v\n", time.Since(t0).Round(time.Second))
