@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loandesk/loandesk/internal/clientaddr"
 	"github.com/loandesk/loandesk/internal/obs"
 	"github.com/loandesk/loandesk/internal/worker"
 )
@@ -37,8 +38,12 @@ type config struct {
 	ValkeyURL    string
 	ValkeyPass   string
 	ValkeyPrefix string
-	ScoringURL   string
-	IdentityURL  string
+	// The rate limits' own Valkey (LIMITS_VALKEY_URL; default VALKEY_URL):
+	// its memory is theirs, so limiter keys never crowd out sessions.
+	LimitsURL   string
+	LimitsPass  string
+	ScoringURL  string
+	IdentityURL string
 
 	SessionKey     string
 	AdminEmail     string
@@ -46,7 +51,9 @@ type config struct {
 	SessionTTL     time.Duration
 	CookieSecure   bool
 	ClientIPHeader string
+	TrustedProxies *clientaddr.Proxies
 	SubmitLimit    int
+	MaxInFlight    int
 
 	DecisionTimeout time.Duration
 	AttemptTimeout  time.Duration
@@ -162,6 +169,23 @@ func (e *env) httpURL(name string, required bool) string {
 	return v
 }
 
+// valkeyURL reads a redis:// or rediss:// URL; def when unset ("" makes
+// it required).
+func (e *env) valkeyURL(name, def string) string {
+	v := e.getenv(name)
+	if v == "" {
+		if def == "" {
+			e.fail(name, "is required")
+		}
+		return def
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		e.fail(name, "%q is not a redis:// or rediss:// URL", v)
+	}
+	return v
+}
+
 func loadConfig(getenv func(string) string, n need) (config, error) {
 	e := &env{getenv: getenv}
 	c := config{
@@ -172,6 +196,7 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 		SessionTTL:        e.duration("SESSION_TTL", 8*time.Hour),
 		ClientIPHeader:    e.str("CLIENT_IP_HEADER", ""),
 		SubmitLimit:       e.integer("SUBMIT_RATE_LIMIT", 30, 0, 100000),
+		MaxInFlight:       e.integer("MAX_IN_FLIGHT", 128, 1, 100000),
 		DecisionTimeout:   e.duration("DECISION_TIMEOUT", 3*time.Second),
 		AttemptTimeout:    e.duration("EXTERNAL_ATTEMPT_TIMEOUT", time.Second),
 		Retries:           e.integer("EXTERNAL_RETRIES", 2, 0, 10),
@@ -228,10 +253,25 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 		}
 	}
 	if n.valkey {
-		c.ValkeyURL = e.required("VALKEY_URL")
+		c.ValkeyURL = e.valkeyURL("VALKEY_URL", "")
 		c.ValkeyPass = e.secret("VALKEY_PASSWORD", false)
 		c.ValkeyPrefix = e.str("VALKEY_PREFIX", "loandesk:")
+		c.LimitsURL = e.valkeyURL("LIMITS_VALKEY_URL", c.ValkeyURL)
+		c.LimitsPass = e.secret("LIMITS_VALKEY_PASSWORD", false)
+		if e.getenv("LIMITS_VALKEY_URL") == "" && c.LimitsPass == "" {
+			c.LimitsPass = c.ValkeyPass
+		}
 	}
+	proxies, err := clientaddr.ParseProxies(e.getenv("TRUSTED_PROXIES"))
+	switch {
+	case err != nil:
+		e.fail("TRUSTED_PROXIES", "%v", err)
+	case c.ClientIPHeader != "" && proxies.Empty():
+		e.fail("TRUSTED_PROXIES", "is required with CLIENT_IP_HEADER: name the proxies (CIDRs, addresses or host names) whose %s header is believed", c.ClientIPHeader)
+	case c.ClientIPHeader == "" && !proxies.Empty():
+		e.fail("CLIENT_IP_HEADER", "is required with TRUSTED_PROXIES: name the header those proxies set")
+	}
+	c.TrustedProxies = proxies
 	if n.providers {
 		c.ScoringURL = e.httpURL("SCORING_URL", true)
 		c.IdentityURL = e.httpURL("IDENTITY_URL", true)

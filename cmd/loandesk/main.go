@@ -31,9 +31,11 @@ import (
 	"github.com/loandesk/loandesk/internal/client/identity"
 	"github.com/loandesk/loandesk/internal/client/resilient"
 	"github.com/loandesk/loandesk/internal/client/scoring"
+	"github.com/loandesk/loandesk/internal/clientaddr"
 	"github.com/loandesk/loandesk/internal/domain"
 	"github.com/loandesk/loandesk/internal/httpapi"
 	"github.com/loandesk/loandesk/internal/lifecycle"
+	limiterpkg "github.com/loandesk/loandesk/internal/limiter"
 	"github.com/loandesk/loandesk/internal/obs"
 	"github.com/loandesk/loandesk/internal/postgres"
 	"github.com/loandesk/loandesk/internal/rdsauth"
@@ -231,10 +233,23 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	}
 	vk = vk.WithPrefix(cfg.ValkeyPrefix)
 	defer vk.Close()
+	// The limits' own store is not waited for: while it does not answer,
+	// the limits hold in this process (internal/limiter).
+	limits := vk
+	if cfg.LimitsURL != cfg.ValkeyURL {
+		l, err := valkey.Dial(cfg.LimitsURL, cfg.LimitsPass, []byte(cfg.SessionKey))
+		if err != nil {
+			return fmt.Errorf("LIMITS_VALKEY_URL: %w", err)
+		}
+		defer l.Close()
+		limits = l.WithPrefix(cfg.ValkeyPrefix)
+	}
+	limiter := limiterpkg.NewFallback(limits, limiterpkg.NewLocal(0), d.metrics.LimiterFallback.Inc)
 	auth := &domain.Auth{
-		Admins: d.db, Sessions: vk, Limiter: vk, SessionTTL: cfg.SessionTTL, Limits: domain.DefaultLoginLimits,
+		Admins: d.db, Sessions: vk, Limiter: limiter, SessionTTL: cfg.SessionTTL, Limits: domain.DefaultLoginLimits,
 		HashSlots: domain.DefaultHashSlots, HashWait: domain.DefaultHashWait,
 	}
+	go cfg.TrustedProxies.Watch(ctx, 5*time.Second, d.log)
 	// On a first deploy the api may start before `loandesk migrate` ran.
 	var created bool
 	if err := lifecycle.WaitFor(ctx, d.log, "the database schema (loandesk migrate)", func(ctx context.Context) (err error) {
@@ -243,9 +258,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	}); err != nil {
 		return fmt.Errorf("creating the bootstrap admin (has `loandesk migrate` run?): %w", err)
 	}
-	d.log.Info("bootstrap admin", "email", cfg.AdminEmail, "created", created, "env", cfg.Env)
+	// Not the email: no personal data in logs, admins' included.
+	d.log.Info("bootstrap admin", "created", created, "env", cfg.Env)
 	api := httpapi.NewServer(httpapi.Config{
-		Desk: d.desk, Auth: auth, Limiter: vk, Metrics: d.metrics, Log: d.log, Spec: api.OpenAPI,
+		Desk: d.desk, Auth: auth, Limiter: limiter, Metrics: d.metrics, Log: d.log, Spec: api.OpenAPI,
 		Ready: func(ctx context.Context) error {
 			if err := d.db.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)
@@ -255,8 +271,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 			}
 			return nil
 		},
-		SessionTTL: cfg.SessionTTL, CookieSecure: cfg.CookieSecure, ClientIPHeader: cfg.ClientIPHeader,
-		SubmitRate: domain.PerMinute(cfg.SubmitLimit),
+		SessionTTL: cfg.SessionTTL, CookieSecure: cfg.CookieSecure,
+		Client:     clientaddr.Resolver{Header: cfg.ClientIPHeader, Trusted: cfg.TrustedProxies},
+		SubmitRate: domain.PerMinute(cfg.SubmitLimit), MaxInFlight: cfg.MaxInFlight,
 	})
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {

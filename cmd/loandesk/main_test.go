@@ -427,8 +427,11 @@ func TestAdminFlow(t *testing.T) {
 	a.expectProblem(a.do("GET", "/api/v1/admin/session", ""), 401, "unauthorized", "after logout")
 }
 
+// trustUs makes the test client the proxy whose X-Real-IP the api believes.
+var trustUs = map[string]string{"CLIENT_IP_HEADER": "X-Real-IP", "TRUSTED_PROXIES": "127.0.0.1"}
+
 func TestFailedLoginsAreRateLimited(t *testing.T) {
-	a := startApp(t, map[string]string{"CLIENT_IP_HEADER": "X-Real-IP"})
+	a := startApp(t, trustUs)
 	from := func(ip string) []string { return []string{"X-Real-IP", ip} }
 	for range 5 {
 		a.expectProblem(a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"guess"}`, from("203.0.113.9")...), 401, "unauthorized", "guess")
@@ -442,8 +445,22 @@ func TestFailedLoginsAreRateLimited(t *testing.T) {
 	a.expect(a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"s3cret-pass-word"}`, from("198.51.100.4")...), 200, "admin from elsewhere")
 }
 
+// Only a trusted proxy names the client: anyone else who sends X-Real-IP
+// is counted by their own address, whatever they write in it.
+func TestAForgedClientAddressIsIgnored(t *testing.T) {
+	a := startApp(t, map[string]string{"CLIENT_IP_HEADER": "X-Real-IP", "TRUSTED_PROXIES": "192.0.2.1, web.invalid"})
+	for i := range 5 {
+		a.expectProblem(a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"guess"}`,
+			"X-Real-IP", fmt.Sprintf("203.0.113.%d", i)), 401, "unauthorized", "guess")
+	}
+	a.expectProblem(a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"guess"}`,
+		"X-Real-IP", "198.51.100.200"), 429, "rate_limited", "a sixth guess under yet another forged address")
+}
+
 func TestAFloodOfWrongLoginsIsCountedBeforeHashing(t *testing.T) {
-	a := startApp(t, map[string]string{"CLIENT_IP_HEADER": "X-Real-IP"})
+	// The flood fits MAX_IN_FLIGHT (past it, 503 at once): this is about
+	// the login budget.
+	a := startApp(t, map[string]string{"CLIENT_IP_HEADER": "X-Real-IP", "TRUSTED_PROXIES": "127.0.0.1", "MAX_IN_FLIGHT": "400"})
 	const n = 200
 	statuses := make(chan int, n)
 	var wg sync.WaitGroup
@@ -488,7 +505,7 @@ func TestADatabaseOutageIsA503ToRetry(t *testing.T) {
 		"VALKEY_URL": testenv.ThroughProxy(t, vars["VALKEY_URL"], vk)})
 	a.expect(a.do("POST", "/api/v1/requests", application("30123950", "Ana Antes"), "Idempotency-Key", "outage-before"), 201, "before")
 
-	vk.Cut() // Valkey dies: filing goes on (limits fail open), logins wait
+	vk.Cut() // Valkey dies: filing goes on (limits hold in-process), logins wait
 	a.expect(a.do("POST", "/api/v1/requests", application("30123950", "Ana Sin Valkey"), "Idempotency-Key", "outage-valkey"), 201, "without Valkey")
 	r := a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"s3cret-pass-word"}`)
 	a.expectProblem(r, 503, "unavailable", "login without Valkey")
@@ -546,6 +563,31 @@ func TestWorkerDecidesWhatTheAPICouldNot(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// With the limits' Valkey gone — or full — every limit still holds, counted
+// in this process from what was already spent.
+func TestLimitsHoldWithoutValkey(t *testing.T) {
+	vars := baseVars(t)
+	vk := testenv.NewProxy(t, testenv.HostPort(t, vars["VALKEY_URL"]))
+	a := startApp(t, map[string]string{"SUBMIT_RATE_LIMIT": "3", "LIMITS_VALKEY_URL": testenv.ThroughProxy(t, vars["VALKEY_URL"], vk)})
+	file := func(i int) reply {
+		return a.do("POST", "/api/v1/requests", application("30123950", "Ana Limite"), "Idempotency-Key", fmt.Sprintf("no-valkey-%d", i))
+	}
+	a.expect(file(1), 201, "first filing, Valkey up")
+	a.expect(file(2), 201, "second filing, Valkey up")
+	vk.Cut()
+	a.expect(file(3), 201, "third filing, Valkey gone: within the budget")
+	a.expectProblem(file(4), 429, "rate_limited", "fourth filing, Valkey gone: past the budget")
+	for range 4 {
+		a.expectProblem(a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"guess"}`), 401, "unauthorized", "guess")
+	}
+	a.expectProblem(a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"guess"}`), 401, "unauthorized", "fifth guess")
+	a.expectProblem(a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"guess"}`), 429, "rate_limited", "sixth guess")
+	m := a.doUnlisted("GET", "/metrics", "")
+	if !regexp.MustCompile(`loandesk_limiter_fallback_total [1-9]`).Match(m.body) {
+		t.Fatal("no fallback counted in the metrics")
 	}
 }
 
@@ -662,6 +704,12 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"DATABASE_AUTH", "kerberos", "DATABASE_AUTH"},
 		{"DATABASE_AUTH", "iam", "AWS_REGION"},
 		{"DATABASE_PASSWORD", "also-a-password", "DATABASE_PASSWORD"}, // with DATABASE_AUTH=iam: see extra
+		{"CLIENT_IP_HEADER", "X-Real-IP", "TRUSTED_PROXIES"},
+		{"TRUSTED_PROXIES", "web", "CLIENT_IP_HEADER"},
+		{"TRUSTED_PROXIES", "web;evil", "TRUSTED_PROXIES"},
+		{"VALKEY_URL", "valkey:6379", "VALKEY_URL"},
+		{"LIMITS_VALKEY_URL", "http://limits:6379", "LIMITS_VALKEY_URL"},
+		{"MAX_IN_FLIGHT", "0", "MAX_IN_FLIGHT"},
 	} {
 		getenv := with(tc.k, tc.v)
 		if tc.k == "DATABASE_PASSWORD" { // a password beside IAM authentication

@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+
+	scoringprov "github.com/loandesk/loandesk/internal/provider/scoring"
 )
 
 // recordSpans makes the global tracer provider record into memory for the
@@ -110,5 +112,35 @@ func TestAFilingIsOneTraceFromRequestToDecision(t *testing.T) {
 	if !has(names, func(n string) bool { return strings.Contains(n, "river.work") }) ||
 		!has(names, func(n string) bool { return strings.Contains(n, "UPDATE loan_requests") }) {
 		t.Fatalf("the worker's decision is not in the filing's trace: %v", names)
+	}
+}
+
+// A caller's trace context and baggage are not ours: the filing starts its
+// own trace, and the providers get that one and no baggage.
+func TestTraceContextFromTheInternetIsNotContinued(t *testing.T) {
+	exp := recordSpans(t)
+	seen := make(chan http.Header, 8)
+	provider := scoringprov.Handler()
+	scoring := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header.Clone()
+		provider.ServeHTTP(w, r)
+	}))
+	t.Cleanup(scoring.Close)
+	a := startApp(t, map[string]string{"SCORING_URL": scoring.URL})
+	const foreign = "0af7651916cd43dd8448eb211c80319c"
+	a.expect(a.do("POST", "/api/v1/requests", application("30123950", "Ana Ajena"), "Idempotency-Key", "foreign-trace-1",
+		"traceparent", "00-"+foreign+"-b7ad6b7169203331-01", "baggage", "user=ana%40example.com"), 201, "submit")
+	h := <-seen
+	if b := h.Get("baggage"); b != "" {
+		t.Errorf("the caller's baggage reached scoring: %q", b)
+	}
+	tp := h.Get("traceparent")
+	if tp == "" || strings.Contains(tp, foreign) {
+		t.Errorf("scoring got traceparent %q: want the filing's own trace, not the caller's", tp)
+	}
+	for _, s := range exp.GetSpans() {
+		if s.SpanContext.TraceID().String() == foreign || s.Parent.TraceID().String() == foreign {
+			t.Fatalf("span %q continues the caller's trace", s.Name)
+		}
 	}
 }

@@ -153,7 +153,8 @@ func NewCompute(ctx *pulumi.Context, cfg Config, net *Network, data *Data, cert 
 	// One container definition per command, all from the same image.
 	container := func(name, cmd, tag string, port int, healthURL string) pulumi.StringOutput {
 		return pulumi.All(c.Repo.RepositoryUrl, data.DB.Address, data.Cache.PrimaryEndpointAddress, dbSecret,
-			data.CacheAuth.Arn, data.SessionKey.Arn, data.AdminPass.Arn, c.LogGroups[name].Name).ApplyT(func(a []any) (string, error) {
+			data.CacheAuth.Arn, data.SessionKey.Arn, data.AdminPass.Arn, c.LogGroups[name].Name,
+			data.LimitsCache.PrimaryEndpointAddress).ApplyT(func(a []any) (string, error) {
 			env := []kv{
 				{"APP_ENV", "production"}, {"LOG_LEVEL", "info"}, {"AWS_REGION", cfg.Region},
 				{"SCORING_URL", cfg.ScoringURL}, {"IDENTITY_URL", cfg.IdentityURL},
@@ -172,10 +173,12 @@ func NewCompute(ctx *pulumi.Context, cfg Config, net *Network, data *Data, cert 
 			// Only the API uses Valkey (sessions, rate limits) and the admin secrets.
 			if cmd == "serve" {
 				env = append(env, kv{"VALKEY_URL", fmt.Sprintf("rediss://%s:6379/0", a[2])}, kv{"ADMIN_EMAIL", cfg.AdminEmail},
-					// CloudFront tells the origin who the viewer is.
-					kv{"CLIENT_IP_HEADER", "CloudFront-Viewer-Address"})
+					kv{"LIMITS_VALKEY_URL", fmt.Sprintf("rediss://%s:6379/0", a[8])},
+					// CloudFront tells the origin who the viewer is; only the ALB
+					// (in the VPC) reaches the api, so the VPC is the proxy trusted.
+					kv{"CLIENT_IP_HEADER", "CloudFront-Viewer-Address"}, kv{"TRUSTED_PROXIES", cfg.VpcCidr})
 				secrets = append(secrets, secretRef{"VALKEY_PASSWORD", a[4].(string)}, secretRef{"SESSION_KEY", a[5].(string)},
-					secretRef{"ADMIN_PASSWORD", a[6].(string)})
+					secretRef{"ADMIN_PASSWORD", a[6].(string)}, secretRef{"LIMITS_VALKEY_PASSWORD", a[4].(string)})
 			}
 			def := map[string]any{
 				"name": name, "image": fmt.Sprintf("%s:%s", a[0], tag), "essential": true, "command": []string{cmd},

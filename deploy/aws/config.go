@@ -34,15 +34,17 @@ type Config struct {
 	DBBackupRetention  int // days
 	CacheNodeType      string
 	CacheReplicas      int // replicas besides the primary
-	LogRetentionDays   int
-	AlarmEmail         string // optional
-	ScoringURL         string
-	IdentityURL        string
-	AdminEmail         string
-	SessionKey         pulumi.StringOutput // secret
-	AdminPassword      pulumi.StringOutput // secret
-	OriginVerifySecret pulumi.StringOutput // secret: CloudFront → ALB shared header
-	ValkeyAuthToken    pulumi.StringOutput // secret: ElastiCache AUTH token (16–128 printable chars)
+	// LimitsCacheNodeType is the rate limits' own cache (one node).
+	LimitsCacheNodeType string
+	LogRetentionDays    int
+	AlarmEmail          string // optional
+	ScoringURL          string
+	IdentityURL         string
+	AdminEmail          string
+	SessionKey          pulumi.StringOutput // secret
+	AdminPassword       pulumi.StringOutput // secret
+	OriginVerifySecret  pulumi.StringOutput // secret: CloudFront → ALB shared header
+	ValkeyAuthToken     pulumi.StringOutput // secret: ElastiCache AUTH token (16–128 printable chars)
 }
 
 func intOr(c *config.Config, key string, def int) int {
@@ -64,33 +66,34 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 	c := config.New(ctx, "loandesk")
 	aws := config.New(ctx, "aws")
 	cfg := Config{
-		Name:               strOr(c, "name", "loandesk"),
-		Region:             aws.Require("region"),
-		VpcCidr:            strOr(c, "vpcCidr", "10.40.0.0/16"),
-		DomainName:         c.Require("domainName"),
-		HostedZoneID:       c.Require("hostedZoneId"),
-		APIDomain:          c.Require("apiDomain"),
-		ImageTag:           c.Require("imageTag"),
-		APIMinTasks:        intOr(c, "apiMinTasks", 2),
-		APIMaxTasks:        intOr(c, "apiMaxTasks", 10),
-		WorkerMinTasks:     intOr(c, "workerMinTasks", 1),
-		WorkerMaxTasks:     intOr(c, "workerMaxTasks", 4),
-		TaskCPU:            intOr(c, "taskCpu", 256),
-		TaskMemory:         intOr(c, "taskMemory", 512),
-		DBInstanceClass:    strOr(c, "dbInstanceClass", "db.t4g.medium"),
-		DBAllocatedStorage: intOr(c, "dbAllocatedStorage", 20),
-		DBBackupRetention:  intOr(c, "dbBackupRetentionDays", 7),
-		CacheNodeType:      strOr(c, "cacheNodeType", "cache.t4g.small"),
-		CacheReplicas:      intOr(c, "cacheReplicas", 2),
-		LogRetentionDays:   intOr(c, "logRetentionDays", 30),
-		AlarmEmail:         c.Get("alarmEmail"),
-		ScoringURL:         c.Require("scoringUrl"),
-		IdentityURL:        c.Require("identityUrl"),
-		AdminEmail:         c.Require("adminEmail"),
-		SessionKey:         c.RequireSecret("sessionKey"),
-		AdminPassword:      c.RequireSecret("adminPassword"),
-		OriginVerifySecret: c.RequireSecret("originVerifySecret"),
-		ValkeyAuthToken:    c.RequireSecret("valkeyAuthToken"),
+		Name:                strOr(c, "name", "loandesk"),
+		Region:              aws.Require("region"),
+		VpcCidr:             strOr(c, "vpcCidr", "10.40.0.0/16"),
+		DomainName:          c.Require("domainName"),
+		HostedZoneID:        c.Require("hostedZoneId"),
+		APIDomain:           c.Require("apiDomain"),
+		ImageTag:            c.Require("imageTag"),
+		APIMinTasks:         intOr(c, "apiMinTasks", 2),
+		APIMaxTasks:         intOr(c, "apiMaxTasks", 10),
+		WorkerMinTasks:      intOr(c, "workerMinTasks", 1),
+		WorkerMaxTasks:      intOr(c, "workerMaxTasks", 4),
+		TaskCPU:             intOr(c, "taskCpu", 256),
+		TaskMemory:          intOr(c, "taskMemory", 512),
+		DBInstanceClass:     strOr(c, "dbInstanceClass", "db.t4g.medium"),
+		DBAllocatedStorage:  intOr(c, "dbAllocatedStorage", 20),
+		DBBackupRetention:   intOr(c, "dbBackupRetentionDays", 7),
+		CacheNodeType:       strOr(c, "cacheNodeType", "cache.t4g.small"),
+		CacheReplicas:       intOr(c, "cacheReplicas", 2),
+		LimitsCacheNodeType: strOr(c, "limitsCacheNodeType", "cache.t4g.micro"),
+		LogRetentionDays:    intOr(c, "logRetentionDays", 30),
+		AlarmEmail:          c.Get("alarmEmail"),
+		ScoringURL:          c.Require("scoringUrl"),
+		IdentityURL:         c.Require("identityUrl"),
+		AdminEmail:          c.Require("adminEmail"),
+		SessionKey:          c.RequireSecret("sessionKey"),
+		AdminPassword:       c.RequireSecret("adminPassword"),
+		OriginVerifySecret:  c.RequireSecret("originVerifySecret"),
+		ValkeyAuthToken:     c.RequireSecret("valkeyAuthToken"),
 	}
 	cfg.MigrateImageTag = strOr(c, "migrateImageTag", cfg.ImageTag)
 	if err := c.TryObject("availabilityZones", &cfg.AZs); err != nil || len(cfg.AZs) != 3 {

@@ -36,11 +36,14 @@ func CacheMemberIDs(cfg Config) []string {
 // automatic failover, encrypted, in the data subnets, reachable only from
 // the app security group; and the secrets the tasks get injected.
 type Data struct {
-	DB         *rds.Instance
-	Cache      *elasticache.ReplicationGroup
-	CacheAuth  *secretsmanager.Secret
-	SessionKey *secretsmanager.Secret
-	AdminPass  *secretsmanager.Secret
+	DB    *rds.Instance
+	Cache *elasticache.ReplicationGroup
+	// LimitsCache holds the rate limits only: memory of their own, so
+	// limiter keys never crowd out sessions (see NewData).
+	LimitsCache *elasticache.ReplicationGroup
+	CacheAuth   *secretsmanager.Secret
+	SessionKey  *secretsmanager.Secret
+	AdminPass   *secretsmanager.Secret
 }
 
 func NewData(ctx *pulumi.Context, cfg Config, net *Network, alarms pulumi.StringInput) (*Data, error) {
@@ -132,6 +135,33 @@ func NewData(ctx *pulumi.Context, cfg Config, net *Network, alarms pulumi.String
 		SnapshotRetentionLimit: pulumi.Int(1), SnapshotWindow: pulumi.String("02:00-03:00"),
 		NotificationTopicArn: alarms, ApplyImmediately: pulumi.Bool(false), AutoMinorVersionUpgrade: pulumi.Bool(true),
 		Tags: tags(cfg, "valkey"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The rate limits' own cache. noeviction: a full one refuses writes and
+	// the api counts in-process instead (internal/limiter), where an
+	// evicting one would silently hand budgets back. One node and no
+	// replica: losing it costs only shared counting (each api task counts
+	// alone) until ElastiCache replaces it; nothing in it outlives minutes.
+	limitsParams, err := elasticache.NewParameterGroup(ctx, "valkey-limits", &elasticache.ParameterGroupArgs{
+		Family: pulumi.String("valkey8"), Description: pulumi.String("LoanDesk rate limits: refuse writes when full"),
+		Parameters: elasticache.ParameterGroupParameterArray{
+			&elasticache.ParameterGroupParameterArgs{Name: pulumi.String("maxmemory-policy"), Value: pulumi.String("noeviction")},
+		},
+		Tags: tags(cfg, "valkey-limits"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.LimitsCache, err = elasticache.NewReplicationGroup(ctx, "valkey-limits", &elasticache.ReplicationGroupArgs{
+		ReplicationGroupId: pulumi.String(cfg.Name + "-limits"), Description: pulumi.String("LoanDesk rate limits"),
+		Engine: pulumi.String("valkey"), EngineVersion: pulumi.String("8.1"), NodeType: pulumi.String(cfg.LimitsCacheNodeType),
+		NumCacheClusters: pulumi.Int(1), Port: pulumi.Int(6379),
+		AtRestEncryptionEnabled: pulumi.Bool(true), TransitEncryptionEnabled: pulumi.Bool(true), AuthToken: authToken,
+		SubnetGroupName: cacheSubnets.Name, SecurityGroupIds: pulumi.StringArray{net.DataSG.ID()},
+		ParameterGroupName: limitsParams.Name, ApplyImmediately: pulumi.Bool(false), AutoMinorVersionUpgrade: pulumi.Bool(true),
+		Tags: tags(cfg, "valkey-limits"),
 	})
 	if err != nil {
 		return nil, err

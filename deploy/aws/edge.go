@@ -72,6 +72,11 @@ type Edge struct {
 	OAC          *cloudfront.OriginAccessControl
 }
 
+// wafRateLimited is the WAF's answer past its per-address rate: the api's
+// problem shape (api/openapi.yaml, Problem).
+const wafRateLimited = `{"type":"about:blank","title":"Too Many Requests","status":429,` +
+	`"detail":"too many requests from your address; try again later","code":"rate_limited"}`
+
 // spaRouting sends client-side routes (/admin, /requests/LD-…) to index.html
 // without touching /api/* (a separate behaviour) or real files.
 const spaRouting = `function handler(event) {
@@ -158,11 +163,24 @@ func NewEdge(ctx *pulumi.Context, cfg Config, certs *Certificates, compute *Comp
 			managed(3, "AWSManagedRulesKnownBadInputsRuleSet"),
 			&wafv2.WebAclRuleArgs{
 				Name: pulumi.String("rate-limit-per-ip"), Priority: pulumi.Int(10),
-				Action:           &wafv2.WebAclRuleActionArgs{Block: &wafv2.WebAclRuleActionBlockArgs{}},
+				// Answered as the api answers a limit: 429, a problem body and
+				// Retry-After (WAF lets us choose all but the Content-Type,
+				// which is application/json).
+				Action: &wafv2.WebAclRuleActionArgs{Block: &wafv2.WebAclRuleActionBlockArgs{
+					CustomResponse: &wafv2.WebAclRuleActionBlockCustomResponseArgs{
+						ResponseCode: pulumi.Int(429), CustomResponseBodyKey: pulumi.String("rate-limited"),
+						ResponseHeaders: wafv2.WebAclRuleActionBlockCustomResponseResponseHeaderArray{
+							&wafv2.WebAclRuleActionBlockCustomResponseResponseHeaderArgs{Name: pulumi.String("Retry-After"), Value: pulumi.String("300")},
+						},
+					},
+				}},
 				Statement:        &wafv2.WebAclRuleStatementArgs{RateBasedStatement: &wafv2.WebAclRuleStatementRateBasedStatementArgs{Limit: pulumi.Int(2000), AggregateKeyType: pulumi.String("IP")}},
 				VisibilityConfig: &wafv2.WebAclRuleVisibilityConfigArgs{CloudwatchMetricsEnabled: pulumi.Bool(true), MetricName: pulumi.String("rate-limit"), SampledRequestsEnabled: pulumi.Bool(true)},
 			},
 		},
+		CustomResponseBodies: wafv2.WebAclCustomResponseBodyArray{&wafv2.WebAclCustomResponseBodyArgs{
+			Key: pulumi.String("rate-limited"), ContentType: pulumi.String("APPLICATION_JSON"), Content: pulumi.String(wafRateLimited),
+		}},
 		VisibilityConfig: &wafv2.WebAclVisibilityConfigArgs{CloudwatchMetricsEnabled: pulumi.Bool(true), MetricName: pulumi.String(cfg.Name), SampledRequestsEnabled: pulumi.Bool(true)},
 		Tags:             tags(cfg, "waf"),
 	}, pulumi.Provider(certs.USEast1))

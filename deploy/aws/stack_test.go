@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -606,5 +607,53 @@ func TestAlarmDimensionsMatchTheMetrics(t *testing.T) {
 	rg := inv.one("aws:elasticache/replicationGroup:ReplicationGroup", "valkey")
 	if azs := asStrings(rg.get("preferredCacheClusterAzs")); len(azs) != 3 || azs[0] == azs[1] || azs[1] == azs[2] || azs[0] == azs[2] {
 		t.Errorf("cache nodes in %v, want one per AZ", azs)
+	}
+}
+
+// The rate limits have a cache of their own that refuses writes when full
+// (the api then counts in-process) instead of evicting, so limiter keys
+// never crowd out sessions; the api believes CloudFront's viewer address
+// only from inside the VPC (the ALB); the WAF's own limit answers 429 with
+// a problem body, as the api does.
+func TestLimitsHaveTheirOwnCacheAndTheirOwnAnswers(t *testing.T) {
+	inv := mustDeploy(t)
+	rg := inv.one("aws:elasticache/replicationGroup:ReplicationGroup", "valkey-limits")
+	for path, want := range map[string]any{"engine": "valkey", "atRestEncryptionEnabled": true, "transitEncryptionEnabled": true} {
+		if got := rg.get(path); got != want {
+			t.Errorf("valkey-limits %s = %v, want %v", path, got, want)
+		}
+	}
+	if rg.str("authToken") == "" || strings.HasPrefix(rg.str("parameterGroupName"), "default.") {
+		t.Errorf("valkey-limits: AUTH token %q, parameter group %q; want a token and its own parameters", rg.str("authToken"), rg.str("parameterGroupName"))
+	}
+	params := fmt.Sprint(inv.one("aws:elasticache/parameterGroup:ParameterGroup", "valkey-limits").get("parameters"))
+	if !strings.Contains(params, "maxmemory-policy") || !strings.Contains(params, "noeviction") {
+		t.Errorf("valkey-limits parameters %s, want maxmemory-policy noeviction", params)
+	}
+	for _, d := range containers(t, inv.one("aws:ecs/taskDefinition:TaskDefinition", "api")) {
+		env := envOf(d)
+		if !strings.HasPrefix(env["LIMITS_VALKEY_URL"], "rediss://") || env["TRUSTED_PROXIES"] != "10.40.0.0/16" ||
+			env["CLIENT_IP_HEADER"] != "CloudFront-Viewer-Address" {
+			t.Errorf("api env %v: want the limits' own cache over TLS and the viewer address trusted from the VPC only", env)
+		}
+		found := false
+		for _, s := range d.Secrets {
+			found = found || s.Name == "LIMITS_VALKEY_PASSWORD"
+		}
+		if !found {
+			t.Error("the api gets no LIMITS_VALKEY_PASSWORD")
+		}
+	}
+	acl := inv.one("aws:wafv2/webAcl:WebAcl", "edge")
+	var rate map[string]any
+	for _, r := range asSlice(acl.get("rules")) {
+		if m, _ := r.(map[string]any); m["name"] == "rate-limit-per-ip" {
+			rate = m
+		}
+	}
+	body := fmt.Sprint(acl.get("customResponseBodies"))
+	if fmt.Sprint(rate["action"]) == "" || !strings.Contains(fmt.Sprint(rate["action"]), "responseCode:429") ||
+		!strings.Contains(body, `"code":"rate_limited"`) {
+		t.Errorf("WAF rate rule %v with bodies %s: want a 429 with a problem body", rate["action"], body)
 	}
 }

@@ -175,6 +175,8 @@ server {
     location / {
         proxy_pass http://nodes;
         proxy_http_version 1.1;
+        # web trusts this load balancer (WEB_TRUSTED_PROXIES) to name the client.
+        proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
         proxy_connect_timeout 1s;
         proxy_read_timeout 30s;
         # A node that refuses, times out or is between web tasks: the next one.
@@ -188,7 +190,10 @@ docker run -d --name loandesk-swarm-lb --network "$NET" --ip "$LB_IP" -p "127.0.
     -v "$work/lb.conf:/etc/nginx/conf.d/default.conf:ro" "$NGINX_IMAGE" >/dev/null
 
 export PUBLIC_URL="http://127.0.0.1:$LB_PORT"
-export STACK SUBMIT_RATE_LIMIT=100000 COOKIE_SECURE=false WORKER_RETRY_MAX=5s
+# One loader is one client of the load balancer: the per-client limits are
+# raised for it (make test-chaos proves them at their defaults).
+export STACK SUBMIT_RATE_LIMIT=100000 COOKIE_SECURE=false WORKER_RETRY_MAX=5s WEB_TRUSTED_PROXIES=$LB_IP \
+    WEB_REQUESTS_PER_SECOND=5000 WEB_FILINGS_PER_MINUTE=100000
 export POSTGRES_IMAGE VALKEY_IMAGE
 release() { # NAME APP WEB: migrations as a job, then the stack, then wait (pipeline.sh does the same)
     # The pipeline drives the Swarm through a manager; the host's engine

@@ -123,17 +123,19 @@ func (a *Auth) Login(ctx context.Context, email, password, client string) (strin
 			Fields: map[string]string{"email": "is required", "password": "is required"}}
 	}
 	pairKey := "login:pair:" + client + " " + email
+	// The address's budget first: once an address is refused, nothing it
+	// sends (a new email each time) makes the store keep anything more.
 	for _, l := range []struct {
 		key  string
 		rate Rate
-	}{{pairKey, a.Limits.PerAccountAndAddress}, {"login:addr:" + client, a.Limits.PerAddress}} {
+	}{{"login:addr:" + client, a.Limits.PerAddress}, {pairKey, a.Limits.PerAccountAndAddress}} {
 		ok, wait, err := a.Limiter.Allow(ctx, l.key, l.rate)
 		if err != nil {
 			return "", Session{}, err
 		}
 		if !ok {
 			return "", Session{}, &Error{Code: ERATELIMITED, Message: "too many login attempts from your address; wait and try again",
-				RetryAfter: retryAfterSeconds(wait)}
+				RetryAfter: RetryAfterSeconds(wait)}
 		}
 	}
 	ok, _, err := a.Limiter.Allow(ctx, "login:acct:"+email, a.Limits.PerAccount)
@@ -179,7 +181,7 @@ func (a *Auth) slowDown(ctx context.Context, email string) error {
 		}
 		if time.Now().Add(wait).After(deadline) {
 			return &Error{Code: ERATELIMITED, Message: "this account is receiving many login attempts; wait a few seconds and try again",
-				RetryAfter: retryAfterSeconds(wait)}
+				RetryAfter: RetryAfterSeconds(wait)}
 		}
 		t := time.NewTimer(wait)
 		select {

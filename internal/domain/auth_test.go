@@ -2,6 +2,8 @@ package domain_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -241,5 +243,26 @@ func TestSessionsAndCSRF(t *testing.T) {
 	}
 	if ok, err := a.Bootstrap(context.Background(), " Boss@Example.com ", "pw-pw-pw-pw-pw"); !ok || err != nil {
 		t.Fatalf("Bootstrap did not store a normalized email and a hash of the password: %v %v", ok, err)
+	}
+}
+
+// An address past its budget is refused before anything is kept for the
+// email it sends: 1,000 logins with new emails touch one pair key each only
+// while the address budget lasts, so what the store holds for one address
+// cannot grow with what it sends.
+func TestAnAddressPastItsBudgetSpendsNothingPerEmail(t *testing.T) {
+	l := &limiterMock{wait: time.Minute}
+	a, _ := newAuth(l)
+	for i := range 1000 {
+		_, _, _ = a.Login(context.Background(), "guess"+strconv.Itoa(i)+"@example.com", "x", "203.0.113.7")
+	}
+	pairs := map[string]bool{}
+	for _, k := range l.calls {
+		if strings.HasPrefix(k, "login:pair:") {
+			pairs[k] = true
+		}
+	}
+	if burst := domain.DefaultLoginLimits.PerAddress.Burst; len(pairs) != burst {
+		t.Fatalf("%d pair keys spent for 1,000 emails from one address, want the address's burst (%d)", len(pairs), burst)
 	}
 }

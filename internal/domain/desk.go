@@ -150,14 +150,23 @@ const DecisionAttempts = 100
 // Every method may also fail with EUNAVAILABLE (the database cannot answer
 // now; retry later) or EINTERNAL.
 type LoanStore interface {
+	// ClaimFiling claims an idempotency key for a filing of content
+	// fingerprint for ttl, before the providers are asked: the one call
+	// that wins asks them; concurrent calls with the key wait for its
+	// answer. It returns the request already filed under the key, if any
+	// (nothing is claimed then); else whether this call won, and if not the
+	// fingerprint the holder files ("" when not known yet). A claim whose
+	// ttl passed without a save is taken over.
+	ClaimFiling(ctx context.Context, key, fingerprint string, ttl time.Duration) (Claim, error)
+	// ReleaseFiling gives a claim up after its save failed, so a retry
+	// need not wait for the claim's ttl. Best effort.
+	ReleaseFiling(ctx context.Context, key string) error
 	// CreateLoan saves a new request in one transaction with what follows
 	// from it: the automatic decision's audit event when l is decided, or a
-	// DecisionJob when l is undecided. When a request already holds
-	// l.IdempotencyKey nothing is written, and that one is returned with
-	// existed=true.
+	// DecisionJob when l is undecided; its key's claim is settled with it.
+	// When a request already holds l.IdempotencyKey nothing is written, and
+	// that one is returned with existed=true.
 	CreateLoan(ctx context.Context, l *LoanRequest) (stored *LoanRequest, existed bool, err error)
-	// LoanByIdempotencyKey errors: ENOTFOUND.
-	LoanByIdempotencyKey(ctx context.Context, key string) (*LoanRequest, error)
 	// LoanByTrackingCode errors: ENOTFOUND (also for deleted requests).
 	LoanByTrackingCode(ctx context.Context, code string) (*LoanRequest, error)
 	// LoanByID errors: ENOTFOUND.
@@ -206,15 +215,37 @@ type Submitted struct {
 	Replayed bool // true when this is the stored answer to an earlier call with the key
 }
 
-// Submit files an application under an idempotency key. It asks the
-// providers first (at most DecisionTimeout), then saves the request in one
-// transaction: decided, or undecided with a job for the worker. The key is
-// the row's unique key: a repeated key gets the first answer, and no key
-// ever makes two requests, whatever else fails.
+// Claim is the outcome of LoanStore.ClaimFiling.
+type Claim struct {
+	Filed  *LoanRequest // the request filed under the key: nothing to do but replay it
+	Won    bool         // this call files; the others wait for its answer
+	Holder string       // the fingerprint the winner files, when known
+}
+
+// SaveTimeout bounds saving a filing or a decision once the providers have
+// answered. The save goes on if the caller hangs up (their retry finds
+// it), but it never waits on the database longer than this: a held lock
+// or a stuck server costs a 503 to retry, not a request held forever.
+const SaveTimeout = 5 * time.Second
+
+// claimPoll is how often a call that lost the claim looks for the winner's
+// answer.
+const claimPoll = 50 * time.Millisecond
+
+// claimTTL is how long a claim holds its key: as long as its winner may
+// take, asking the providers and then saving.
+func (d *Desk) claimTTL() time.Duration { return d.DecisionTimeout + SaveTimeout + time.Second }
+
+// Submit files an application under an idempotency key. It claims the key,
+// asks the providers (at most DecisionTimeout), then saves the request in
+// one transaction: decided, or undecided with a job for the worker. One
+// call per key asks the providers; concurrent repeats wait for its answer.
+// The key is the row's unique key too: a repeated key gets the first
+// answer, and no key ever makes two requests, whatever else fails.
 //
 // Errors: EINVALID (bad fields or key), ECONFLICT (key reused with other
-// content), EUNAVAILABLE (the database cannot answer; retry with the same
-// key), EINTERNAL.
+// content), EUNAVAILABLE (the database cannot answer, or another call with
+// the key is still at work; retry with the same key), EINTERNAL.
 func (d *Desk) Submit(ctx context.Context, key string, a Application) (Submitted, error) {
 	if !ValidIdempotencyKey(key) {
 		return Submitted{}, &Error{Code: EINVALID, Message: "the Idempotency-Key header must be 8 to 128 characters of letters, digits, '-' or '_'",
@@ -225,14 +256,12 @@ func (d *Desk) Submit(ctx context.Context, key string, a Application) (Submitted
 		return Submitted{}, err
 	}
 	fp := a.Fingerprint()
-	// A retry of an answered filing gets that answer without asking the
-	// providers again.
-	prev, err := d.Store.LoanByIdempotencyKey(ctx, key)
-	if err == nil {
+	prev, err := d.claim(ctx, key, fp)
+	if err != nil || prev != nil {
+		if err != nil {
+			return Submitted{}, err
+		}
 		return replay(prev, fp)
-	}
-	if ErrorCode(err) != ENOTFOUND {
-		return Submitted{}, err
 	}
 	now := d.now()
 	l := &LoanRequest{
@@ -248,10 +277,13 @@ func (d *Desk) Submit(ctx context.Context, key string, a Application) (Submitted
 	} else {
 		d.Log.InfoContext(ctx, "providers did not answer in time; the worker will decide", "err", err)
 	}
-	// Saved even if the applicant hung up meanwhile: their retry with the
-	// same key finds it.
-	stored, existed, err := d.Store.CreateLoan(context.WithoutCancel(ctx), l)
+	// Saved even if the applicant hung up meanwhile (their retry with the
+	// same key finds it), within SaveTimeout.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), SaveTimeout)
+	defer cancel()
+	stored, existed, err := d.Store.CreateLoan(sctx, l)
 	if err != nil {
+		_ = d.Store.ReleaseFiling(sctx, key)
 		return Submitted{}, err
 	}
 	if existed { // a concurrent call with this key saved first
@@ -261,6 +293,36 @@ func (d *Desk) Submit(ctx context.Context, key string, a Application) (Submitted
 		d.OnDecision("api", stored.Status)
 	}
 	return Submitted{Receipt: stored.Receipt()}, nil
+}
+
+// claim wins key for this call (nil, nil), or returns the request another
+// call filed under it, waiting for that call's answer while it works.
+func (d *Desk) claim(ctx context.Context, key, fp string) (*LoanRequest, error) {
+	// A loser waits as long as a winner may take to answer; past that the
+	// winner is presumed gone, and a retry after its claim expires files.
+	giveUp := time.Now().Add(d.DecisionTimeout + SaveTimeout)
+	for {
+		c, err := d.Store.ClaimFiling(ctx, key, fp, d.claimTTL())
+		switch {
+		case err != nil:
+			return nil, err
+		case c.Filed != nil:
+			return c.Filed, nil
+		case c.Won:
+			return nil, nil
+		case c.Holder != "" && c.Holder != fp:
+			return nil, Errorf(ECONFLICT, "this Idempotency-Key was already used for a different request")
+		case time.Now().After(giveUp):
+			return nil, &Error{Code: EUNAVAILABLE, Message: "a filing with this Idempotency-Key is still in progress; retry shortly", RetryAfter: 2}
+		}
+		t := time.NewTimer(claimPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 func replay(l *LoanRequest, fp string) (Submitted, error) {
@@ -306,8 +368,12 @@ func (d *Desk) DecideQueued(ctx context.Context, id int64, lastAttempt bool) err
 		d.Log.WarnContext(ctx, "giving up on the providers; a person must decide", "request_id", id, "err", err)
 		dec = Decision{Status: StatusInReview, Reason: ReasonManual}
 	}
-	// The decision is saved even if the worker is stopping meanwhile.
-	_, err = d.Store.UpdateLoan(context.WithoutCancel(ctx), id, System, func(l *LoanRequest) (string, string, error) {
+	// The decision is saved even if the worker is stopping meanwhile,
+	// within SaveTimeout: a job never outlives its rescue time (see
+	// internal/worker), so it never runs twice at once.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), SaveTimeout)
+	defer cancel()
+	_, err = d.Store.UpdateLoan(sctx, id, System, func(l *LoanRequest) (string, string, error) {
 		return ActionDecide, "", l.ApplyDecision(dec, d.now())
 	})
 	switch {

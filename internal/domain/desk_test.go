@@ -16,17 +16,18 @@ import (
 // storeMock is a LoanStore of function fields; a test sets the ones it
 // expects to be called, and any other call fails the test.
 type storeMock struct {
-	t                    *testing.T
-	createLoan           func(ctx context.Context, l *domain.LoanRequest) (*domain.LoanRequest, bool, error)
-	loanByIdempotencyKey func(ctx context.Context, key string) (*domain.LoanRequest, error)
-	loanByTrackingCode   func(ctx context.Context, code string) (*domain.LoanRequest, error)
-	loanByID             func(ctx context.Context, id int64) (*domain.LoanRequest, error)
-	updateLoan           func(ctx context.Context, id int64, actor domain.Actor, fn domain.UpdateFunc) (*domain.LoanRequest, error)
-	listLoans            func(ctx context.Context, f domain.Filter) (domain.Page, error)
-	auditTrail           func(ctx context.Context, id int64) ([]domain.AuditEvent, error)
-	stats                func(ctx context.Context) (domain.Stats, error)
-	dailyCounts          func(ctx context.Context, from, to time.Time) ([]domain.DayCount, error)
-	queueDepth           func(ctx context.Context) (domain.QueueDepth, error)
+	t                  *testing.T
+	createLoan         func(ctx context.Context, l *domain.LoanRequest) (*domain.LoanRequest, bool, error)
+	claimFiling        func(ctx context.Context, key, fp string, ttl time.Duration) (domain.Claim, error)
+	releaseFiling      func(ctx context.Context, key string) error
+	loanByTrackingCode func(ctx context.Context, code string) (*domain.LoanRequest, error)
+	loanByID           func(ctx context.Context, id int64) (*domain.LoanRequest, error)
+	updateLoan         func(ctx context.Context, id int64, actor domain.Actor, fn domain.UpdateFunc) (*domain.LoanRequest, error)
+	listLoans          func(ctx context.Context, f domain.Filter) (domain.Page, error)
+	auditTrail         func(ctx context.Context, id int64) ([]domain.AuditEvent, error)
+	stats              func(ctx context.Context) (domain.Stats, error)
+	dailyCounts        func(ctx context.Context, from, to time.Time) ([]domain.DayCount, error)
+	queueDepth         func(ctx context.Context) (domain.QueueDepth, error)
 }
 
 var _ domain.LoanStore = &storeMock{}
@@ -43,9 +44,13 @@ func (m *storeMock) CreateLoan(ctx context.Context, l *domain.LoanRequest) (*dom
 	m.need(m.createLoan == nil, "CreateLoan")
 	return m.createLoan(ctx, l)
 }
-func (m *storeMock) LoanByIdempotencyKey(ctx context.Context, key string) (*domain.LoanRequest, error) {
-	m.need(m.loanByIdempotencyKey == nil, "LoanByIdempotencyKey")
-	return m.loanByIdempotencyKey(ctx, key)
+func (m *storeMock) ClaimFiling(ctx context.Context, key, fp string, ttl time.Duration) (domain.Claim, error) {
+	m.need(m.claimFiling == nil, "ClaimFiling")
+	return m.claimFiling(ctx, key, fp, ttl)
+}
+func (m *storeMock) ReleaseFiling(ctx context.Context, key string) error {
+	m.need(m.releaseFiling == nil, "ReleaseFiling")
+	return m.releaseFiling(ctx, key)
 }
 func (m *storeMock) LoanByTrackingCode(ctx context.Context, code string) (*domain.LoanRequest, error) {
 	m.need(m.loanByTrackingCode == nil, "LoanByTrackingCode")
@@ -96,8 +101,9 @@ func goodApp() domain.Application {
 	return domain.Application{FullName: "  Ana   María ", Email: "Ana@Example.com", DocumentNumber: "30.123.950", Gender: "f", Amount: 100000}
 }
 
-func notFound(context.Context, string) (*domain.LoanRequest, error) {
-	return nil, domain.Errorf(domain.ENOTFOUND, "request not found")
+// won is a claim with nothing filed under the key yet: this call files.
+func won(context.Context, string, string, time.Duration) (domain.Claim, error) {
+	return domain.Claim{Won: true}, nil
 }
 
 // saved echoes the request given to CreateLoan, as a store that saved it.
@@ -117,7 +123,7 @@ var approve = scoreAnswer(domain.ScoreResult{Score: 800, Approved: true}, nil)
 
 func TestSubmitDecidesBeforeSavingAndSavesOnce(t *testing.T) {
 	var got *domain.LoanRequest
-	store := &storeMock{t: t, loanByIdempotencyKey: notFound, createLoan: saved(&got)}
+	store := &storeMock{t: t, claimFiling: won, createLoan: saved(&got)}
 	d, decisions := newDesk(store, idAnswer(true, nil), approve)
 	sub, err := d.Submit(context.Background(), "key-00000001", goodApp())
 	if err != nil {
@@ -142,7 +148,7 @@ func TestSubmitDecidesBeforeSavingAndSavesOnce(t *testing.T) {
 
 func TestSubmitSavesUndecidedWhenProvidersDoNotAnswer(t *testing.T) {
 	var got *domain.LoanRequest
-	store := &storeMock{t: t, loanByIdempotencyKey: notFound, createLoan: saved(&got)}
+	store := &storeMock{t: t, claimFiling: won, createLoan: saved(&got)}
 	down := scoreAnswer(domain.ScoreResult{}, domain.Errorf(domain.EUNAVAILABLE, "scoring down"))
 	d, decisions := newDesk(store, idAnswer(true, nil), down)
 	sub, err := d.Submit(context.Background(), "key-00000002", goodApp())
@@ -156,7 +162,7 @@ func TestSubmitSavesUndecidedWhenProvidersDoNotAnswer(t *testing.T) {
 
 func TestSubmitLeavesPermanentRefusalsToAPerson(t *testing.T) {
 	var got *domain.LoanRequest
-	store := &storeMock{t: t, loanByIdempotencyKey: notFound, createLoan: saved(&got)}
+	store := &storeMock{t: t, claimFiling: won, createLoan: saved(&got)}
 	refused := scoreAnswer(domain.ScoreResult{}, domain.Errorf(domain.EPERMANENT, "scoring refused (422)"))
 	d, _ := newDesk(store, idAnswer(true, nil), refused)
 	if _, err := d.Submit(context.Background(), "key-00000003", goodApp()); err != nil {
@@ -169,7 +175,7 @@ func TestSubmitLeavesPermanentRefusalsToAPerson(t *testing.T) {
 
 func TestSubmitSavesEvenWhenTheApplicantHangsUp(t *testing.T) {
 	var got *domain.LoanRequest
-	store := &storeMock{t: t, loanByIdempotencyKey: notFound, createLoan: saved(&got)}
+	store := &storeMock{t: t, claimFiling: won, createLoan: saved(&got)}
 	ctx, cancel := context.WithCancel(context.Background())
 	slow := identityMock{func(ctx context.Context, _ domain.Application) (domain.IdentityVerdict, error) {
 		cancel() // the applicant closes the tab while identity is asked
@@ -188,11 +194,11 @@ func TestSubmitReplaysARepeatedKeyWithoutAskingTheProviders(t *testing.T) {
 	a.Normalize()
 	prev := &domain.LoanRequest{ID: 7, TrackingCode: "LD-0000000007", Application: a, Status: domain.StatusApproved,
 		Reason: domain.ReasonScore, Fingerprint: a.Fingerprint(), CreatedAt: fixedNow}
-	store := &storeMock{t: t, loanByIdempotencyKey: func(_ context.Context, key string) (*domain.LoanRequest, error) {
+	store := &storeMock{t: t, claimFiling: func(_ context.Context, key, _ string, _ time.Duration) (domain.Claim, error) {
 		if key != "key-00000005" {
-			t.Fatalf("looked up %q", key)
+			t.Fatalf("claimed %q", key)
 		}
-		return prev, nil
+		return domain.Claim{Filed: prev}, nil
 	}}
 	never := identityMock{func(context.Context, domain.Application) (domain.IdentityVerdict, error) {
 		t.Fatal("asked identity for a replay")
@@ -214,7 +220,7 @@ func TestSubmitLosesARaceForTheKeyToTheFirstAnswer(t *testing.T) {
 	a := goodApp()
 	a.Normalize()
 	winner := &domain.LoanRequest{ID: 9, TrackingCode: "LD-0000000009", Application: a, Status: domain.StatusApproved, Fingerprint: a.Fingerprint()}
-	store := &storeMock{t: t, loanByIdempotencyKey: notFound,
+	store := &storeMock{t: t, claimFiling: won,
 		createLoan: func(context.Context, *domain.LoanRequest) (*domain.LoanRequest, bool, error) {
 			return winner, true, nil
 		}}
@@ -240,18 +246,25 @@ func TestSubmitRefusesBadInputBeforeAnyIO(t *testing.T) {
 
 func TestSubmitPassesStoreOutagesOn(t *testing.T) {
 	unavailable := domain.Errorf(domain.EUNAVAILABLE, "database down")
-	store := &storeMock{t: t, loanByIdempotencyKey: func(context.Context, string) (*domain.LoanRequest, error) { return nil, unavailable }}
+	store := &storeMock{t: t, claimFiling: func(context.Context, string, string, time.Duration) (domain.Claim, error) {
+		return domain.Claim{}, unavailable
+	}}
 	d, _ := newDesk(store, idAnswer(true, nil), approve)
 	if _, err := d.Submit(context.Background(), "key-00000008", goodApp()); !errors.Is(err, unavailable) {
 		t.Fatalf("lookup outage: %v", err)
 	}
-	store = &storeMock{t: t, loanByIdempotencyKey: notFound,
+	var released []string
+	store = &storeMock{t: t, claimFiling: won,
 		createLoan: func(context.Context, *domain.LoanRequest) (*domain.LoanRequest, bool, error) {
 			return nil, false, unavailable
-		}}
+		},
+		releaseFiling: func(_ context.Context, key string) error { released = append(released, key); return nil }}
 	d, decisions := newDesk(store, idAnswer(true, nil), approve)
 	if _, err := d.Submit(context.Background(), "key-00000009", goodApp()); !errors.Is(err, unavailable) || len(*decisions) != 0 {
 		t.Fatalf("save outage: %v, decisions %v", err, *decisions)
+	}
+	if len(released) != 1 || released[0] != "key-00000009" {
+		t.Fatalf("released %v: a failed save must give its claim up for the retry", released)
 	}
 }
 
@@ -529,5 +542,58 @@ func TestParseSearchReadsWhatAnAdminTypes(t *testing.T) {
 		if got := domain.ParseSearch(q); !reflect.DeepEqual(got, want) {
 			t.Errorf("ParseSearch(%q) = %+v, want %+v", q, got, want)
 		}
+	}
+}
+
+// A call that finds the key claimed waits for the winner's answer and
+// replays it: the providers are asked by the winner only.
+func TestSubmitWaitsForTheCallThatHoldsTheKey(t *testing.T) {
+	a := goodApp()
+	a.Normalize()
+	winner := &domain.LoanRequest{ID: 11, TrackingCode: "LD-0000000011", Application: a, Status: domain.StatusApproved, Fingerprint: a.Fingerprint()}
+	polls := 0
+	store := &storeMock{t: t, claimFiling: func(context.Context, string, string, time.Duration) (domain.Claim, error) {
+		polls++
+		if polls < 3 {
+			return domain.Claim{Holder: a.Fingerprint()}, nil
+		}
+		return domain.Claim{Filed: winner}, nil
+	}}
+	never := identityMock{func(context.Context, domain.Application) (domain.IdentityVerdict, error) {
+		t.Fatal("a call that lost the claim asked identity")
+		return domain.IdentityVerdict{}, nil
+	}}
+	d, _ := newDesk(store, never, approve)
+	sub, err := d.Submit(context.Background(), "key-00000011", goodApp())
+	if err != nil || !sub.Replayed || sub.Receipt.TrackingCode != winner.TrackingCode || polls != 3 {
+		t.Fatalf("got %+v, %v after %d polls; want the winner's answer after it was saved", sub, err, polls)
+	}
+	// Other content under a held key is a conflict at once.
+	polls = 0
+	other := goodApp()
+	other.Amount = 300000
+	if _, err := d.Submit(context.Background(), "key-00000011", other); domain.ErrorCode(err) != domain.ECONFLICT || polls != 1 {
+		t.Fatalf("other content under a held key: %v after %d polls, want ECONFLICT at once", err, polls)
+	}
+}
+
+// The save outlives the caller but not SaveTimeout.
+func TestSubmitSavesWithinSaveTimeout(t *testing.T) {
+	var deadline time.Time
+	store := &storeMock{t: t, claimFiling: won,
+		createLoan: func(ctx context.Context, l *domain.LoanRequest) (*domain.LoanRequest, bool, error) {
+			var ok bool
+			if deadline, ok = ctx.Deadline(); !ok {
+				t.Fatal("the save has no deadline")
+			}
+			return l, false, nil
+		}}
+	d, _ := newDesk(store, idAnswer(true, nil), approve)
+	if _, err := d.Submit(context.Background(), "key-00000012", goodApp()); err != nil {
+		t.Fatal(err)
+	}
+	// Set before Submit returned: at most SaveTimeout from then.
+	if end := time.Now(); deadline.After(end.Add(domain.SaveTimeout)) {
+		t.Fatalf("the save may take until %v after Submit returned, more than SaveTimeout", deadline.Sub(end))
 	}
 }

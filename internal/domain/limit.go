@@ -31,8 +31,8 @@ type Limiter interface {
 	Reset(ctx context.Context, key string) error
 }
 
-// retryAfterSeconds rounds a wait up to whole seconds, at least one, for a
+// RetryAfterSeconds rounds a wait up to whole seconds, at least one, for a
 // Retry-After header.
-func retryAfterSeconds(d time.Duration) int {
+func RetryAfterSeconds(d time.Duration) int {
 	return max(1, int((d+time.Second-1)/time.Second))
 }

@@ -50,7 +50,7 @@ func handleLogin(cfg Config) http.Handler {
 			writeError(w, r, cfg.Log, err)
 			return
 		}
-		token, s, err := cfg.Auth.Login(r.Context(), in.Email, in.Password, clientKey(r, cfg.ClientIPHeader))
+		token, s, err := cfg.Auth.Login(r.Context(), in.Email, in.Password, cfg.Client.Key(r))
 		if err != nil {
 			writeError(w, r, cfg.Log, err)
 			return

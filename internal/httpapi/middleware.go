@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/loandesk/loandesk/internal/clientaddr"
 	"github.com/loandesk/loandesk/internal/domain"
 	"github.com/loandesk/loandesk/internal/obs"
 )
@@ -65,7 +64,9 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // observe logs each request and records its metrics by route pattern (never
-// by raw path, which would make one series per tracking code).
+// by raw path, which would make one series per tracking code) and by
+// obs.Method: every label comes from a closed set, and a log line holds no
+// text of the client's but the route it matched.
 func observe(h http.Handler, m *obs.Metrics, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -77,13 +78,14 @@ func observe(h http.Handler, m *obs.Metrics, log *slog.Logger) http.Handler {
 			route = "unmatched"
 		}
 		d := time.Since(start)
+		method := obs.Method(r.Method)
 		trace.SpanFromContext(r.Context()).SetName(route)
-		m.HTTPRequests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
-		obs.ObserveDuration(r.Context(), m.HTTPDuration.WithLabelValues(route, r.Method), d.Seconds())
+		m.HTTPRequests.WithLabelValues(route, method, strconv.Itoa(rec.status)).Inc()
+		obs.ObserveDuration(r.Context(), m.HTTPDuration.WithLabelValues(route, method), d.Seconds())
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 			return
 		}
-		log.InfoContext(r.Context(), "request", "method", r.Method, "route", route, "status", rec.status,
+		log.InfoContext(r.Context(), "request", "method", method, "route", route, "status", rec.status,
 			"duration_ms", float64(d.Microseconds())/1000)
 	})
 }
@@ -155,59 +157,52 @@ func requireAdmin(auth Auth, log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// clientIP is the caller's address, from the trusted proxy header if set.
-// CloudFront-Viewer-Address always ends in ":port" ("203.0.113.7:46532",
-// "2001:db8::1:46532", IPv6 without brackets); X-Real-IP holds an address.
-func clientIP(r *http.Request, header string) netip.Addr {
-	if header != "" {
-		v := strings.TrimSpace(r.Header.Get(header))
-		if strings.EqualFold(header, "CloudFront-Viewer-Address") {
-			if i := strings.LastIndexByte(v, ':'); i > 0 {
-				v = v[:i]
-			}
-		} else if ap, err := netip.ParseAddrPort(v); err == nil {
-			v = ap.Addr().String()
-		}
-		if ip, err := netip.ParseAddr(strings.Trim(v, "[]")); err == nil {
-			return ip.Unmap()
-		}
-	}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		return ap.Addr().Unmap()
-	}
-	ip, _ := netip.ParseAddr(r.RemoteAddr)
-	return ip
-}
-
-// clientKey names the caller for rate limits: its IPv4 address, or its
-// IPv6 /64 — one subscriber's network, where every address is theirs to use.
-func clientKey(r *http.Request, header string) string {
-	ip := clientIP(r, header)
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
-}
-
 // limit refuses a request with 429 once its client has spent rate, before
-// any work is done. If the limiter cannot answer, the request goes through:
-// a Valkey outage must not stop filing.
-func limit(l Limiter, name string, rate domain.Rate, ipHeader string, log *slog.Logger) func(http.Handler) http.Handler {
+// any work is done. The limiter never fails open (see internal/limiter):
+// an error here means the caller is gone.
+func limit(l Limiter, name string, rate domain.Rate, client clientaddr.Resolver, log *slog.Logger) func(http.Handler) http.Handler {
 	return func(h http.Handler) http.Handler {
 		if rate.Off() {
 			return h
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ok, wait, err := l.Allow(r.Context(), name+":"+clientKey(r, ipHeader), rate)
+			ok, wait, err := l.Allow(r.Context(), name+":"+client.Key(r), rate)
 			if err != nil {
-				log.WarnContext(r.Context(), "rate limiter unavailable; letting the request through", "limit", name, "err", err)
-			} else if !ok {
+				writeError(w, r, log, err)
+				return
+			}
+			if !ok {
 				writeError(w, r, log, &domain.Error{Code: domain.ERATELIMITED, Message: "too many requests from your address; try again later",
-					RetryAfter: max(1, int((wait+time.Second-1)/time.Second))})
+					RetryAfter: domain.RetryAfterSeconds(wait)})
 				return
 			}
 			h.ServeHTTP(w, r)
 		})
 	}
+}
+
+// shed answers 503 at once when the process already serves max requests:
+// memory and goroutines per process stay bounded whatever arrives, and a
+// load balancer sends the retry elsewhere. Health and metrics are exempt,
+// so an overloaded replica is not taken for a dead one.
+func shed(h http.Handler, max int, m *obs.Metrics, log *slog.Logger) http.Handler {
+	if max <= 0 {
+		return h
+	}
+	slots := make(chan struct{}, max)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz", "/readyz", "/metrics":
+			h.ServeHTTP(w, r)
+			return
+		}
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+			h.ServeHTTP(w, r)
+		default:
+			m.Shed.Inc()
+			writeError(w, r, log, &domain.Error{Code: domain.EUNAVAILABLE, Message: "the server is busy; retry in a second", RetryAfter: 1})
+		}
+	})
 }

@@ -1,59 +1,20 @@
 package httpapi
 
 import (
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
-	"github.com/loandesk/loandesk/internal/domain"
-)
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-func TestClientIPAndKey(t *testing.T) {
-	for _, tc := range []struct {
-		header, value, ip, key string
-	}{
-		{"", "", "192.0.2.1", "192.0.2.1"},
-		{"X-Real-IP", "203.0.113.7", "203.0.113.7", "203.0.113.7"},
-		{"X-Real-IP", "::ffff:203.0.113.7", "203.0.113.7", "203.0.113.7"},
-		{"CloudFront-Viewer-Address", "203.0.113.7:46532", "203.0.113.7", "203.0.113.7"},
-		{"CloudFront-Viewer-Address", "2001:db8::1:46532", "2001:db8::1", "2001:db8::/64"},
-		// A port of four digits or fewer still reads as an address group:
-		// CloudFront always appends the port, so it always goes.
-		{"CloudFront-Viewer-Address", "2001:db8::1:443", "2001:db8::1", "2001:db8::/64"},
-		{"CloudFront-Viewer-Address", "2001:db8:0:7:aaaa:bbbb:cccc:1:80", "2001:db8:0:7:aaaa:bbbb:cccc:1", "2001:db8:0:7::/64"},
-		{"X-Real-IP", "2001:db8:0:7::9", "2001:db8:0:7::9", "2001:db8:0:7::/64"},
-		{"X-Real-IP", "not an address", "192.0.2.1", "192.0.2.1"},
-		{"X-Real-IP", "", "192.0.2.1", "192.0.2.1"},
-	} {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.RemoteAddr = "192.0.2.1:1234"
-		if tc.header != "" && tc.value != "" {
-			r.Header.Set(tc.header, tc.value)
-		}
-		if got := clientIP(r, tc.header).String(); got != tc.ip {
-			t.Errorf("clientIP(%s: %q) = %q, want %q", tc.header, tc.value, got, tc.ip)
-		}
-		if got := clientKey(r, tc.header); got != tc.key {
-			t.Errorf("clientKey(%s: %q) = %q, want %q", tc.header, tc.value, got, tc.key)
-		}
-	}
-	// Two connections of one IPv6 viewer share a key; two viewers do not.
-	a, b, c := httptest.NewRequest("GET", "/", nil), httptest.NewRequest("GET", "/", nil), httptest.NewRequest("GET", "/", nil)
-	a.Header.Set("CloudFront-Viewer-Address", "2001:db8:1:2::10:51000")
-	b.Header.Set("CloudFront-Viewer-Address", "2001:db8:1:2:ffff::20:443")
-	c.Header.Set("CloudFront-Viewer-Address", "2001:db8:1:3::10:51000")
-	const h = "CloudFront-Viewer-Address"
-	if clientKey(a, h) != clientKey(b, h) || clientKey(a, h) == clientKey(c, h) {
-		t.Errorf("keys %q %q %q: want the first two equal and the third different", clientKey(a, h), clientKey(b, h), clientKey(c, h))
-	}
-	// Without a configured header, a forged one is ignored.
-	r := httptest.NewRequest("GET", "/", nil)
-	r.RemoteAddr = "192.0.2.1:1234"
-	r.Header.Set("X-Real-IP", "10.0.0.1")
-	if got := clientIP(r, "").String(); got != "192.0.2.1" {
-		t.Errorf("untrusted header used: %q", got)
-	}
-}
+	"github.com/loandesk/loandesk/internal/domain"
+	"github.com/loandesk/loandesk/internal/obs"
+)
 
 func TestDecodeRefusesAmbiguousKeys(t *testing.T) {
 	for body, field := range map[string]string{
@@ -82,5 +43,94 @@ func TestDecodeRefusesAmbiguousKeys(t *testing.T) {
 	}
 	if err := decode(httptest.NewRecorder(), r, &in); err != nil || in.Email != "a@x.com" {
 		t.Fatalf("a plain body: %v %+v", err, in)
+	}
+}
+
+// series counts the samples of one metric family on a /metrics page.
+func series(t *testing.T, m *obs.Metrics, family string) int {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	n := 0
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if strings.HasPrefix(line, family+"{") {
+			n++
+		}
+	}
+	return n
+}
+
+// Random methods and paths, as a client that tries everything would send:
+// the request metrics stay at the series a handful of requests make, and
+// every answer is problem+json.
+func TestJunkRequestsAddNoSeries(t *testing.T) {
+	m := obs.NewMetrics()
+	srv := NewServer(Config{Metrics: m, Log: slog.New(slog.DiscardHandler)})
+	rng := rand.New(rand.NewPCG(1, 2))
+	letters := "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	word := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = letters[rng.IntN(len(letters))]
+		}
+		return string(b)
+	}
+	paths := []string{"/api/v1/requests", "/api/v1/admin/stats", "/api/v1/requests/LD-ABCD-EFGH"}
+	for i := range 2000 {
+		method := word(1 + rng.IntN(40))
+		path := paths[i%len(paths)]
+		if i%2 == 0 {
+			path = "/" + strings.ToLower(word(1+rng.IntN(60))) + "/" + strconv.Itoa(i)
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+		if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+			t.Fatalf("%s %s: %d with %q, want problem+json", method, path, rec.Code, ct)
+		}
+	}
+	// route ∈ {unmatched, 3 patterns answered 405 by the fallback}, method
+	// OTHER, status ∈ {404, 405}: a handful, not one per request.
+	if n := series(t, m, "loandesk_http_requests_total"); n > 4 {
+		t.Fatalf("%d request series after 2,000 junk requests", n)
+	}
+}
+
+func TestShedAnswers503PastMaxInFlight(t *testing.T) {
+	m := obs.NewMetrics()
+	hold, held := make(chan struct{}), make(chan struct{}, 2)
+	h := shed(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			held <- struct{}{}
+			<-hold
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}), 2, m, slog.New(slog.DiscardHandler))
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil))
+		}()
+	}
+	<-held
+	<-held
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/slow", nil))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" ||
+		rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("third request: %d %v, want 503 problem+json with Retry-After 1", rec.Code, rec.Header())
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("health check shed: %d", rec.Code)
+	}
+	close(hold)
+	wg.Wait()
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/slow", nil))
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("after the others finished: %d", rec.Code)
 	}
 }

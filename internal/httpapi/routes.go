@@ -24,7 +24,7 @@ type route struct {
 func routes(cfg Config, draining *atomic.Bool) []route {
 	admin := requireAdmin(cfg.Auth, cfg.Log)
 	perClient := func(name string) func(http.Handler) http.Handler {
-		return limit(cfg.Limiter, name, cfg.SubmitRate, cfg.ClientIPHeader, cfg.Log)
+		return limit(cfg.Limiter, name, cfg.SubmitRate, cfg.Client, cfg.Log)
 	}
 	return []route{
 		{"POST", "/api/v1/requests", perClient("submit")(handleSubmit(cfg.Desk, cfg.Log)), false},

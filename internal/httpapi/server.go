@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
 
+	"github.com/loandesk/loandesk/internal/clientaddr"
 	"github.com/loandesk/loandesk/internal/domain"
 	"github.com/loandesk/loandesk/internal/obs"
 )
@@ -54,13 +56,14 @@ type Config struct {
 
 	SessionTTL   time.Duration
 	CookieSecure bool
-	// ClientIPHeader names a header set by the proxy in front (X-Real-IP
-	// from our nginx, CloudFront-Viewer-Address on AWS) that holds the
-	// client's address; empty uses the connection's address. Only set it
-	// when every request comes through that proxy.
-	ClientIPHeader string
+	// Client reads the caller's address for the limits: from a header only
+	// when the connection comes from a trusted proxy (clientaddr).
+	Client clientaddr.Resolver
 	// SubmitRate limits filings per client address (IPv6: per /64).
 	SubmitRate domain.Rate
+	// MaxInFlight bounds the requests served at once (0: unbounded); past
+	// it a request gets 503 at once.
+	MaxInFlight int
 }
 
 // Server is the API handler plus its drain switch.
@@ -80,12 +83,15 @@ func NewServer(cfg Config) *Server {
 		mux.Handle(r.Method+" "+r.Path, r.Handler)
 	}
 	var h http.Handler = problemFallback(mux, cfg.Log)
+	h = shed(h, cfg.MaxInFlight, cfg.Metrics, cfg.Log)
 	h = observe(h, cfg.Metrics, cfg.Log)
 	h = recoverPanics(h, cfg.Log)
 	h = requestID(h)
-	// Outermost: a span per request (continuing the caller's trace, if it
-	// sent one); observe names it by route once the mux has matched.
-	h = otelhttp.NewHandler(h, "api")
+	// Outermost: a span per request; observe names it by route once the
+	// mux has matched. Every request starts its own trace: a traceparent or
+	// baggage from the internet is not ours to continue, nor to pass on to
+	// the providers.
+	h = otelhttp.NewHandler(h, "api", otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()))
 	s.Handler = h
 	return s
 }

@@ -97,7 +97,21 @@ func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
 }
 func (h minLevel) WithGroup(n string) slog.Handler { return minLevel{h.Handler.WithGroup(n), h.level} }
 
-// Metrics are LoanDesk's Prometheus metrics, on their own registry.
+// Method names a request's method for a label or a log line: one of the
+// nine methods of RFC 9110 or OTHER, so whatever a client sends as a method
+// adds no series and no long line.
+func Method(m string) string {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE":
+		return m
+	}
+	return "OTHER"
+}
+
+// Metrics are LoanDesk's Prometheus metrics, on their own registry. Every
+// label takes its values from a closed set: routes from the route table,
+// methods from Method, statuses from the handlers' own answers, services
+// and outcomes from code.
 type Metrics struct {
 	Registry *prometheus.Registry
 
@@ -108,6 +122,12 @@ type Metrics struct {
 	BreakerState *prometheus.GaugeVec     // service: 0 closed, 1 half-open, 2 open
 	Decisions    *prometheus.CounterVec   // source (api|worker), status
 	QueueDepth   *prometheus.GaugeVec     // state: ready, waiting, running
+	// LimiterFallback counts the limit checks decided in-process because
+	// the shared store (Valkey) could not answer.
+	LimiterFallback prometheus.Counter
+	// Shed counts requests refused because the process already had its
+	// maximum in flight.
+	Shed prometheus.Counter
 }
 
 // NewMetrics creates and registers the metrics.
@@ -138,9 +158,15 @@ func NewMetrics() *Metrics {
 		QueueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "loandesk_queue_depth", Help: "Decision jobs not done yet, by state: ready (may run now), waiting (for a retry), running.",
 		}, []string{"state"}),
+		LimiterFallback: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loandesk_limiter_fallback_total", Help: "Limit checks decided in this process because Valkey could not answer (each replica then counts alone).",
+		}),
+		Shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loandesk_http_shed_total", Help: "Requests answered 503 at once because the process had its maximum in flight.",
+		}),
 	}
 	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.External, m.ExternalTime, m.BreakerState, m.Decisions,
-		m.QueueDepth, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.QueueDepth, m.LimiterFallback, m.Shed, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

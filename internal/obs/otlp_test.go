@@ -4,11 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace/noop"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
@@ -39,6 +41,9 @@ func TestSpansAreExportedOverOTLPHTTP(t *testing.T) {
 	}
 	t.Cleanup(func() { otel.SetTracerProvider(noop.NewTracerProvider()) })
 	_, span := otel.Tracer("test").Start(ctx, "a span")
+	span.SetAttributes(attribute.String("url.full", "http://scoring:7001/api/v1/scoring/?document_number=30123950&email=ana%40x.com"),
+		attribute.String("db.system", "redis"), attribute.String("db.statement", `set loandesk:session:ab {"email":"ana@x.com"}`),
+		attribute.String("http.request.method_original", "BREW"), attribute.String("http.route", "/api/v1/requests"))
 	span.End()
 	if err := stop(ctx); err != nil { // flushes
 		t.Fatal(err)
@@ -50,6 +55,16 @@ func TestSpansAreExportedOverOTLPHTTP(t *testing.T) {
 	rs := td.GetResourceSpans()
 	if len(rs) != 1 || len(rs[0].GetScopeSpans()) != 1 || rs[0].GetScopeSpans()[0].GetSpans()[0].GetName() != "a span" {
 		t.Fatalf("exported %v", td)
+	}
+	// What leaves the process: the URL without its query, no statement of
+	// a key-value store, no method of the client's; the route stays.
+	attrs := map[string]string{}
+	for _, a := range rs[0].GetScopeSpans()[0].GetSpans()[0].GetAttributes() {
+		attrs[a.GetKey()] = a.GetValue().GetStringValue()
+	}
+	want := map[string]string{"url.full": "http://scoring:7001/api/v1/scoring/", "db.system": "redis", "http.route": "/api/v1/requests"}
+	if !maps.Equal(attrs, want) {
+		t.Errorf("exported attributes %v, want %v", attrs, want)
 	}
 	service := ""
 	for _, a := range rs[0].GetResource().GetAttributes() {

@@ -19,10 +19,12 @@ import (
 // set, with OTEL_EXPORTER_OTLP_HEADERS if given.
 // Otherwise the global provider stays OpenTelemetry's no-op one: spans are
 // not recorded, so tracing costs next to nothing. The W3C trace context is
-// always propagated (incoming headers, outgoing calls, queued jobs).
+// propagated to the providers and into queued jobs; baggage is not (LoanDesk
+// uses none, and must not forward a caller's). Every span passes through
+// redactingExporter on its way out.
 // The returned function flushes and stops the exporter.
 func SetupTracing(ctx context.Context, service, version string, getenv func(string) string, log *slog.Logger) (func(context.Context) error, error) {
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	otel.SetTextMapPropagator(propagation.TraceContext{})
 	if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
 		return func(context.Context) error { return nil }, nil
 	}
@@ -39,7 +41,7 @@ func SetupTracing(ctx context.Context, service, version string, getenv func(stri
 	if err != nil && !errors.Is(err, resource.ErrPartialResource) {
 		return nil, err
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(redactingExporter{exp}), sdktrace.WithResource(res))
 	otel.SetTracerProvider(tp)
 	log.Info("tracing: exporting spans over OTLP/HTTP", "service", service)
 	return tp.Shutdown, nil

@@ -44,6 +44,36 @@ type DB struct {
 	jobs *river.Client[pgx.Tx]
 }
 
+// appSession are the settings of every application connection, unless the
+// URL sets them (?statement_timeout=…): every wait on the database ends.
+var appSession = map[string]string{
+	// Every statement here reads a few rows by index. A parallel plan with
+	// a LIMIT lets workers run ahead of it (measured at 10 M rows: a search
+	// read 30x the rows it returned) and takes cores from the other
+	// requests; none.
+	"max_parallel_workers_per_gather": "0",
+	// The slowest statement measured at 10 M rows takes ~50 ms; 5 s is a
+	// stuck one. It fails (57014) as EUNAVAILABLE: a 503 to retry, and
+	// the connection goes back to the pool.
+	"statement_timeout": "5s",
+	// A row or table held by someone else (a migration, an operator's
+	// transaction) is waited for 2 s, then 55P03, also a 503 to retry.
+	"lock_timeout": "2s",
+	// Our transactions never idle; one that does holds its locks for
+	// nobody, so the server ends it.
+	"idle_in_transaction_session_timeout": "10s",
+}
+
+// migrationSession are the settings of `loandesk migrate`: an index build
+// may take minutes, so no statement limit, but DDL never queues behind a
+// lock for long — queued, it would hold up every query behind it — and is
+// retried instead (Migrate).
+var migrationSession = map[string]string{
+	"statement_timeout":                   "0",
+	"lock_timeout":                        "3s",
+	"idle_in_transaction_session_timeout": "60s",
+}
+
 // connectTimeout bounds a new connection when the URL does not say
 // (connect_timeout): a request must not hang while PostgreSQL restarts.
 const connectTimeout = 3 * time.Second
@@ -74,12 +104,10 @@ func Open(ctx context.Context, url string, password PasswordFunc) (*DB, error) {
 	// A span per statement, acquire and connect, inside the caller's trace
 	// (none is started on its own: River's housekeeping stays untraced).
 	cfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTrimSQLInSpanName())
-	// Every statement here reads a few rows by index. A parallel plan with
-	// a LIMIT lets workers run ahead of it (measured at 10 M rows: a search
-	// read 30x the rows it returned) and takes cores from the other
-	// requests; unless the URL asks otherwise, none.
-	if _, set := cfg.ConnConfig.RuntimeParams["max_parallel_workers_per_gather"]; !set {
-		cfg.ConnConfig.RuntimeParams["max_parallel_workers_per_gather"] = "0"
+	for name, value := range appSession {
+		if _, set := cfg.ConnConfig.RuntimeParams[name]; !set {
+			cfg.ConnConfig.RuntimeParams[name] = value
+		}
 	}
 	if password != nil {
 		cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
@@ -121,12 +149,52 @@ func (db *DB) Ping(ctx context.Context) error { return translate(db.pool.Ping(ct
 
 // Migrate applies the embedded migrations, then River's, that are not
 // applied yet. Only `loandesk migrate` calls it, never the server at start.
+// It uses connections of its own, with migrationSession's settings; a
+// migration that found a table locked for longer than lock_timeout was
+// rolled back whole (or, without a transaction, is written to run again),
+// and is tried again after a pause.
 func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
+	cfg := db.pool.Config()
+	for k, v := range migrationSession {
+		cfg.ConnConfig.RuntimeParams[k] = v
+	}
+	cfg.MaxConns = 4 // goose holds its lock on one; migrations run on another
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	for attempt := 1; ; attempt++ {
+		err := migrate(ctx, pool, log)
+		if !lockTimeout(err) || attempt == MigrateLockRetries {
+			return err
+		}
+		wait := min(time.Duration(attempt)*2*time.Second, 30*time.Second)
+		log.WarnContext(ctx, "a migration waited too long for a lock and was rolled back; retrying", "attempt", attempt, "in", wait.String(), "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// MigrateLockRetries is how many times Migrate tries a migration that
+// finds its tables locked.
+const MigrateLockRetries = 20
+
+// lockTimeout reports whether err is PostgreSQL's lock_not_available.
+func lockTimeout(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "55P03"
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return err
 	}
-	sqlDB := stdlib.OpenDBFromPool(db.pool)
+	sqlDB := stdlib.OpenDBFromPool(pool)
 	defer sqlDB.Close()
 	// One migrate at a time (a session advisory lock): a retried job or a
 	// second pipeline waits for the first instead of running the same
@@ -142,7 +210,9 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 	}
 	results, err := p.Up(ctx)
 	for _, r := range results {
-		log.InfoContext(ctx, "migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration.String())
+		if r.Error == nil {
+			log.InfoContext(ctx, "migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration.String())
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("migrating: %w", err)
@@ -151,7 +221,7 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	rm, err := rivermigrate.New(riverpgxv5.New(db.pool), &rivermigrate.Config{Logger: log})
+	rm, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: log})
 	if err != nil {
 		return err
 	}
@@ -221,12 +291,14 @@ func translate(err error, what string) error {
 
 // unavailableClass: connection exceptions (08), insufficient resources
 // (53: too many connections, disk full), operator intervention (57:
-// shutdown, crash recovery, "the database system is starting up"), and
-// serialization failures or deadlocks (40001, 40P01), which succeed on retry.
+// shutdown, crash recovery, "the database system is starting up", and a
+// statement_timeout: 57014), a lock not had within lock_timeout (55P03), a
+// transaction ended for idling (25P03), and serialization failures or
+// deadlocks (40001, 40P01): each may succeed on retry.
 func unavailableClass(code string) bool {
 	switch {
 	case strings.HasPrefix(code, "08"), strings.HasPrefix(code, "53"), strings.HasPrefix(code, "57"),
-		code == "40001", code == "40P01":
+		code == "55P03", code == "25P03", code == "40001", code == "40P01":
 		return true
 	}
 	return false

@@ -73,6 +73,9 @@ func (db *DB) createQueued(ctx context.Context, l *domain.LoanRequest) (*domain.
 		if err != nil {
 			return err
 		}
+		if err := settleClaim(ctx, tx, l.IdempotencyKey); err != nil {
+			return err
+		}
 		_, err = db.jobs.InsertTx(ctx, tx, domain.DecisionJob{RequestID: stored.ID}, &river.InsertOpts{MaxAttempts: domain.DecisionAttempts})
 		return err
 	})
@@ -99,8 +102,9 @@ type Query struct {
 	Args []any
 }
 
-// FilingQuery saves a decided request and the audit event of its decision
-// in one statement; it returns no row when the idempotency key is taken.
+// FilingQuery saves a decided request, the audit event of its decision and
+// its key's settled claim (claims.go) in one statement; it returns no row
+// when the idempotency key is taken.
 // Exported for tools/bench, which runs the same SQL under pgbench.
 func FilingQuery(l *domain.LoanRequest) Query {
 	before, _ := json.Marshal(auditView(undecided))
@@ -113,6 +117,8 @@ func FilingQuery(l *domain.LoanRequest) Query {
 		), audited AS (
 			INSERT INTO audit_events (request_id, actor, action, comment, before, after, created_at)
 			SELECT id, $16, $17, '', $18, $19, updated_at FROM saved
+		), settled AS (
+			UPDATE filing_claims SET done = true WHERE idempotency_key = $10
 		)
 		SELECT ` + loanColumns + ` FROM saved`,
 		Args: append(insertArgs(l), domain.System.Name, domain.ActionDecide, before, after)}
@@ -124,15 +130,8 @@ var undecided = &domain.LoanRequest{Status: domain.StatusInReview}
 
 // LoanByIdempotencyKey finds the request filed under key.
 func (db *DB) LoanByIdempotencyKey(ctx context.Context, key string) (*domain.LoanRequest, error) {
-	q := ByKeyQuery(key)
-	l, err := scanLoan(db.pool.QueryRow(ctx, q.SQL, q.Args...))
+	l, err := scanLoan(db.pool.QueryRow(ctx, `SELECT `+loanColumns+` FROM loan_requests WHERE idempotency_key = $1`, key))
 	return l, translate(err, "request")
-}
-
-// ByKeyQuery reads the request filed under an idempotency key: a filing
-// asks it first, so a repeat never asks the providers again.
-func ByKeyQuery(key string) Query {
-	return Query{SQL: `SELECT ` + loanColumns + ` FROM loan_requests WHERE idempotency_key = $1`, Args: []any{key}}
 }
 
 // LoanByTrackingCode hides deleted requests from the public.

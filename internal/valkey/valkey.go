@@ -32,15 +32,29 @@ type Store struct {
 
 // Open connects to Valkey (a redis:// or rediss:// URL) and pings it.
 func Open(ctx context.Context, url, password string, sessionKey []byte) (*Store, error) {
+	s, err := Dial(url, password, sessionKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		s.rdb.Close()
+		return nil, fmt.Errorf("connecting to Valkey at %s: %w", s.rdb.Options().Addr, err)
+	}
+	return s, nil
+}
+
+// Dial returns a client without waiting for Valkey to answer: its
+// connections are made when first used.
+func Dial(url, password string, sessionKey []byte) (*Store, error) {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("parsing VALKEY_URL: %w", err)
+		return nil, fmt.Errorf("parsing the Valkey URL: %w", err)
 	}
 	if password != "" {
 		opt.Password = password
 	}
-	// Fail fast while Valkey restarts: filing goes on without it (the rate
-	// limiter lets requests through), and admins get a 503 to retry.
+	// Fail fast while Valkey restarts: the limits then hold in-process
+	// (internal/limiter), and admins get a 503 to retry.
 	if opt.DialTimeout == 0 {
 		opt.DialTimeout = 2 * time.Second
 	}
@@ -51,13 +65,11 @@ func Open(ctx context.Context, url, password string, sessionKey []byte) (*Store,
 		opt.MaxRetries = 1
 	}
 	rdb := redis.NewClient(opt)
-	if err := redisotel.InstrumentTracing(rdb); err != nil {
+	// Spans name the command only: a statement would carry session JSON
+	// and limiter keys.
+	if err := redisotel.InstrumentTracing(rdb, redisotel.WithDBStatement(false)); err != nil {
 		rdb.Close()
 		return nil, err
-	}
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		return nil, fmt.Errorf("connecting to Valkey at %s: %w", opt.Addr, err)
 	}
 	return &Store{rdb: rdb, limiter: redis_rate.NewLimiter(rdb), prefix: "loandesk:", sessionKey: sessionKey}, nil
 }
@@ -133,10 +145,19 @@ func (s *Store) DeleteSession(ctx context.Context, token string) error {
 
 // --- rate limits ---
 
+// limitKey is where key's budget lives: a keyed hash of it, so every
+// limiter key has the same size whatever the client sent (an email, an
+// address), and a copy of the data names nobody.
+func (s *Store) limitKey(key string) string {
+	m := hmac.New(sha256.New, s.sessionKey)
+	m.Write([]byte("rate-limit\x00" + key))
+	return s.key("rl", hex.EncodeToString(m.Sum(nil)[:16]))
+}
+
 // Allow spends one event of key's budget (GCRA, atomically in Valkey, by
-// go-redis/redis_rate). Errors: EUNAVAILABLE.
+// go-redis/redis_rate). Errors: EUNAVAILABLE (also when Valkey is full).
 func (s *Store) Allow(ctx context.Context, key string, r domain.Rate) (bool, time.Duration, error) {
-	res, err := s.limiter.Allow(ctx, s.key("rl", key), redis_rate.Limit{Rate: r.Events, Period: r.Per, Burst: r.Burst})
+	res, err := s.limiter.Allow(ctx, s.limitKey(key), redis_rate.Limit{Rate: r.Events, Period: r.Per, Burst: r.Burst})
 	if err != nil {
 		return false, 0, unavailable("rate limiter", err)
 	}
@@ -145,7 +166,7 @@ func (s *Store) Allow(ctx context.Context, key string, r domain.Rate) (bool, tim
 
 // Reset gives key its whole budget back.
 func (s *Store) Reset(ctx context.Context, key string) error {
-	if err := s.limiter.Reset(ctx, s.key("rl", key)); err != nil {
+	if err := s.limiter.Reset(ctx, s.limitKey(key)); err != nil {
 		return unavailable("rate limiter", err)
 	}
 	return nil

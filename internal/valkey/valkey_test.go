@@ -2,10 +2,13 @@ package valkey_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/loandesk/loandesk/internal/domain"
 	"github.com/loandesk/loandesk/internal/testenv"
@@ -105,6 +108,45 @@ func TestUnreachableValkeyIsUnavailable(t *testing.T) {
 	} {
 		if err := call(); domain.ErrorCode(err) != domain.EUNAVAILABLE {
 			t.Errorf("%s with Valkey gone: %v, want EUNAVAILABLE", name, err)
+		}
+	}
+}
+
+// Whatever a client sends becomes part of a limiter key (an email of 254
+// characters, an address): every key Valkey stores has one size, and none
+// holds what was sent.
+func TestLimiterKeysHaveOneSizeAndNameNobody(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.ValkeyURL(t)
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := redis.NewClient(opt)
+	t.Cleanup(func() { raw.Close() })
+	s, err := valkey.Open(ctx, url, "", []byte("test-session-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	prefix := "keysize:" + time.Now().Format("150405.000000") + ":"
+	s = s.WithPrefix(prefix)
+	long := strings.Repeat("a", 240) + "@example.com"
+	for _, k := range []string{"login:pair:203.0.113.7 " + long, "login:acct:" + long, "submit:2001:db8::/64", "x"} {
+		if _, _, err := s.Allow(ctx, k, domain.PerMinute(5)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys, err := raw.Keys(ctx, "*"+prefix+"*").Result() // redis_rate adds its own "rate:"
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 4 {
+		t.Fatalf("%d keys stored, want 4: %v", len(keys), keys)
+	}
+	for _, k := range keys {
+		if len(k) != len(keys[0]) || strings.Contains(k, "example") || strings.Contains(k, "203.0.113") {
+			t.Errorf("key %q: want one size for all and no client data", k)
 		}
 	}
 }

@@ -46,7 +46,10 @@ type Config struct {
 	Concurrency         int           // jobs worked at once by this process
 	RetryBase, RetryMax time.Duration // backoff between attempts at one request
 	// JobTimeout bounds one attempt; a job still marked running after
-	// RescueAfter (its worker died) is given to another worker.
+	// RescueAfter (its worker died) is given to another worker. An attempt
+	// may outlive its JobTimeout by the save of its decision (at most
+	// domain.SaveTimeout), so RescueAfter is always longer than both: a
+	// live attempt is never rescued, and no job runs twice at once.
 	JobTimeout, RescueAfter time.Duration
 	StopTimeout             time.Duration // running jobs get this long to finish on SIGTERM
 	// DepthEvery is how often the queue depth is read for metrics and logs;
@@ -59,7 +62,7 @@ type Config struct {
 // Defaults for Config.
 var Defaults = Config{
 	Concurrency: 20, RetryBase: 2 * time.Second, RetryMax: time.Minute,
-	JobTimeout: 15 * time.Second, RescueAfter: 20 * time.Second, StopTimeout: 5 * time.Second,
+	JobTimeout: 15 * time.Second, RescueAfter: 30 * time.Second, StopTimeout: 5 * time.Second,
 	DepthEvery: 5 * time.Second, StallAfter: 2 * time.Minute, FoldEvery: 10 * time.Minute,
 }
 
@@ -80,6 +83,7 @@ func (c Config) withDefaults() Config {
 	or(&c.DepthEvery, Defaults.DepthEvery)
 	or(&c.StallAfter, Defaults.StallAfter)
 	or(&c.FoldEvery, Defaults.FoldEvery)
+	c.RescueAfter = max(c.RescueAfter, c.JobTimeout+domain.SaveTimeout+5*time.Second)
 	return c
 }
 

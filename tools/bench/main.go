@@ -380,8 +380,8 @@ func apiQuery(f domain.Filter) url.Values {
 }
 
 // filing files a request the providers approve at once (the usual case):
-// the API reads the key, asks both providers, and saves the request with
-// its audit event in one statement.
+// the API claims the key, asks both providers, and saves the request with
+// its audit event and settled claim in one statement.
 func filing(cfg config) path {
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -392,8 +392,8 @@ func filing(cfg config) path {
 	_ = l.ApplyDecision(domain.Decision{Status: domain.StatusApproved, Reason: domain.ReasonScore, Score: &score}, now)
 	return path{
 		name: "filing", want: http.StatusCreated, statements: 2,
-		sets: [][]postgres.Query{{postgres.ByKeyQuery(l.IdempotencyKey), postgres.FilingQuery(l)}},
-		// the key (read, then written) and the tracking code are new in
+		sets: [][]postgres.Query{{postgres.ClaimQuery(l.IdempotencyKey, l.Fingerprint, 9*time.Second), postgres.FilingQuery(l)}},
+		// the key (claimed, then written) and the tracking code are new in
 		// every transaction, as they are in every filing
 		shared:   map[string]string{"0:1": "key", "1:10": "key", "1:1": "code"},
 		setLines: []string{`\set key random(1, 1000000000000000)`, `\set code random(1, 1000000000000000)`},

@@ -1,0 +1,266 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/loandesk/loandesk/internal/domain"
+	"github.com/loandesk/loandesk/internal/postgres"
+	"github.com/loandesk/loandesk/internal/testenv"
+)
+
+// providers count their calls; each answers after delay.
+type providers struct {
+	delay             time.Duration
+	identity, scoring atomic.Int64
+}
+
+func (p *providers) VerifyIdentity(ctx context.Context, _ domain.Application) (domain.IdentityVerdict, error) {
+	p.identity.Add(1)
+	return domain.IdentityVerdict{Match: true}, sleepCtx(ctx, p.delay)
+}
+
+func (p *providers) Score(ctx context.Context, _ domain.Application) (domain.ScoreResult, error) {
+	p.scoring.Add(1)
+	return domain.ScoreResult{Score: 800, Approved: true}, sleepCtx(ctx, p.delay)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+func deskOn(db *postgres.DB, p *providers) *domain.Desk {
+	return &domain.Desk{Store: db, Identity: p, Scoring: p, DecisionTimeout: 3 * time.Second, Log: testenv.Logger()}
+}
+
+func filing(name string) domain.Application {
+	return domain.Application{FullName: name, Email: "ana@example.com", DocumentNumber: "30123950", Gender: "F", Amount: 50000}
+}
+
+// Eight identical filings at once (a client that retries without waiting,
+// a proxy that repeats a POST): one row, one answer for all, and the
+// providers asked once — the others wait for the first one's answer.
+func TestIdenticalFilingsAtOnceAskTheProvidersOnce(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	p := &providers{delay: 200 * time.Millisecond}
+	desk := deskOn(db, p)
+	const n = 8
+	codes := make(chan string, n)
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			s, err := desk.Submit(ctx, "same-filing-0001", filing("Ana Repetida"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			codes <- s.Receipt.TrackingCode
+		}()
+	}
+	close(gate)
+	wg.Wait()
+	close(codes)
+	seen := map[string]int{}
+	for c := range codes {
+		seen[c]++
+	}
+	if len(seen) != 1 {
+		t.Fatalf("answers %v, want one tracking code for all %d", seen, n)
+	}
+	if i, s := p.identity.Load(), p.scoring.Load(); i != 1 || s != 1 {
+		t.Fatalf("identity asked %d times and scoring %d for one filing sent %d times, want once each", i, s, n)
+	}
+	// A repeat long after gets the same answer and asks nobody.
+	again, err := desk.Submit(ctx, "same-filing-0001", filing("Ana Repetida"))
+	if err != nil || !again.Replayed || p.identity.Load() != 1 {
+		t.Fatalf("later repeat: %+v %v, identity asked %d times", again, err, p.identity.Load())
+	}
+	// Other content under the key is a conflict, while and after it files.
+	if _, err := desk.Submit(ctx, "same-filing-0001", filing("Otra Persona")); domain.ErrorCode(err) != domain.ECONFLICT {
+		t.Fatalf("other content under the key: %v, want ECONFLICT", err)
+	}
+}
+
+// A claim whose filing died (its process crashed between claim and save)
+// is taken over once it expires; until then a repeat is told to retry.
+func TestAnAbandonedClaimIsTakenOverWhenItExpires(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	a := filing("Ana Abandonada")
+	a.Normalize()
+	c, err := db.ClaimFiling(ctx, "abandoned-0001", a.Fingerprint(), 300*time.Millisecond)
+	if err != nil || !c.Won {
+		t.Fatalf("first claim: %+v %v", c, err)
+	}
+	c, err = db.ClaimFiling(ctx, "abandoned-0001", a.Fingerprint(), time.Minute)
+	if err != nil || c.Won || c.Holder != a.Fingerprint() {
+		t.Fatalf("claim while held: %+v %v, want lost with the holder's fingerprint", c, err)
+	}
+	// Wait for the state, not a moment: until the claim has expired in
+	// the database's own clock, it is held.
+	deadline := time.Now().Add(30 * time.Second)
+	for !c.Won {
+		if time.Now().After(deadline) {
+			t.Fatal("the expired claim was never taken over")
+		}
+		time.Sleep(50 * time.Millisecond)
+		if c, err = db.ClaimFiling(ctx, "abandoned-0001", a.Fingerprint(), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Its save settles it: the next claim finds the request.
+	if _, _, err := db.CreateLoan(ctx, decided("abandoned-0001")); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = db.ClaimFiling(ctx, "abandoned-0001", a.Fingerprint(), time.Minute); err != nil || c.Filed == nil || c.Won {
+		t.Fatalf("claim after the save: %+v %v, want the filed request", c, err)
+	}
+	if err := db.ReleaseFiling(ctx, "abandoned-0001"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAppConnectionsHaveDeadlines(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	for name, want := range map[string]string{"statement_timeout": "5s", "lock_timeout": "2s", "idle_in_transaction_session_timeout": "10s"} {
+		var got string
+		if err := db.Pool().QueryRow(ctx, "SHOW "+name).Scan(&got); err != nil || got != want {
+			t.Errorf("%s = %q (%v), want %q", name, got, err, want)
+		}
+	}
+}
+
+// A table held by someone else for longer than lock_timeout (an operator's
+// transaction, a migration): the filing is answered 503 with Retry-After
+// within the deadline, its claim is given up, the pool gets its connection
+// back, the providers were asked once, and the retry after the lock files.
+// The worker's decision is bounded the same way.
+func TestAHeldLockCostsA503NotAConnection(t *testing.T) {
+	url := testenv.DatabaseURL(t)
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	queued, _, err := db.CreateLoan(ctx, newLoan("held-queued-1", "Ana En Cola", "30123950", time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Close(ctx) })
+	tx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// SHARE lets the claim read, and blocks every write to the table.
+	if _, err := tx.Exec(ctx, "LOCK TABLE loan_requests IN SHARE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	p := &providers{}
+	desk := deskOn(db, p)
+	_, err = desk.Submit(ctx, "held-lock-0001", filing("Ana Bloqueada"))
+	e, _ := domain.AsError(err)
+	if e == nil || e.Code != domain.EUNAVAILABLE || e.RetryAfter <= 0 {
+		t.Fatalf("filing behind the lock: %v, want EUNAVAILABLE with a retry-after", err)
+	}
+	if err := desk.DecideQueued(ctx, queued.ID, false); domain.ErrorCode(err) != domain.EUNAVAILABLE {
+		t.Fatalf("decision behind the lock: %v, want EUNAVAILABLE", err)
+	}
+	if i, s := p.identity.Load(), p.scoring.Load(); i != 2 || s != 2 {
+		t.Fatalf("providers asked %d/%d times for one filing and one job attempt, want once each", i, s)
+	}
+	if n := db.Pool().Stat().AcquiredConns(); n != 0 {
+		t.Fatalf("%d connections still held after the deadline", n)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := desk.Submit(ctx, "held-lock-0001", filing("Ana Bloqueada"))
+	if err != nil || s.Replayed || s.Receipt.Status != domain.StatusApproved {
+		t.Fatalf("retry after the lock: %+v %v, want filed now", s, err)
+	}
+}
+
+// A migration that finds its table in use waits lock_timeout, rolls back
+// and tries again — queued on the table, it would hold up every query
+// behind it for as long as the holder holds — and completes once the table
+// is free.
+func TestAMigrationRetriesALockInsteadOfQueuing(t *testing.T) {
+	url := testenv.DatabaseURL(t)
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	downTo(t, db, 4) // 00005 changes loan_requests' triggers: it needs the table
+	holder, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Close(ctx) })
+	tx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE loan_requests IN ROW EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- db.Migrate(ctx, slog.New(slog.NewTextHandler(logs, nil))) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(logs.String(), "retrying") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no retry after a lock timeout; logs:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("migrate after the lock was released: %v", err)
+	}
+	if !strings.Contains(logs.String(), "database schema is current") {
+		t.Fatalf("the migration did not complete:\n%s", logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger in another goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
