@@ -128,7 +128,7 @@ func contracts(p map[string]string) []contract {
 			uid, uerr := run(node, "id", "-u", "node")
 			return all(err, nerr, uerr, expect(v, "v"+version(node), "node --version"), expect(uid, "1000", "uid of node"))
 		}},
-		{nginx, "uid 101, SIGQUIT, :8080 on a read-only root, conf.d, wget", func() error {
+		{nginx, "uid 101, SIGQUIT, :8080 on a read-only root, conf.d, wget, stream and realip with the PROXY protocol, entrypoint hooks", func() error {
 			cfg, err := docker("image", "inspect", "-f", "{{.Config.User}} {{.Config.StopSignal}}", nginx)
 			if err != nil {
 				return err
@@ -140,7 +140,16 @@ func contracts(p map[string]string) []contract {
 			}
 			page, werr := eventually(id, "wget", "-q", "-O", "-", "http://127.0.0.1:8080/")
 			conf, cerr := docker("exec", id, "nginx", "-T")
-			return all(werr, cerr, expect(cfg, "101 SIGQUIT", "user and stop signal"), contains(page, "<html", "GET /"),
+			// web/nginx/nginx.conf: a TCP layer (stream, limit_conn, geo,
+			// map) handing the client's address to the HTTP server over the
+			// PROXY protocol (realip), and hooks in /docker-entrypoint.d.
+			_, terr := docker("exec", id, "sh", "-c", `printf '%s\n' \
+				'include /etc/nginx/modules-enabled/*.conf;' 'pid /tmp/t.pid;' 'events {}' \
+				'stream { geo $t { default 0; } map $t $k { default $binary_remote_addr; } limit_conn_zone $k zone=c:1m;' \
+				'  server { listen 9000; limit_conn c 1; proxy_pass unix:/tmp/t.sock; proxy_protocol on; } }' \
+				'http { client_body_temp_path /tmp/b; proxy_temp_path /tmp/p; fastcgi_temp_path /tmp/f; uwsgi_temp_path /tmp/u; scgi_temp_path /tmp/s;' '  server { listen unix:/tmp/t.sock proxy_protocol; set_real_ip_from unix:; real_ip_header proxy_protocol; } }' \
+				>/tmp/t.conf && nginx -t -c /tmp/t.conf && test -d /docker-entrypoint.d`)
+			return all(werr, cerr, terr, expect(cfg, "101 SIGQUIT", "user and stop signal"), contains(page, "<html", "GET /"),
 				contains(conf, "include /etc/nginx/conf.d/*.conf", "nginx -T"))
 		}},
 		{pg, "PostgreSQL 17 as 999 on a read-only root: _FILE secret, INITDB_ARGS → UTF8, unaccent, pg_trgm, pg_isready", func() error {

@@ -5,8 +5,11 @@ r=$1
 mkdir -p "$r/bin" "$r/usr/sbin" "$r/etc/nginx/conf.d" "$r/usr/share/nginx/html" "$r/var/log/nginx" \
     "$r/var/lib/nginx" "$r/tmp" "$r/docker-entrypoint.d" "$r/run"
 cp /usr/sbin/nginx "$r/usr/sbin/nginx"
-# The binary's shared libraries and the dynamic loader, at their own paths.
-for lib in $(ldd /usr/sbin/nginx | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
+mkdir -p "$r/usr/lib/nginx/modules" "$r/etc/nginx/modules-enabled"
+cp /usr/lib/nginx/modules/ngx_stream_module.so "$r/usr/lib/nginx/modules/"
+echo 'load_module /usr/lib/nginx/modules/ngx_stream_module.so;' >"$r/etc/nginx/modules-enabled/50-mod-stream.conf"
+# The binaries' shared libraries and the dynamic loader, at their own paths.
+for lib in $(ldd /usr/sbin/nginx /usr/lib/nginx/modules/ngx_stream_module.so | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\// && $i !~ /:$/) print $i }' | sort -u); do
     mkdir -p "$r$(dirname "$lib")" && cp -L "$lib" "$r$lib"
 done
 cp /etc/nginx/mime.types /etc/nginx/fastcgi_params /etc/nginx/scgi_params /etc/nginx/uwsgi_params "$r/etc/nginx/"
