@@ -15,5 +15,7 @@ export default defineConfig({
     environment: "jsdom",
     globals: true,
     setupFiles: ["./src/test-setup.ts"],
+    // A test's whole run, on half a CPU (make test-web) beside other jobs.
+    testTimeout: 60_000,
   },
 });

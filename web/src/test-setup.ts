@@ -1,5 +1,5 @@
 import "@testing-library/jest-dom/vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterEach } from "vitest";
 
 // jsdom has <dialog> but not its modal methods; the browser's are the real ones.
@@ -12,6 +12,11 @@ if (typeof HTMLDialogElement !== "undefined" && !HTMLDialogElement.prototype.sho
     this.dispatchEvent(new Event("close"));
   };
 }
+
+// Tests wait for states (findBy…, waitFor), never for a moment; on a busy
+// machine a state takes longer to come, so they wait long enough for it.
+// make test runs them on half a CPU.
+configure({ asyncUtilTimeout: 15_000 });
 
 afterEach(() => {
   cleanup();

@@ -96,24 +96,39 @@ describe("apply form", () => {
   });
 
   it("shows the retry on screen, and keeps the data and the key when it gives up", async () => {
-    Object.assign(retryPolicy, { attempts: 3, baseMs: 200, maxMs: 200 });
-    const keys: string[] = [];
-    vi.spyOn(globalThis, "fetch").mockImplementation(async (_url, init) => {
-      keys.push(new Headers(init?.headers).get("Idempotency-Key") ?? "");
-      throw new TypeError("network down");
-    });
+    Object.assign(retryPolicy, { attempts: 3, baseMs: 1, maxMs: 1 });
+    // Every call waits until the test fails it, so the screen is read
+    // between two attempts whatever the machine's speed: the test waits for
+    // states, never for a moment.
+    const calls: { key: string; fail: () => void }[] = [];
+    vi.spyOn(globalThis, "fetch").mockImplementation(
+      (_url, init) =>
+        new Promise<Response>((_resolve, reject) => {
+          calls.push({ key: new Headers(init?.headers).get("Idempotency-Key") ?? "", fail: () => reject(new TypeError("network down")) });
+        }),
+    );
+    const failCall = async (n: number) => {
+      await waitFor(() => expect(calls).toHaveLength(n));
+      calls[n - 1]?.fail();
+    };
     renderAt("/");
     await fillValidForm();
     await userEvent.click(screen.getByRole("button", { name: "Enviar solicitud" }));
-    expect(await screen.findByRole("status")).toHaveTextContent(/reintentando sin duplicar tu solicitud \(intento 2 de 3\)/);
-    expect(await screen.findByText(/No pudimos conectar/, {}, { timeout: 3000 })).toBeInTheDocument();
+    await failCall(1);
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent(/reintentando sin duplicar tu solicitud \(intento 2 de 3\)/));
+    await failCall(2);
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent(/\(intento 3 de 3\)/));
+    await failCall(3);
+    expect(await screen.findByText(/No pudimos conectar/)).toBeInTheDocument();
     expect(screen.getByRole("status")).toHaveTextContent("");
-    expect(keys).toHaveLength(3);
+    expect(calls).toHaveLength(3);
     expect(screen.getByLabelText("Nombre completo")).toHaveValue("Ana Pérez"); // nothing lost
     await userEvent.click(screen.getByRole("button", { name: "Enviar solicitud" }));
-    await waitFor(() => expect(keys).toHaveLength(6), { timeout: 3000 });
-    expect(new Set(keys).size).toBe(1); // the applicant's own retry is still the same filing
-    expect(await screen.findByText(/No pudimos conectar/, {}, { timeout: 3000 })).toBeInTheDocument();
+    for (const n of [4, 5, 6]) await failCall(n);
+    // Given up again: the form is back (not "sending"), with the message.
+    await waitFor(() => expect(screen.getByRole("button", { name: "Enviar solicitud" })).toBeEnabled());
+    expect(screen.getByText(/No pudimos conectar/)).toBeInTheDocument();
+    expect(new Set(calls.map((c) => c.key)).size).toBe(1); // the applicant's own retry is still the same filing
   });
 
   it("does not retry a refusal", async () => {
