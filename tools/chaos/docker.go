@@ -66,6 +66,15 @@ type container struct {
 // containers lists the stack's running containers of a service ("" for all),
 // ordered by name.
 func (e *engine) containers(ctx context.Context, service string) ([]container, error) {
+	return e.list(ctx, service, false)
+}
+
+// allContainers lists every container of the stack, stopped ones too.
+func (e *engine) allContainers(ctx context.Context) ([]container, error) {
+	return e.list(ctx, "", true)
+}
+
+func (e *engine) list(ctx context.Context, service string, all bool) ([]container, error) {
 	labels := []string{"com.docker.compose.project=" + e.project}
 	if service != "" {
 		labels = append(labels, "com.docker.compose.service="+service)
@@ -79,7 +88,11 @@ func (e *engine) containers(ctx context.Context, service string) ([]container, e
 			Networks map[string]struct{ IPAddress string }
 		}
 	}
-	if err := e.call(ctx, "GET", "/containers/json?filters="+url.QueryEscape(string(filters)), &list); err != nil {
+	q := "/containers/json?filters=" + url.QueryEscape(string(filters))
+	if all {
+		q += "&all=1"
+	}
+	if err := e.call(ctx, "GET", q, &list); err != nil {
 		return nil, err
 	}
 	out := make([]container, 0, len(list))

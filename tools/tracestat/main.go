@@ -5,7 +5,12 @@
 // span minus what its children cover). No collector or UI to install: the
 // question it answers is one table.
 //
-//	tracestat -listen :4318 -root "POST /api/v1/requests"
+// With -dump it also writes every export it receives, whole, as one JSON
+// line (protojson) to a file served at GET /spans: `make test-chaos` reads
+// everything the stack exported there, for personal data.
+//
+//	tracestat -listen :4318 -root "POST /api/v1/requests" [-dump /tmp/spans.jsonl]
+//	tracestat -probe http://127.0.0.1:4318/healthz   (a container's health check)
 package main
 
 import (
@@ -25,6 +30,7 @@ import (
 	"time"
 
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -39,6 +45,9 @@ func (s span) dur() time.Duration { return time.Duration(s.end - s.start) }
 type store struct {
 	mu     sync.Mutex
 	traces map[string][]span
+	dump   *os.File // every export as a JSON line; nil: none kept
+	// summary off: only dump (the chaos run exports more than a table needs).
+	summary bool
 }
 
 func (st *store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -54,6 +63,20 @@ func (st *store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if st.dump != nil {
+		line, err := protojson.Marshal(&data)
+		if err == nil {
+			_, err = st.dump.Write(append(line, '\n'))
+		}
+		if err != nil {
+			http.Error(w, "keeping the export: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+	}
+	if !st.summary {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	for _, rs := range data.ResourceSpans {
 		service := "?"
 		for _, a := range rs.GetResource().GetAttributes() {
@@ -201,13 +224,42 @@ func main() {
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("tracestat", flag.ContinueOnError)
 	listen := fs.String("listen", ":4318", "address for OTLP/HTTP (POST /v1/traces)")
-	root := fs.String("root", "POST /api/v1/requests", "the name of the request span to break down")
+	root := fs.String("root", "POST /api/v1/requests", "the name of the request span to break down; empty: no table")
+	dump := fs.String("dump", "", "also write every export as a JSON line to this file, served at GET /spans")
+	probe := fs.String("probe", "", "only check that this URL answers 200, and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	st := &store{traces: map[string][]span{}}
+	if *probe != "" {
+		c := &http.Client{Timeout: 3 * time.Second}
+		resp, err := c.Get(*probe)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s answered %d", *probe, resp.StatusCode)
+		}
+		return nil
+	}
+	st := &store{traces: map[string][]span{}, summary: *root != ""}
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/traces", st)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	if *dump != "" {
+		f, err := os.OpenFile(*dump, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		st.dump = f
+		mux.HandleFunc("GET /spans", func(w http.ResponseWriter, r *http.Request) {
+			st.mu.Lock() // no export half-written while it is read
+			defer st.mu.Unlock()
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			http.ServeFile(w, r, *dump)
+		})
+	}
 	srv := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -221,6 +273,8 @@ func run(args []string, out io.Writer) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdown)
-	st.report(out, *root)
+	if st.summary {
+		st.report(out, *root)
+	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -35,7 +36,7 @@ func TestReportBreaksARequestDown(t *testing.T) {
 			sp(5, 9, "job", 3, 4),
 		}}},
 	}}})
-	st := &store{traces: map[string][]span{}}
+	st := &store{traces: map[string][]span{}, summary: true}
 	rec := httptest.NewRecorder()
 	st.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/traces", bytes.NewReader(body)))
 	if rec.Code != http.StatusOK {
@@ -57,5 +58,30 @@ func TestReportBreaksARequestDown(t *testing.T) {
 	st.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/traces", strings.NewReader("not protobuf")))
 	if rec.Code != http.StatusBadRequest {
 		t.Errorf("a body that is not an export: %d, want 400", rec.Code)
+	}
+}
+
+// -dump keeps every export whole, one JSON line each, and serves them.
+func TestDumpKeepsEveryExportAndServesIt(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "spans")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &store{traces: map[string][]span{}, dump: f}
+	for _, name := range []string{"first", "second"} {
+		body, _ := proto.Marshal(&tracepb.TracesData{ResourceSpans: []*tracepb.ResourceSpans{{ScopeSpans: []*tracepb.ScopeSpans{{
+			Spans: []*tracepb.Span{{Name: name, Attributes: []*commonpb.KeyValue{{Key: "url.full",
+				Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: "http://x/?q=" + name}}}}}},
+		}}}}})
+		rec := httptest.NewRecorder()
+		st.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/traces", bytes.NewReader(body)))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("export %s: %d", name, rec.Code)
+		}
+	}
+	b, _ := os.ReadFile(f.Name())
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"first"`) || !strings.Contains(lines[1], "q=second") {
+		t.Fatalf("dump %q, want both exports whole, a line each", b)
 	}
 }
