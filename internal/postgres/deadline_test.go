@@ -152,30 +152,14 @@ func TestAppConnectionsHaveDeadlines(t *testing.T) {
 // back, the providers were asked once, and the retry after the lock files.
 // The worker's decision is bounded the same way.
 func TestAHeldLockCostsA503NotAConnection(t *testing.T) {
-	url := testenv.DatabaseURL(t)
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
+	url, ctx := testenv.DatabaseURL(t), context.Background()
+	db := openAt(t, url)
 	queued, _, err := db.CreateLoan(ctx, newLoan("held-queued-1", "Ana En Cola", "30123950", time.Now()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	holder, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { holder.Close(ctx) })
-	tx, err := holder.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// SHARE lets the claim read, and blocks every write to the table.
-	if _, err := tx.Exec(ctx, "LOCK TABLE loan_requests IN SHARE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	tx := holdTable(t, url, "SHARE")
 	p := &providers{}
 	desk := deskOn(db, p)
 	_, err = desk.Submit(ctx, "held-lock-0001", filing("Ana Bloqueada"))
@@ -206,26 +190,10 @@ func TestAHeldLockCostsA503NotAConnection(t *testing.T) {
 // behind it for as long as the holder holds — and completes once the table
 // is free.
 func TestAMigrationRetriesALockInsteadOfQueuing(t *testing.T) {
-	url := testenv.DatabaseURL(t)
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
+	url, ctx := testenv.DatabaseURL(t), context.Background()
+	db := openAt(t, url)
 	downTo(t, db, 4) // 00005 changes loan_requests' triggers: it needs the table
-	holder, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { holder.Close(ctx) })
-	tx, err := holder.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(ctx, "LOCK TABLE loan_requests IN ROW EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	tx := holdTable(t, url, "ROW EXCLUSIVE")
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- db.Migrate(ctx, slog.New(slog.NewTextHandler(logs, nil))) }()
@@ -245,6 +213,37 @@ func TestAMigrationRetriesALockInsteadOfQueuing(t *testing.T) {
 	if !strings.Contains(logs.String(), "database schema is current") {
 		t.Fatalf("the migration did not complete:\n%s", logs.String())
 	}
+}
+
+// openAt opens the adapter on url for the test.
+func openAt(t *testing.T, url string) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
+// holdTable locks loan_requests in mode from a connection of its own, in a
+// transaction the test ends (or the cleanup does).
+func holdTable(t *testing.T, url, mode string) pgx.Tx {
+	t.Helper()
+	ctx := context.Background()
+	holder, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Close(ctx) })
+	tx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE loan_requests IN "+mode+" MODE"); err != nil {
+		t.Fatal(err)
+	}
+	return tx
 }
 
 // syncBuffer is a bytes.Buffer safe for a logger in another goroutine.
