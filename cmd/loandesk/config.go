@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/loandesk/loandesk/internal/clientaddr"
+	"github.com/loandesk/loandesk/internal/domain"
+	"github.com/loandesk/loandesk/internal/lifecycle"
 	"github.com/loandesk/loandesk/internal/obs"
 	"github.com/loandesk/loandesk/internal/worker"
 )
@@ -54,6 +56,8 @@ type config struct {
 	TrustedProxies *clientaddr.Proxies
 	SubmitLimit    int
 	MaxInFlight    int
+	// MaxInFlightPerClient bounds one client's share of MaxInFlight.
+	MaxInFlightPerClient int
 
 	DecisionTimeout time.Duration
 	AttemptTimeout  time.Duration
@@ -189,24 +193,25 @@ func (e *env) valkeyURL(name, def string) string {
 func loadConfig(getenv func(string) string, n need) (config, error) {
 	e := &env{getenv: getenv}
 	c := config{
-		Env:               e.str("APP_ENV", "production"),
-		LogLevel:          e.str("LOG_LEVEL", "info"),
-		ListenAddr:        e.str("LISTEN_ADDR", ":8000"),
-		WorkerAddr:        e.str("WORKER_LISTEN_ADDR", ":8001"),
-		SessionTTL:        e.duration("SESSION_TTL", 8*time.Hour),
-		ClientIPHeader:    e.str("CLIENT_IP_HEADER", ""),
-		SubmitLimit:       e.integer("SUBMIT_RATE_LIMIT", 30, 0, 100000),
-		MaxInFlight:       e.integer("MAX_IN_FLIGHT", 128, 1, 100000),
-		DecisionTimeout:   e.duration("DECISION_TIMEOUT", 3*time.Second),
-		AttemptTimeout:    e.duration("EXTERNAL_ATTEMPT_TIMEOUT", time.Second),
-		Retries:           e.integer("EXTERNAL_RETRIES", 2, 0, 10),
-		BreakerFailures:   e.integer("BREAKER_FAILURES", 5, 1, 1000),
-		BreakerOpenFor:    e.duration("BREAKER_OPEN_FOR", 10*time.Second),
-		RetryBase:         e.duration("WORKER_RETRY_BASE", worker.Defaults.RetryBase),
-		RetryMax:          e.duration("WORKER_RETRY_MAX", worker.Defaults.RetryMax),
-		WorkerConcurrency: e.integer("WORKER_CONCURRENCY", worker.Defaults.Concurrency, 1, 1000),
-		DrainDelay:        e.duration("SHUTDOWN_DRAIN_DELAY", 2*time.Second),
-		ShutdownTimeout:   e.duration("SHUTDOWN_TIMEOUT", 7*time.Second),
+		Env:                  e.str("APP_ENV", "production"),
+		LogLevel:             e.str("LOG_LEVEL", "info"),
+		ListenAddr:           e.str("LISTEN_ADDR", ":8000"),
+		WorkerAddr:           e.str("WORKER_LISTEN_ADDR", ":8001"),
+		SessionTTL:           e.duration("SESSION_TTL", 8*time.Hour),
+		ClientIPHeader:       e.str("CLIENT_IP_HEADER", ""),
+		SubmitLimit:          e.integer("SUBMIT_RATE_LIMIT", 30, 0, 100000),
+		MaxInFlight:          e.integer("MAX_IN_FLIGHT", 128, 1, 100000),
+		MaxInFlightPerClient: e.integer("MAX_IN_FLIGHT_PER_CLIENT", 16, 1, 100000),
+		DecisionTimeout:      e.duration("DECISION_TIMEOUT", 3*time.Second),
+		AttemptTimeout:       e.duration("EXTERNAL_ATTEMPT_TIMEOUT", time.Second),
+		Retries:              e.integer("EXTERNAL_RETRIES", 2, 0, 10),
+		BreakerFailures:      e.integer("BREAKER_FAILURES", 5, 1, 1000),
+		BreakerOpenFor:       e.duration("BREAKER_OPEN_FOR", 10*time.Second),
+		RetryBase:            e.duration("WORKER_RETRY_BASE", worker.Defaults.RetryBase),
+		RetryMax:             e.duration("WORKER_RETRY_MAX", worker.Defaults.RetryMax),
+		WorkerConcurrency:    e.integer("WORKER_CONCURRENCY", worker.Defaults.Concurrency, 1, 1000),
+		DrainDelay:           e.duration("SHUTDOWN_DRAIN_DELAY", 2*time.Second),
+		ShutdownTimeout:      e.duration("SHUTDOWN_TIMEOUT", 7*time.Second),
 	}
 	if c.Env != "development" && c.Env != "production" {
 		e.fail("APP_ENV", "%q must be development or production", c.Env)
@@ -215,6 +220,16 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 	c.CookieSecure = e.boolean("COOKIE_SECURE", !dev)
 	if !obs.ParseLevel(c.LogLevel) {
 		e.fail("LOG_LEVEL", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	// A filing may wait DECISION_TIMEOUT for the providers, then save
+	// (domain.SaveTimeout): all of it within the server's 15 s to answer
+	// (lifecycle.NewServer), or the answer is lost on its way.
+	if c.DecisionTimeout+domain.SaveTimeout+time.Second > lifecycle.WriteTimeout {
+		e.fail("DECISION_TIMEOUT", "%s with the save's %s must leave a second of the server's %s to answer",
+			c.DecisionTimeout, domain.SaveTimeout, lifecycle.WriteTimeout)
+	}
+	if c.MaxInFlightPerClient > c.MaxInFlight {
+		e.fail("MAX_IN_FLIGHT_PER_CLIENT", "%d is more than MAX_IN_FLIGHT (%d)", c.MaxInFlightPerClient, c.MaxInFlight)
 	}
 	if c.DrainDelay+c.ShutdownTimeout > 10*time.Second {
 		e.fail("SHUTDOWN_TIMEOUT", "with SHUTDOWN_DRAIN_DELAY must stay within the 10 s stop grace period")

@@ -273,7 +273,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		},
 		SessionTTL: cfg.SessionTTL, CookieSecure: cfg.CookieSecure,
 		Client:     clientaddr.Resolver{Header: cfg.ClientIPHeader, Trusted: cfg.TrustedProxies},
-		SubmitRate: domain.PerMinute(cfg.SubmitLimit), MaxInFlight: cfg.MaxInFlight,
+		SubmitRate: domain.PerMinute(cfg.SubmitLimit), MaxInFlight: cfg.MaxInFlight, MaxInFlightPerClient: cfg.MaxInFlightPerClient,
 	})
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {

@@ -460,7 +460,8 @@ func TestAForgedClientAddressIsIgnored(t *testing.T) {
 func TestAFloodOfWrongLoginsIsCountedBeforeHashing(t *testing.T) {
 	// The flood fits MAX_IN_FLIGHT (past it, 503 at once): this is about
 	// the login budget.
-	a := startApp(t, map[string]string{"CLIENT_IP_HEADER": "X-Real-IP", "TRUSTED_PROXIES": "127.0.0.1", "MAX_IN_FLIGHT": "400"})
+	a := startApp(t, map[string]string{"CLIENT_IP_HEADER": "X-Real-IP", "TRUSTED_PROXIES": "127.0.0.1",
+		"MAX_IN_FLIGHT": "400", "MAX_IN_FLIGHT_PER_CLIENT": "400"})
 	const n = 200
 	statuses := make(chan int, n)
 	var wg sync.WaitGroup
@@ -710,6 +711,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"VALKEY_URL", "valkey:6379", "VALKEY_URL"},
 		{"LIMITS_VALKEY_URL", "http://limits:6379", "LIMITS_VALKEY_URL"},
 		{"MAX_IN_FLIGHT", "0", "MAX_IN_FLIGHT"},
+		{"MAX_IN_FLIGHT_PER_CLIENT", "1000", "MAX_IN_FLIGHT_PER_CLIENT"},
+		{"DECISION_TIMEOUT", "10s", "DECISION_TIMEOUT"},
 	} {
 		getenv := with(tc.k, tc.v)
 		if tc.k == "DATABASE_PASSWORD" { // a password beside IAM authentication

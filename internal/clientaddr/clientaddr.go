@@ -6,6 +6,7 @@ package clientaddr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,20 +14,30 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // Proxies is the set of peers whose address header is believed: prefixes
 // given as CIDRs or addresses, and host names (compose's "web", Swarm's
-// "tasks.web") resolved now and again by Watch, so a proxy that is
-// recreated with a new address stays trusted and its old address does not.
+// "tasks.web") resolved now and again by Watch — and at once, at most once a
+// second, when a peer that is not trusted sends the header (a proxy just
+// started or recreated elsewhere) — so a new proxy is trusted within a
+// request and an old address no longer is.
 type Proxies struct {
 	prefixes []netip.Prefix
 	names    []string
-	resolved atomic.Pointer[[]netip.Addr]
-	// lookup resolves a name (net.DefaultResolver; tests replace it).
+	// lookup resolves a name (net.DefaultResolver; tests replace it and
+	// the clock).
 	lookup func(ctx context.Context, host string) ([]netip.Addr, error)
+	now    func() time.Time
+
+	mu     sync.Mutex
+	byName map[string][]netip.Addr // each name's last answer
+	// resolved is every name's addresses, read without a lock.
+	resolved    atomic.Pointer[[]netip.Addr]
+	lastRefresh atomic.Int64 // unix nanoseconds
 }
 
 // maxPerName bounds the addresses kept for one name, whatever DNS answers.
@@ -35,7 +46,7 @@ const maxPerName = 64
 // ParseProxies reads a list separated by commas or spaces of CIDRs
 // ("10.0.0.0/16"), addresses and host names. An empty list trusts nobody.
 func ParseProxies(list string) (*Proxies, error) {
-	p := &Proxies{lookup: func(ctx context.Context, host string) ([]netip.Addr, error) {
+	p := &Proxies{byName: map[string][]netip.Addr{}, now: time.Now, lookup: func(ctx context.Context, host string) ([]netip.Addr, error) {
 		return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	}}
 	for _, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -91,26 +102,53 @@ func (p *Proxies) Trusts(a netip.Addr) bool {
 	return slices.Contains(*p.resolved.Load(), a)
 }
 
-// Refresh resolves the names again. A name that does not resolve keeps
-// nothing: a proxy that is gone is trusted no more.
+// Refresh resolves the names again. A name that no longer exists keeps
+// nothing (a proxy that is gone is trusted no more); one that could not be
+// resolved now (a DNS timeout) keeps its last answer.
 func (p *Proxies) Refresh(ctx context.Context) error {
-	var all []netip.Addr
+	p.lastRefresh.Store(p.now().UnixNano())
 	var errs []error
+	answers := map[string][]netip.Addr{}
 	for _, n := range p.names {
 		addrs, err := p.lookup(ctx, n)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("resolving trusted proxy %q: %w", n, err))
-			continue
+			var dnsErr *net.DNSError
+			if !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
+				continue // keep what it was
+			}
 		}
 		for _, a := range addrs[:min(len(addrs), maxPerName)] {
-			all = append(all, a.Unmap())
+			answers[n] = append(answers[n], a.Unmap())
+		}
+		if answers[n] == nil {
+			answers[n] = []netip.Addr{}
 		}
 	}
-	p.resolved.Store(&all)
-	if len(errs) > 0 {
-		return errs[0]
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for n, addrs := range answers {
+		p.byName[n] = addrs
 	}
-	return nil
+	var all []netip.Addr
+	for _, addrs := range p.byName {
+		all = append(all, addrs...)
+	}
+	p.resolved.Store(&all)
+	return errors.Join(errs...)
+}
+
+// refreshSoon refreshes the names now unless that was done less than a
+// second ago: what a request from an unknown peer with the header costs.
+func (p *Proxies) refreshSoon(ctx context.Context) {
+	last := p.lastRefresh.Load()
+	now := p.now()
+	if len(p.names) == 0 || now.Sub(time.Unix(0, last)) < time.Second || !p.lastRefresh.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_ = p.Refresh(rctx)
 }
 
 // Watch refreshes the names every interval until ctx ends. Failures are
@@ -152,8 +190,17 @@ type Resolver struct {
 // connection's own address.
 func (r Resolver) Addr(req *http.Request) netip.Addr {
 	peer := peerAddr(req.RemoteAddr)
-	if r.Header == "" || !r.Trusted.Trusts(peer) {
+	if r.Header == "" || req.Header.Get(r.Header) == "" {
 		return peer
+	}
+	if !r.Trusted.Trusts(peer) {
+		if r.Trusted == nil {
+			return peer
+		}
+		r.Trusted.refreshSoon(req.Context())
+		if !r.Trusted.Trusts(peer) {
+			return peer
+		}
 	}
 	v := strings.TrimSpace(req.Header.Get(r.Header))
 	// CloudFront-Viewer-Address always ends in ":port" ("203.0.113.7:46532",

@@ -2,10 +2,11 @@ package clientaddr
 
 import (
 	"context"
-	"errors"
+	"net"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 func mustProxies(t *testing.T, list string) *Proxies {
@@ -77,11 +78,15 @@ func TestTheHeaderOfAnUntrustedPeerIsIgnored(t *testing.T) {
 func TestNamedProxiesAreResolvedAndForgotten(t *testing.T) {
 	p := mustProxies(t, "web, 10.9.0.0/16")
 	answers := map[string][]netip.Addr{"web": {netip.MustParseAddr("172.18.0.5")}}
+	var dnsDown bool
 	p.lookup = func(_ context.Context, host string) ([]netip.Addr, error) {
+		if dnsDown {
+			return nil, &net.DNSError{Err: "i/o timeout", Name: host, IsTimeout: true}
+		}
 		if a, ok := answers[host]; ok {
 			return a, nil
 		}
-		return nil, errors.New("no such host")
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 	}
 	web := netip.MustParseAddr("172.18.0.5")
 	if p.Trusts(web) {
@@ -93,6 +98,12 @@ func TestNamedProxiesAreResolvedAndForgotten(t *testing.T) {
 	if !p.Trusts(web) || !p.Trusts(netip.MustParseAddr("::ffff:172.18.0.5")) || !p.Trusts(netip.MustParseAddr("10.9.3.4")) {
 		t.Fatal("the resolved proxy or the prefix is not trusted")
 	}
+	// DNS does not answer for a while: web is still web.
+	dnsDown = true
+	if err := p.Refresh(context.Background()); err == nil || !p.Trusts(web) {
+		t.Fatalf("a DNS timeout (err %v) dropped the trusted proxy", err)
+	}
+	dnsDown = false
 	// web is recreated elsewhere, then gone: its old addresses lose trust.
 	answers["web"] = []netip.Addr{netip.MustParseAddr("172.18.0.9")}
 	_ = p.Refresh(context.Background())
@@ -104,7 +115,35 @@ func TestNamedProxiesAreResolvedAndForgotten(t *testing.T) {
 		t.Fatal("a name that does not resolve is not reported")
 	}
 	if p.Trusts(netip.MustParseAddr("172.18.0.9")) {
-		t.Fatal("a proxy that no longer resolves is still trusted")
+		t.Fatal("a proxy that no longer exists is still trusted")
+	}
+}
+
+// A proxy that started after the last refresh is trusted from its first
+// request: an unknown peer that sends the header makes the names be
+// resolved again (at most once a second).
+func TestANewProxyIsTrustedAtOnce(t *testing.T) {
+	p := mustProxies(t, "web")
+	clock := time.Unix(1_700_000_000, 0)
+	p.now = func() time.Time { return clock }
+	lookups := 0
+	var answer []netip.Addr
+	p.lookup = func(context.Context, string) ([]netip.Addr, error) { lookups++; return answer, nil }
+	_ = p.Refresh(context.Background()) // at start: web is not there yet
+	answer = []netip.Addr{netip.MustParseAddr("172.18.0.7")}
+	clock = clock.Add(5 * time.Second)
+	res := Resolver{Header: "X-Real-IP", Trusted: p}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "172.18.0.7:5555"
+	r.Header.Set("X-Real-IP", "203.0.113.8")
+	if got := res.Addr(r).String(); got != "203.0.113.8" {
+		t.Fatalf("the new proxy's first request: client %s, want its header's", got)
+	}
+	r.RemoteAddr = "172.18.0.66:5555" // a stranger, within the second: no new lookup
+	clock = clock.Add(500 * time.Millisecond)
+	before := lookups
+	if got := res.Addr(r).String(); got != "172.18.0.66" || lookups != before {
+		t.Fatalf("a stranger's header: client %s after %d more lookups; want its own address, no lookup", got, lookups-before)
 	}
 }
 

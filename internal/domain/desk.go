@@ -272,6 +272,7 @@ func (d *Desk) Submit(ctx context.Context, key string, a Application) (Submitted
 	decided := err == nil
 	if decided {
 		if err := l.ApplyDecision(dec, d.now()); err != nil {
+			d.release(ctx, key)
 			return Submitted{}, err
 		}
 	} else {
@@ -283,7 +284,7 @@ func (d *Desk) Submit(ctx context.Context, key string, a Application) (Submitted
 	defer cancel()
 	stored, existed, err := d.Store.CreateLoan(sctx, l)
 	if err != nil {
-		_ = d.Store.ReleaseFiling(sctx, key)
+		d.release(ctx, key)
 		return Submitted{}, err
 	}
 	if existed { // a concurrent call with this key saved first
@@ -293,6 +294,15 @@ func (d *Desk) Submit(ctx context.Context, key string, a Application) (Submitted
 		d.OnDecision("api", stored.Status)
 	}
 	return Submitted{Receipt: stored.Receipt()}, nil
+}
+
+// release gives up this call's claim after a failure, so the retry need
+// not wait for the claim to expire: on a context of its own (the save's may
+// be spent, the caller gone), briefly.
+func (d *Desk) release(ctx context.Context, key string) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	_ = d.Store.ReleaseFiling(rctx, key)
 }
 
 // claim wins key for this call (nil, nil), or returns the request another

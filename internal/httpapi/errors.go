@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -22,6 +24,9 @@ var statusOf = map[domain.Code]int{
 	domain.EINTERNAL:     http.StatusInternalServerError,
 }
 
+// statusClientClosed is nginx's name for a request whose client went away.
+const statusClientClosed = 499
+
 // Problem is an RFC 9457 problem details object.
 type Problem struct {
 	Type      string            `json:"type"`
@@ -37,6 +42,12 @@ type Problem struct {
 // writeError answers err as problem+json. It is the only place that logs
 // internal errors, and it never shows their details to the caller.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The caller hung up: nobody to answer, nothing to report. 499 (as
+		// nginx counts it) keeps it out of the server's errors.
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	code := domain.ErrorCode(err)
 	status, ok := statusOf[code]
 	if !ok {
@@ -53,7 +64,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		}
 	} else {
 		p.Detail = "an unexpected error occurred; quote the request id if you report it"
-		log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		// The route's pattern and the method's label: nothing the client
+		// wrote (the path may hold a search, an id).
+		log.ErrorContext(r.Context(), "internal error", "method", obs.Method(r.Method), "route", r.Pattern, "err", err)
 	}
 	if code == domain.EUNAVAILABLE && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "5")

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -181,15 +182,20 @@ func limit(l Limiter, name string, rate domain.Rate, client clientaddr.Resolver,
 	}
 }
 
-// shed answers 503 at once when the process already serves max requests:
-// memory and goroutines per process stay bounded whatever arrives, and a
-// load balancer sends the retry elsewhere. Health and metrics are exempt,
-// so an overloaded replica is not taken for a dead one.
-func shed(h http.Handler, max int, m *obs.Metrics, log *slog.Logger) http.Handler {
+// shed answers 503 at once when the process already serves max requests,
+// and 429 when one client already has perClient of them: memory and
+// goroutines per process stay bounded whatever arrives, a load balancer
+// sends the retry elsewhere, and no one client (on AWS, with no nginx in
+// front) takes every slot. Health and metrics are exempt, so an overloaded
+// replica is not taken for a dead one.
+func shed(h http.Handler, max, perClient int, client clientaddr.Resolver, m *obs.Metrics, log *slog.Logger) http.Handler {
 	if max <= 0 {
 		return h
 	}
 	slots := make(chan struct{}, max)
+	var mu sync.Mutex
+	// Only clients with a request in flight have an entry: at most max.
+	held := map[string]int{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/healthz", "/readyz", "/metrics":
@@ -199,10 +205,30 @@ func shed(h http.Handler, max int, m *obs.Metrics, log *slog.Logger) http.Handle
 		select {
 		case slots <- struct{}{}:
 			defer func() { <-slots }()
-			h.ServeHTTP(w, r)
 		default:
 			m.Shed.Inc()
 			writeError(w, r, log, &domain.Error{Code: domain.EUNAVAILABLE, Message: "the server is busy; retry in a second", RetryAfter: 1})
+			return
 		}
+		key := client.Key(r)
+		mu.Lock()
+		mine := held[key] < perClient || perClient <= 0
+		if mine {
+			held[key]++
+		}
+		mu.Unlock()
+		if !mine {
+			m.Shed.Inc()
+			writeError(w, r, log, &domain.Error{Code: domain.ERATELIMITED, Message: "too many requests from your address at once; wait for the others", RetryAfter: 1})
+			return
+		}
+		defer func() {
+			mu.Lock()
+			if held[key]--; held[key] <= 0 {
+				delete(held, key)
+			}
+			mu.Unlock()
+		}()
+		h.ServeHTTP(w, r)
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/loandesk/loandesk/internal/clientaddr"
 	"github.com/loandesk/loandesk/internal/domain"
 	"github.com/loandesk/loandesk/internal/obs"
 )
@@ -104,7 +105,7 @@ func TestShedAnswers503PastMaxInFlight(t *testing.T) {
 			<-hold
 		}
 		w.WriteHeader(http.StatusNoContent)
-	}), 2, m, slog.New(slog.DiscardHandler))
+	}), 2, 0, clientaddr.Resolver{}, m, slog.New(slog.DiscardHandler))
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Add(1)
@@ -132,5 +133,45 @@ func TestShedAnswers503PastMaxInFlight(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/slow", nil))
 	if rec.Code != http.StatusNoContent {
 		t.Fatalf("after the others finished: %d", rec.Code)
+	}
+}
+
+// One client may hold perClient of the process's slots; the others are
+// left for everyone else, and its slots come back as its requests end.
+func TestOneClientTakesOnlyItsShareOfTheSlots(t *testing.T) {
+	m := obs.NewMetrics()
+	hold := make(chan struct{})
+	held := make(chan struct{}, 8)
+	h := shed(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			held <- struct{}{}
+			<-hold
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}), 8, 2, clientaddr.Resolver{}, m, slog.New(slog.DiscardHandler))
+	from := func(addr, path string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", path, nil)
+		r.RemoteAddr = addr + ":4000"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec
+	}
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); from("203.0.113.1", "/slow") }()
+	}
+	<-held
+	<-held
+	if rec := from("203.0.113.1", "/slow"); rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "1" {
+		t.Fatalf("a third at once from one client: %d, want 429 with Retry-After", rec.Code)
+	}
+	if rec := from("198.51.100.2", "/fast"); rec.Code != http.StatusNoContent {
+		t.Fatalf("another client meanwhile: %d", rec.Code)
+	}
+	close(hold)
+	wg.Wait()
+	if rec := from("203.0.113.1", "/fast"); rec.Code != http.StatusNoContent {
+		t.Fatalf("the first client after its requests ended: %d", rec.Code)
 	}
 }

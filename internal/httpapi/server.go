@@ -62,8 +62,9 @@ type Config struct {
 	// SubmitRate limits filings per client address (IPv6: per /64).
 	SubmitRate domain.Rate
 	// MaxInFlight bounds the requests served at once (0: unbounded); past
-	// it a request gets 503 at once.
-	MaxInFlight int
+	// it a request gets 503 at once. MaxInFlightPerClient bounds one
+	// client's share (0: none); past it, 429.
+	MaxInFlight, MaxInFlightPerClient int
 }
 
 // Server is the API handler plus its drain switch.
@@ -83,7 +84,7 @@ func NewServer(cfg Config) *Server {
 		mux.Handle(r.Method+" "+r.Path, r.Handler)
 	}
 	var h http.Handler = problemFallback(mux, cfg.Log)
-	h = shed(h, cfg.MaxInFlight, cfg.Metrics, cfg.Log)
+	h = shed(h, cfg.MaxInFlight, cfg.MaxInFlightPerClient, cfg.Client, cfg.Metrics, cfg.Log)
 	h = observe(h, cfg.Metrics, cfg.Log)
 	h = recoverPanics(h, cfg.Log)
 	h = requestID(h)

@@ -42,20 +42,24 @@ func Serve(ctx context.Context, log *slog.Logger, srv *http.Server, ln net.Liste
 	return nil
 }
 
+// WriteTimeout is how long the server has to answer a request.
+const WriteTimeout = 15 * time.Second
+
 // NewServer returns an http.Server that bounds every client by time and
 // size, with nothing in front of it (on AWS the load balancer passes
 // requests straight to it): all of a request's headers within 5 s, the
-// whole request within 10 s, the answer within 15 s (a filing waits at
-// most DECISION_TIMEOUT for the providers, then a bounded save), an idle
-// connection kept 60 s, headers at most 64 KiB. Bodies are bounded where
-// they are read (64 KiB).
+// whole request within 10 s, the answer within WriteTimeout (a filing waits
+// at most DECISION_TIMEOUT for the providers, then a bounded save), headers
+// at most 64 KiB. An idle connection is kept 75 s: longer than the ALB's 60,
+// so the load balancer never reuses one the server is closing (its own 502).
+// Bodies are bounded where they are read (64 KiB).
 func NewServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      15 * time.Second,
-		IdleTimeout:       60 * time.Second,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       75 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

@@ -94,11 +94,16 @@ func (l *Local) Allow(key string, r domain.Rate) (bool, time.Duration) {
 
 // Fallback is a domain.Limiter that never fails open: the shared store
 // decides while it answers; Local decides when it does not. Local counts
-// every event either way, so it is current the moment the store goes.
+// every event this replica lets through either way, so it is current the
+// moment the store goes, and an event passes only if this replica has not
+// spent the budget alone (after an outage the store may have forgotten it).
 type Fallback struct {
 	shared  domain.Limiter
 	local   *Local
 	breaker *gobreaker.CircuitBreaker[decision]
+	// timeout bounds one answer of the store: a slow store costs every
+	// request at most this long, then this process decides.
+	timeout time.Duration
 	// onFallback is told each time Local decided instead (metrics).
 	onFallback func()
 }
@@ -108,14 +113,18 @@ type decision struct {
 	wait time.Duration
 }
 
-// NewFallback wraps shared. After three failures in a row the store is not
-// asked for two seconds (a slow store must not slow every request), then
-// one request tries it again.
+// SharedTimeout bounds one answer of the shared store (an in-network
+// Valkey answers in well under a millisecond).
+const SharedTimeout = 250 * time.Millisecond
+
+// NewFallback wraps shared. After three failures in a row (an error, or no
+// answer within SharedTimeout) the store is not asked for two seconds,
+// then one request tries it again.
 func NewFallback(shared domain.Limiter, local *Local, onFallback func()) *Fallback {
 	if onFallback == nil {
 		onFallback = func() {}
 	}
-	return &Fallback{shared: shared, local: local, onFallback: onFallback,
+	return &Fallback{shared: shared, local: local, onFallback: onFallback, timeout: SharedTimeout,
 		breaker: gobreaker.NewCircuitBreaker[decision](gobreaker.Settings{
 			Name:        "limiter",
 			Timeout:     2 * time.Second,
@@ -127,19 +136,22 @@ func NewFallback(shared domain.Limiter, local *Local, onFallback func()) *Fallba
 
 // Allow implements domain.Limiter. It fails only when ctx ends.
 func (f *Fallback) Allow(ctx context.Context, key string, r domain.Rate) (bool, time.Duration, error) {
-	localOK, localWait := f.local.Allow(key, r)
 	d, err := f.breaker.Execute(func() (decision, error) {
-		ok, wait, err := f.shared.Allow(ctx, key, r)
+		sctx, cancel := context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+		ok, wait, err := f.shared.Allow(sctx, key, r)
 		return decision{ok, wait}, err
 	})
-	if err == nil {
-		return d.ok, d.wait, nil
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, 0, ctx.Err()
+		}
+		f.onFallback()
+	} else if !d.ok {
+		return false, d.wait, nil // refused by the store: nothing spent here
 	}
-	if ctx.Err() != nil {
-		return false, 0, ctx.Err()
-	}
-	f.onFallback()
-	return localOK, localWait, nil
+	ok, wait := f.local.Allow(key, r)
+	return ok, wait, nil
 }
 
 // Reset gives key its budget back in the shared store only: Local's cells

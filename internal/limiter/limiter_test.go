@@ -156,6 +156,70 @@ func TestFallbackRemembersWhatWasSpentBeforeTheStoreWent(t *testing.T) {
 	}
 }
 
+// A store that answers too slowly is not waited for: this process decides.
+func TestFallbackDoesNotWaitForASlowStore(t *testing.T) {
+	store := &fakeStore{allow: func(ctx context.Context, _ string, _ domain.Rate) (bool, time.Duration, error) {
+		<-ctx.Done() // never answers
+		return false, 0, ctx.Err()
+	}}
+	var fallbacks atomic.Int64
+	f := NewFallback(store, NewLocal(0), func() { fallbacks.Add(1) })
+	rate := domain.Rate{Events: 2, Per: time.Hour, Burst: 2}
+	for i, want := range []bool{true, true, false} {
+		ok, _, err := f.Allow(context.Background(), "k", rate)
+		if err != nil || ok != want {
+			t.Fatalf("call %d: ok=%v err=%v, want %v from the local table", i+1, ok, err, want)
+		}
+	}
+	if fallbacks.Load() != 3 {
+		t.Fatalf("%d fallbacks, want 3", fallbacks.Load())
+	}
+}
+
+// After an outage the store may have forgotten what this replica let
+// through meanwhile: its yes does not override the local table's no.
+func TestFallbackKeepsWhatWasSpentDuringAnOutage(t *testing.T) {
+	up := false
+	store := &fakeStore{allow: func(context.Context, string, domain.Rate) (bool, time.Duration, error) {
+		if up {
+			return true, 0, nil // a store that restarted empty
+		}
+		return false, 0, errors.New("dial tcp: connection refused")
+	}}
+	f := NewFallback(store, NewLocal(0), nil)
+	rate := domain.Rate{Events: 3, Per: time.Hour, Burst: 3}
+	for range 3 {
+		if ok, _, _ := f.Allow(context.Background(), "k", rate); !ok {
+			t.Fatal("refused within the budget during the outage")
+		}
+	}
+	up = true
+	if ok, _, _ := f.Allow(context.Background(), "k", rate); ok {
+		t.Fatal("the store came back empty and a fourth event passed: twice the budget in one window")
+	}
+}
+
+// A refusal by the store spends nothing locally: the local table counts
+// only what this replica let through.
+func TestFallbackCountsOnlyWhatItLetThrough(t *testing.T) {
+	refuse := true
+	store := &fakeStore{allow: func(context.Context, string, domain.Rate) (bool, time.Duration, error) {
+		if refuse {
+			return false, time.Second, nil
+		}
+		return false, 0, errors.New("down")
+	}}
+	f := NewFallback(store, NewLocal(0), nil)
+	rate := domain.Rate{Events: 2, Per: time.Hour, Burst: 2}
+	for range 10 {
+		_, _, _ = f.Allow(context.Background(), "k", rate)
+	}
+	refuse = false
+	if ok, _, _ := f.Allow(context.Background(), "k", rate); !ok {
+		t.Fatal("refusals by the store were counted as spent here")
+	}
+}
+
 func TestFallbackGivesUpOnlyWhenTheCallerDoes(t *testing.T) {
 	store := &fakeStore{allow: func(ctx context.Context, _ string, _ domain.Rate) (bool, time.Duration, error) {
 		return false, 0, ctx.Err()

@@ -125,8 +125,8 @@ type Metrics struct {
 	// LimiterFallback counts the limit checks decided in-process because
 	// the shared store (Valkey) could not answer.
 	LimiterFallback prometheus.Counter
-	// Shed counts requests refused because the process already had its
-	// maximum in flight.
+	// Shed counts requests refused because the process, or their client,
+	// already had its maximum in flight.
 	Shed prometheus.Counter
 }
 
@@ -162,7 +162,7 @@ func NewMetrics() *Metrics {
 			Name: "loandesk_limiter_fallback_total", Help: "Limit checks decided in this process because Valkey could not answer (each replica then counts alone).",
 		}),
 		Shed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "loandesk_http_shed_total", Help: "Requests answered 503 at once because the process had its maximum in flight.",
+			Name: "loandesk_http_shed_total", Help: "Requests refused at once because the process (503) or their client (429) had its maximum in flight.",
 		}),
 	}
 	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.External, m.ExternalTime, m.BreakerState, m.Decisions,

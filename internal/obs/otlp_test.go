@@ -2,15 +2,19 @@ package obs
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace/noop"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
@@ -44,6 +48,8 @@ func TestSpansAreExportedOverOTLPHTTP(t *testing.T) {
 	span.SetAttributes(attribute.String("url.full", "http://scoring:7001/api/v1/scoring/?document_number=30123950&email=ana%40x.com"),
 		attribute.String("db.system", "redis"), attribute.String("db.statement", `set loandesk:session:ab {"email":"ana@x.com"}`),
 		attribute.String("http.request.method_original", "BREW"), attribute.String("http.route", "/api/v1/requests"))
+	span.RecordError(errors.New(`Get "http://scoring:7001/api/v1/scoring/?document_number=30123950": context deadline exceeded`))
+	span.SetStatus(codes.Error, "calling https://identity/check?email=ana%40x.com failed")
 	span.End()
 	if err := stop(ctx); err != nil { // flushes
 		t.Fatal(err)
@@ -65,6 +71,11 @@ func TestSpansAreExportedOverOTLPHTTP(t *testing.T) {
 	want := map[string]string{"url.full": "http://scoring:7001/api/v1/scoring/", "db.system": "redis", "http.route": "/api/v1/requests"}
 	if !maps.Equal(attrs, want) {
 		t.Errorf("exported attributes %v, want %v", attrs, want)
+	}
+	exported := rs[0].GetScopeSpans()[0].GetSpans()[0]
+	if text := fmt.Sprint(exported.GetEvents(), exported.GetStatus()); strings.Contains(text, "30123950") ||
+		strings.Contains(text, "ana%40x.com") || !strings.Contains(text, "http://scoring:7001/api/v1/scoring/") {
+		t.Errorf("an event or the status kept a URL's query: %s", text)
 	}
 	service := ""
 	for _, a := range rs[0].GetResource().GetAttributes() {

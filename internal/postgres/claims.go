@@ -13,8 +13,9 @@ import (
 // claims the key: a new claim, or one whose time passed unsettled (its
 // winner died) taken over. It also sweeps two claims that expired ten
 // minutes ago, so the table stays at about ten minutes of filings. One
-// statement, one snapshot: the holder's fingerprint is the one it saw
-// (NULL when the holder claimed after the snapshot: the caller asks again).
+// statement, one snapshot: the holder's fingerprint is the one it saw, of
+// a live claim only (NULL when the holder claimed after the snapshot, or
+// its claim expired and is being taken over: the caller asks again).
 const claimQuery = `
 	WITH filed AS (
 		SELECT id FROM loan_requests WHERE idempotency_key = $1
@@ -31,7 +32,7 @@ const claimQuery = `
 		RETURNING true AS won
 	)
 	SELECT EXISTS (SELECT FROM claimed),
-	       (SELECT fingerprint FROM filing_claims WHERE idempotency_key = $1),
+	       (SELECT fingerprint FROM filing_claims WHERE idempotency_key = $1 AND (done OR expires_at >= now())),
 	       (SELECT id FROM filed)`
 
 // ClaimQuery is a filing's first statement (exported for tools/bench, which

@@ -64,6 +64,9 @@ func Dial(url, password string, sessionKey []byte) (*Store, error) {
 	if opt.MaxRetries == 0 {
 		opt.MaxRetries = 1
 	}
+	// A caller's deadline is the command's (the limiter gives Valkey
+	// 250 ms, then decides in-process).
+	opt.ContextTimeoutEnabled = true
 	rdb := redis.NewClient(opt)
 	// Spans name the command only: a statement would carry session JSON
 	// and limiter keys.
