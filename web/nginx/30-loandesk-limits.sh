@@ -29,15 +29,16 @@ filings=$(number WEB_FILINGS_PER_MINUTE "${WEB_FILINGS_PER_MINUTE:-60}" 1 100000
 logins=$(number WEB_LOGINS_PER_MINUTE "${WEB_LOGINS_PER_MINUTE:-20}" 1 1000000)
 
 : >"$dir/trusted-proxies.geo.new"
+ipv4='^([0-9]{1,3}\.){3}[0-9]{1,3}(/([0-9]|[12][0-9]|3[0-2]))?$'
+ipv6='^[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}(/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))?$'
 for p in $(echo "${WEB_TRUSTED_PROXIES:-}" | tr ',' ' '); do
-    case "$p" in
-        *[!0-9A-Fa-f.:/]*) fail "WEB_TRUSTED_PROXIES: \"$p\" is not a CIDR or an address" ;;
-    esac
+    echo "$p" | grep -Eq "$ipv4|$ipv6" || fail "WEB_TRUSTED_PROXIES: \"$p\" is not a CIDR or an address"
     echo "$p 1;" >>"$dir/trusted-proxies.geo.new"
 done
 mv "$dir/trusted-proxies.geo.new" "$dir/trusted-proxies.geo"
 
 echo "limit_conn tcp_per_client $conns;" >"$dir/tcp-limit.conf"
+echo "limit_conn http_per_client $conns;" >"$dir/http-limit.conf"
 cat >"$dir/request-limits.conf" <<EOF
 limit_req_zone \$client_addr zone=per_client:5m rate=${rps}r/s;
 limit_req_zone \$filing_key zone=filings:2m rate=${filings}r/m;
