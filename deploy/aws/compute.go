@@ -255,8 +255,11 @@ func NewCompute(ctx *pulumi.Context, cfg Config, net *Network, data *Data, cert 
 		SslPolicy: pulumi.String("ELBSecurityPolicy-TLS13-1-2-2021-06"), CertificateArn: cert,
 		// Only requests carrying CloudFront's secret header reach the API.
 		DefaultActions: lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{
-			Type:          pulumi.String("fixed-response"),
-			FixedResponse: &lb.ListenerDefaultActionFixedResponseArgs{ContentType: pulumi.String("text/plain"), StatusCode: pulumi.String("403"), MessageBody: pulumi.String("forbidden")},
+			Type: pulumi.String("fixed-response"),
+			// A problem body, as the api answers (a request without
+			// CloudFront's secret origin header, or for another host).
+			FixedResponse: &lb.ListenerDefaultActionFixedResponseArgs{ContentType: pulumi.String("application/json"), StatusCode: pulumi.String("403"),
+				MessageBody: pulumi.String(`{"type":"about:blank","title":"Forbidden","status":403,"detail":"only CloudFront may call this load balancer","code":"forbidden"}`)},
 		}},
 	})
 	if err != nil {

@@ -57,6 +57,12 @@ func NewData(ctx *pulumi.Context, cfg Config, net *Network, alarms pulumi.String
 		Parameters: rds.ParameterGroupParameterArray{
 			&rds.ParameterGroupParameterArgs{Name: pulumi.String("rds.force_ssl"), Value: pulumi.String("1")},
 			&rds.ParameterGroupParameterArgs{Name: pulumi.String("log_min_duration_statement"), Value: pulumi.String("500")},
+			// A slow statement is logged (to CloudWatch) without its bind
+			// values, an error without its DETAIL: a search's DNI or email,
+			// a unique violation's key, never reach the log.
+			&rds.ParameterGroupParameterArgs{Name: pulumi.String("log_parameter_max_length"), Value: pulumi.String("0")},
+			&rds.ParameterGroupParameterArgs{Name: pulumi.String("log_parameter_max_length_on_error"), Value: pulumi.String("0")},
+			&rds.ParameterGroupParameterArgs{Name: pulumi.String("log_error_verbosity"), Value: pulumi.String("terse")},
 		},
 		Tags: tags(cfg, "postgres17"),
 	})

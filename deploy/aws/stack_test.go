@@ -644,6 +644,13 @@ func TestLimitsHaveTheirOwnCacheAndTheirOwnAnswers(t *testing.T) {
 			t.Error("the api gets no LIMITS_VALKEY_PASSWORD")
 		}
 	}
+	// PostgreSQL's log (CloudWatch) holds no bind value and no DETAIL.
+	pg := fmt.Sprint(inv.one("aws:rds/parameterGroup:ParameterGroup", "postgres17").get("parameters"))
+	for _, p := range []string{"log_parameter_max_length value:0", "log_parameter_max_length_on_error value:0", "log_error_verbosity value:terse"} {
+		if !strings.Contains(pg, p) {
+			t.Errorf("postgres17 parameters %s lack %s", pg, p)
+		}
+	}
 	acl := inv.one("aws:wafv2/webAcl:WebAcl", "edge")
 	var rate map[string]any
 	for _, r := range asSlice(acl.get("rules")) {

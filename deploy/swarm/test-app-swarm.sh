@@ -192,7 +192,7 @@ docker run -d --name loandesk-swarm-lb --network "$NET" --ip "$LB_IP" -p "127.0.
 export PUBLIC_URL="http://127.0.0.1:$LB_PORT"
 # One loader is one client of the load balancer: the per-client limits are
 # raised for it (make test-chaos proves them at their defaults).
-export STACK SUBMIT_RATE_LIMIT=100000 COOKIE_SECURE=false WORKER_RETRY_MAX=5s WEB_TRUSTED_PROXIES=$LB_IP \
+export STACK SUBMIT_RATE_LIMIT=100000 MAX_IN_FLIGHT_PER_CLIENT=128 COOKIE_SECURE=false WORKER_RETRY_MAX=5s WEB_TRUSTED_PROXIES=$LB_IP \
     WEB_REQUESTS_PER_SECOND=5000 WEB_FILINGS_PER_MINUTE=100000
 export POSTGRES_IMAGE VALKEY_IMAGE
 release() { # NAME APP WEB: migrations as a job, then the stack, then wait (pipeline.sh does the same)
