@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -117,7 +118,7 @@ func (j junk) headers(b *strings.Builder, host string, bodyLen int, chunked bool
 		fmt.Fprintf(b, "%s: %s\r\n", name, value)
 	}
 	if chunked {
-		b.WriteString("Transfer-Encoding: chunked\r\n")
+		b.WriteString("Transfer-Encoding: " + j.pick("chunked", "chunked", "chunked", "gzip, chunked", "gzip", "identity", j.word("abcxyz", 8)) + "\r\n")
 	} else if bodyLen > 0 || j.rng.IntN(4) == 0 {
 		fmt.Fprintf(b, "Content-Length: %d\r\n", bodyLen)
 	}
@@ -156,11 +157,21 @@ func (j junk) request(host string) ([]byte, bool) {
 	fmt.Fprintf(&b, "%s %s %s\r\n", method, path, j.pick("HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "HTTP/9.9", "HTTP/1.1 x"))
 	j.headers(&b, host, len(body), chunked)
 	out := []byte(b.String())
-	api := strings.HasPrefix(path, "/api/")
+	api := underAPI(path)
 	if chunked {
 		return append(append(append(out, strconv.FormatInt(int64(len(body)), 16)+"\r\n"...), body...), "\r\n0\r\n\r\n"...), api
 	}
 	return append(out, body...), api
+}
+
+// underAPI reports whether nginx would see the path under /api/: after it
+// decodes it and resolves dot segments ("/api/../assets" is not).
+func underAPI(raw string) bool {
+	p, _, _ := strings.Cut(raw, "?")
+	if dec, err := url.PathUnescape(p); err == nil {
+		p = dec
+	}
+	return strings.HasPrefix(path.Clean(p)+"/", "/api/")
 }
 
 // sendRaw writes one request on a new connection and reads the status and

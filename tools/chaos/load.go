@@ -26,6 +26,24 @@ func (s *suite) chaos(ctx context.Context) {
 		s.fatal(err)
 		return
 	}
+	// An admin searches (by DNI, email, name) throughout: what a dying
+	// replica makes a proxy write must not quote a search.
+	web, err := s.docker.one(ctx, "web")
+	if err != nil {
+		s.fatal(err)
+		return
+	}
+	admin := &honestClient{s: s, base: "http://" + web.IPs[s.cfg.project+"_honest"] + ":8080"}
+	searchCtx, stopSearching := context.WithCancel(ctx)
+	searched := make(chan struct{})
+	go func() { defer close(searched); admin.searchWhile(searchCtx) }()
+	defer func() {
+		stopSearching()
+		<-searched
+		h := admin.result()
+		fmt.Printf("  the admin searched %d times meanwhile (%d requests, %d failed)\n", admin.adminOK.Load(), h.n, h.failed)
+	}()
+
 	start := time.Now()
 	var lastFaultEnd time.Time
 	var faultsDone sync.WaitGroup

@@ -128,6 +128,8 @@ func run(ctx context.Context, args []string) error {
 		if err := s.loadUsed("soak", "faults"); err != nil {
 			return err
 		}
+		s.section("searches while the api is down (its replicas are stopped)")
+		s.searchWhileDown(ctx)
 		s.section("personal data in every log and every exported span")
 		s.scan(ctx, true)
 	default:

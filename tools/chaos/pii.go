@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -88,19 +90,22 @@ func (s *suite) loadUsed(phases ...string) error {
 // runs (with @ or %40), words (a name's words, each of them generated for
 // this run), and base64url runs of a token's length.
 type detector struct {
-	dnis, emails, words, tokens map[string]string // spelling → what it is
-	values                      int
+	dnis, emails, words map[string]string // spelling → what it is
+	tokens              []string
+	values              int
 }
 
 var (
 	digitsRE = regexp.MustCompile(`[0-9]+`)
+	dottedRE = regexp.MustCompile(`[0-9]{1,2}\.[0-9]{3}\.[0-9]{3}`)
 	emailRE  = regexp.MustCompile(`(?i)[a-z0-9._+-]+(?:@|%40)[a-z0-9.-]+`)
 	wordRE   = regexp.MustCompile(`\pL+`)
-	tokenRE  = regexp.MustCompile(`[A-Za-z0-9_-]{43}`)
+	// A word with percent-encoded letters ("Zaber%C3%BAno").
+	encodedRE = regexp.MustCompile(`(?:\pL|%[0-9A-Fa-f]{2})*%[0-9A-Fa-f]{2}(?:\pL|%[0-9A-Fa-f]{2})*`)
 )
 
 func newDetector(u usedValues) *detector {
-	d := &detector{dnis: map[string]string{}, emails: map[string]string{}, words: map[string]string{}, tokens: map[string]string{}}
+	d := &detector{dnis: map[string]string{}, emails: map[string]string{}, words: map[string]string{}}
 	for _, v := range u.DNIs {
 		d.dnis[v] = "DNI " + v
 	}
@@ -114,7 +119,9 @@ func newDetector(u usedValues) *detector {
 		d.words[strings.ToLower(f[len(f)-1])] = "name " + v
 	}
 	for _, v := range u.Tokens {
-		d.tokens[v] = "a session id or CSRF token"
+		if !slices.Contains(d.tokens, v) {
+			d.tokens = append(d.tokens, v)
+		}
 	}
 	d.values = len(d.dnis) + len(d.emails) + len(d.words) + len(d.tokens)
 	return d
@@ -129,6 +136,11 @@ func (d *detector) find(b []byte) []string {
 	}
 	for _, m := range digitsRE.FindAll(b, -1) {
 		if what, ok := d.dnis[string(m)]; ok && add(what) {
+			return found
+		}
+	}
+	for _, m := range dottedRE.FindAll(b, -1) {
+		if what, ok := d.dnis[strings.ReplaceAll(string(m), ".", "")]; ok && add(what+" (with dots)") {
 			return found
 		}
 	}
@@ -148,20 +160,43 @@ func (d *detector) find(b []byte) []string {
 			return found
 		}
 	}
-	// Percent-encoded names ("Zaber%C3%BAno") are found decoded too.
-	if dec, err := url.QueryUnescape(string(b)); err == nil && dec != string(b) {
-		for _, m := range wordRE.FindAllString(dec, -1) {
-			if what, ok := d.words[strings.ToLower(m)]; ok && add(what) {
+	for _, m := range encodedRE.FindAll(b, -1) {
+		dec, err := url.PathUnescape(string(m))
+		if err != nil {
+			continue
+		}
+		for _, w := range wordRE.FindAllString(dec, -1) {
+			if what, ok := d.words[strings.ToLower(w)]; ok && add(what+" (percent-encoded)") {
 				return found
 			}
 		}
 	}
-	for _, m := range tokenRE.FindAll(b, -1) {
-		if what, ok := d.tokens[string(m)]; ok && add(what) {
+	// Few tokens, each searched for anywhere (inside a longer run too).
+	for _, tok := range d.tokens {
+		if bytes.Contains(b, []byte(tok)) && add("a session id or CSRF token") {
 			return found
 		}
 	}
 	return found
+}
+
+// searchWhileDown sends admin searches for people the run filed — by DNI,
+// email and name — through web while no api replica runs: web answers them
+// itself (502), and whatever it writes about them is read by the scan.
+func (s *suite) searchWhileDown(ctx context.Context) {
+	var codes []int
+	for i, q := range []string{s.usedSet.DNIs[0], s.usedSet.Emails[0], s.usedSet.Names[0]} {
+		req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/admin/requests?q=%s&n=%d", s.cfg.web, url.QueryEscape(q), i), nil)
+		resp, err := s.http.Do(req)
+		code := 0
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			code = resp.StatusCode
+		}
+		codes = append(codes, code)
+	}
+	s.check(slices.Equal(codes, []int{502, 502, 502}), "searches by DNI, email and name with the api down: %v (web answers 502)", codes)
 }
 
 // scan searches the logs (and, with spans, every exported span) for the

@@ -47,7 +47,7 @@ echo "chaos: soak $(elapsed "$t")"
 # One client filing 20 a second: the per-client limits raised for it (the
 # soak proved them at their defaults). Only api and web change.
 t=$(date +%s)
-CHAOS_SUBMIT_RATE_LIMIT=100000 CHAOS_WEB_FILINGS_PER_MINUTE=100000 CHAOS_WEB_REQUESTS_PER_SECOND=5000 \
+CHAOS_SUBMIT_RATE_LIMIT=100000 CHAOS_MAX_IN_FLIGHT_PER_CLIENT=128 CHAOS_WEB_FILINGS_PER_MINUTE=100000 CHAOS_WEB_REQUESTS_PER_SECOND=5000 \
     dc up -d --wait --no-deps api web
 suite -phase faults
 echo "chaos: faults $(elapsed "$t")"

@@ -31,6 +31,7 @@ type suite struct {
 	mu       sync.Mutex
 	failures []string
 	usedSet  usedValues  // the personal data the run sent, for the scan
+	filed    []person    // every applicant, for the admin's searches
 	statuses map[int]int // every HTTP answer a filing got (0: no answer)
 }
 
@@ -94,6 +95,9 @@ func (s *suite) applicant(mismatch bool, suffix string) (person, []byte) {
 	s.used("dni", p.DocumentNumber, true)
 	s.used("email", p.Email, true)
 	s.used("name", p.FullName, true)
+	s.mu.Lock()
+	s.filed = append(s.filed, p)
+	s.mu.Unlock()
 	body, _ := json.Marshal(map[string]any{"full_name": p.FullName, "email": p.Email, "document_number": p.DocumentNumber,
 		"gender": "F", "amount": 100000})
 	return p, body
