@@ -95,8 +95,9 @@ func (l *Local) Allow(key string, r domain.Rate) (bool, time.Duration) {
 // Fallback is a domain.Limiter that never fails open: the shared store
 // decides while it answers; Local decides when it does not. Local counts
 // every event this replica lets through either way, so it is current the
-// moment the store goes, and an event passes only if this replica has not
-// spent the budget alone (after an outage the store may have forgotten it).
+// moment the store goes. The tolerance: with the store gone each replica
+// counts alone (N replicas let at most N budgets through in a window), and a
+// store that comes back empty starts a budget afresh (one more).
 type Fallback struct {
 	shared  domain.Limiter
 	local   *Local
@@ -142,14 +143,19 @@ func (f *Fallback) Allow(ctx context.Context, key string, r domain.Rate) (bool, 
 		ok, wait, err := f.shared.Allow(sctx, key, r)
 		return decision{ok, wait}, err
 	})
-	if err != nil {
-		if ctx.Err() != nil {
-			return false, 0, ctx.Err()
+	if err == nil {
+		// The store decides (a Reset there, after a good login, counts).
+		// What it lets through is spent here too, so Local is current
+		// when the store goes; a refusal spends nothing.
+		if d.ok {
+			f.local.Allow(key, r)
 		}
-		f.onFallback()
-	} else if !d.ok {
-		return false, d.wait, nil // refused by the store: nothing spent here
+		return d.ok, d.wait, nil
 	}
+	if ctx.Err() != nil {
+		return false, 0, ctx.Err()
+	}
+	f.onFallback()
 	ok, wait := f.local.Allow(key, r)
 	return ok, wait, nil
 }
