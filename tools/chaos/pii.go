@@ -196,7 +196,10 @@ func (s *suite) searchWhileDown(ctx context.Context) {
 		}
 		codes = append(codes, code)
 	}
-	s.check(slices.Equal(codes, []int{502, 502, 502}), "searches by DNI, email and name with the api down: %v (web answers 502)", codes)
+	// 502 once the name no longer resolves, 504 while web still tries an
+	// address it remembers: web's answers either way.
+	gateway := !slices.ContainsFunc(codes, func(c int) bool { return c != 502 && c != 504 })
+	s.check(gateway, "searches by DNI, email and name with the api down: %v (web answers 502 or 504)", codes)
 }
 
 // scan searches the logs (and, with spans, every exported span) for the
