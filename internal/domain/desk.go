@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -490,41 +491,105 @@ func ParseSearch(q string) Search {
 	return s
 }
 
-// List returns a page of requests for admins. Errors: EINVALID.
-func (d *Desk) List(ctx context.Context, f Filter) (Page, error) {
+// MaxQueryLength bounds a search's text, in characters.
+const MaxQueryLength = 200
+
+// DefaultPageSize is a page of the admin list when none is asked for.
+const DefaultPageSize = 20
+
+// ListQuery is the admin list's parameters as they were sent (a query
+// string's values); Filter reads and checks them.
+type ListQuery struct {
+	Status, From, To, Q, Limit, Cursor, Deleted string
+}
+
+// Filter reads q into a Filter, naming every problem at once (EINVALID,
+// one message per field). From and To are dates (YYYY-MM-DD; To includes
+// that whole day) or RFC 3339 times.
+func (q ListQuery) Filter() (Filter, error) {
 	problems := map[string]string{}
+	f := Filter{Status: Status(q.Status), Query: strings.TrimSpace(q.Q), Limit: DefaultPageSize}
 	if f.Status != "" && !f.Status.Valid() {
-		problems["status"] = "must be in_review, approved or rejected"
+		problems["status"] = fmt.Sprintf("must be %s, %s or %s", StatusInReview, StatusApproved, StatusRejected)
 	}
-	for name, t := range map[string]time.Time{"from": f.From, "to": f.To} {
-		if !t.IsZero() && (t.Year() < 1 || t.Year() > 9999) {
-			problems[name] = "must be a date from year 1 to 9999"
-		}
-	}
-	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+	f.From = parseListTime("from", q.From, false, problems)
+	f.To = parseListTime("to", q.To, true, problems)
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) && problems["from"] == "" && problems["to"] == "" {
 		problems["to"] = "must be after from"
 	}
-	f.Query = strings.TrimSpace(f.Query)
-	search := ParseSearch(f.Query)
-	switch {
-	case utf8.RuneCountInString(f.Query) > 200:
-		problems["q"] = "must be at most 200 characters"
-	case f.Query == "":
-	case len(search.Words) > MaxSearchWords:
-		problems["q"] = "must have at most 6 words"
-	case search.Digits != "" && len(search.Digits) < MinDigits:
-		problems["q"] = "must have at least 4 digits of a document number"
-	case utf8.RuneCountInString(search.Digits+search.Email) < MinQuery && len(search.Words) == 0:
-		problems["q"] = "must have a word of at least 3 letters, 4 digits of a document, or an email"
+	if msg := searchProblem(f.Query); msg != "" {
+		problems["q"] = msg
 	}
-	if f.Limit == 0 {
-		f.Limit = 20
+	if q.Limit != "" {
+		n, err := strconv.Atoi(q.Limit)
+		if err != nil || n < 1 || n > MaxPageSize {
+			problems["limit"] = fmt.Sprintf("must be a whole number from 1 to %d", MaxPageSize)
+		}
+		f.Limit = n
 	}
-	if f.Limit < 1 || f.Limit > MaxPageSize {
-		problems["limit"] = "must be from 1 to 100"
+	if q.Cursor != "" {
+		c, err := ParseCursor(q.Cursor)
+		if err != nil {
+			problems["cursor"] = "is not a cursor this list gave"
+		}
+		f.After = &c
+	}
+	if q.Deleted != "" {
+		b, err := strconv.ParseBool(q.Deleted)
+		if err != nil {
+			problems["deleted"] = "must be true or false"
+		}
+		f.Deleted = b
 	}
 	if len(problems) > 0 {
-		return Page{}, &Error{Code: EINVALID, Message: "the list filter has invalid fields", Fields: problems}
+		return Filter{}, &Error{Code: EINVALID, Message: "the list filter has invalid fields", Fields: problems}
+	}
+	return f, nil
+}
+
+func parseListTime(name, v string, endOfDay bool, problems map[string]string) time.Time {
+	if v == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		if t, err = time.Parse(time.DateOnly, v); err != nil {
+			problems[name] = "must be a date (YYYY-MM-DD) or an RFC 3339 time"
+			return time.Time{}
+		}
+		if endOfDay {
+			t = t.AddDate(0, 0, 1) // "to" a date includes that whole day
+		}
+	}
+	if t.Year() < 1 || t.Year() > 9999 {
+		problems[name] = "must be a date from year 1 to 9999"
+	}
+	return t
+}
+
+// searchProblem says what is wrong with a (trimmed) search text, or "".
+func searchProblem(q string) string {
+	search := ParseSearch(q)
+	switch {
+	case q == "":
+	case utf8.RuneCountInString(q) > MaxQueryLength:
+		return fmt.Sprintf("must be at most %d characters", MaxQueryLength)
+	case len(search.Words) > MaxSearchWords:
+		return fmt.Sprintf("must have at most %d words", MaxSearchWords)
+	case search.Digits != "" && len(search.Digits) < MinDigits:
+		return fmt.Sprintf("must have at least %d digits of a document number", MinDigits)
+	case utf8.RuneCountInString(search.Digits+search.Email) < MinQuery && len(search.Words) == 0:
+		return fmt.Sprintf("must have a word of at least %d letters, %d digits of a document, or an email", MinQuery, MinDigits)
+	}
+	return ""
+}
+
+// List returns a page of requests for admins. Errors: EINVALID (every
+// problem of q at once).
+func (d *Desk) List(ctx context.Context, q ListQuery) (Page, error) {
+	f, err := q.Filter()
+	if err != nil {
+		return Page{}, err
 	}
 	return d.Store.ListLoans(ctx, f)
 }

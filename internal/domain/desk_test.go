@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -417,35 +418,72 @@ func TestListChecksTheFilterAndFillsDefaults(t *testing.T) {
 	var got domain.Filter
 	store := &storeMock{t: t, listLoans: func(_ context.Context, f domain.Filter) (domain.Page, error) { got = f; return domain.Page{}, nil }}
 	d, _ := newDesk(store, nil, nil)
-	if _, err := d.List(context.Background(), domain.Filter{}); err != nil || got.Limit != 20 {
+	if _, err := d.List(context.Background(), domain.ListQuery{}); err != nil || got.Limit != domain.DefaultPageSize {
 		t.Fatalf("defaults: %+v %v", got, err)
 	}
-	if _, err := d.List(context.Background(), domain.Filter{Query: "  Pérez "}); err != nil || got.Query != "Pérez" {
+	if _, err := d.List(context.Background(), domain.ListQuery{Q: "  Pérez "}); err != nil || got.Query != "Pérez" {
 		t.Fatalf("search reached the store as %q (%v), want it trimmed", got.Query, err)
+	}
+	c := domain.Cursor{CreatedAt: fixedNow, ID: 7}
+	if _, err := d.List(context.Background(), domain.ListQuery{Status: "approved", From: "2026-11-01", To: "2026-11-27",
+		Limit: "50", Cursor: c.String(), Deleted: "true"}); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != domain.StatusApproved || !got.From.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) ||
+		!got.To.Equal(time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)) || got.Limit != 50 || got.After == nil || got.After.ID != 7 || !got.Deleted {
+		t.Fatalf("read %+v: want every parameter, \"to\" a date including that day", got)
 	}
 	d, _ = newDesk(&storeMock{t: t}, nil, nil)
 	for _, bad := range []struct {
-		f      domain.Filter
+		q      domain.ListQuery
 		fields []string
 	}{
-		{domain.Filter{Status: "paid", From: fixedNow, To: fixedNow, Query: strings.Repeat("x", 201), Limit: 1000}, []string{"status", "to", "q", "limit"}},
-		{domain.Filter{Query: " ab ", Limit: -1}, []string{"q", "limit"}},
-		{domain.Filter{Query: "de la"}, []string{"q"}},
-		{domain.Filter{Query: "%_%"}, []string{"q"}},
-		{domain.Filter{Query: "1.2"}, []string{"q"}},
-		{domain.Filter{Query: "301"}, []string{"q"}},
-		{domain.Filter{From: time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)}, []string{"from"}},
-		{domain.Filter{Query: "uno dos tres cuatro cinco seis siete"}, []string{"q"}},
+		// Every problem at once, each named.
+		{domain.ListQuery{Status: "paid", From: "2026-11-28", To: "2026-11-27", Q: strings.Repeat("x", 201), Limit: "1000",
+			Cursor: "forged", Deleted: "maybe"}, []string{"status", "to", "q", "limit", "cursor", "deleted"}},
+		{domain.ListQuery{Q: " ab ", Limit: "-1"}, []string{"q", "limit"}},
+		{domain.ListQuery{From: "yesterday", Limit: "x"}, []string{"from", "limit"}},
+		{domain.ListQuery{Q: "de la"}, []string{"q"}},
+		{domain.ListQuery{Q: "%_%"}, []string{"q"}},
+		{domain.ListQuery{Q: "1.2"}, []string{"q"}},
+		{domain.ListQuery{Q: "301"}, []string{"q"}},
+		{domain.ListQuery{From: "0000-01-01T00:00:00Z"}, []string{"from"}},
+		{domain.ListQuery{Q: "uno dos tres cuatro cinco seis siete"}, []string{"q"}},
 	} {
-		_, err := d.List(context.Background(), bad.f)
+		_, err := d.List(context.Background(), bad.q)
 		e, _ := domain.AsError(err)
 		if e == nil || e.Code != domain.EINVALID {
-			t.Fatalf("bad filter %+v: %v", bad.f, err)
+			t.Fatalf("bad filter %+v: %v", bad.q, err)
+		}
+		if len(e.Fields) != len(bad.fields) {
+			t.Errorf("%+v: problems %v, want exactly %v", bad.q, e.Fields, bad.fields)
 		}
 		for _, f := range bad.fields {
 			if e.Fields[f] == "" {
 				t.Errorf("no message for %s: %v", f, e.Fields)
 			}
+		}
+	}
+}
+
+// A message states the rule's own numbers: change a constant, the message
+// follows.
+func TestListMessagesSayTheConstants(t *testing.T) {
+	for q, want := range map[domain.ListQuery]string{
+		{Q: "uno dos tres cuatro cinco seis siete"}: strconv.Itoa(domain.MaxSearchWords) + " words",
+		{Q: "301"}:                    strconv.Itoa(domain.MinDigits) + " digits",
+		{Q: "ab"}:                     strconv.Itoa(domain.MinQuery) + " letters",
+		{Q: strings.Repeat("x", 201)}: strconv.Itoa(domain.MaxQueryLength) + " characters",
+		{Limit: "0"}:                  "1 to " + strconv.Itoa(domain.MaxPageSize),
+	} {
+		_, err := q.Filter()
+		e, _ := domain.AsError(err)
+		msg := ""
+		if e != nil {
+			msg = e.Fields["q"] + e.Fields["limit"]
+		}
+		if !strings.Contains(msg, want) {
+			t.Errorf("%+v: %q, want it to say %q", q, msg, want)
 		}
 	}
 }

@@ -83,70 +83,17 @@ func handleLogout(cfg Config) http.Handler {
 	})
 }
 
-// parseFilter reads the list's query string; every bad parameter is named.
-func parseFilter(r *http.Request) (domain.Filter, error) {
+// listQuery is the list's query string, as the domain reads it
+// (domain.ListQuery.Filter names every bad parameter).
+func listQuery(r *http.Request) domain.ListQuery {
 	q := r.URL.Query()
-	f := domain.Filter{Status: domain.Status(q.Get("status")), Query: q.Get("q")}
-	problems := map[string]string{}
-	parseTime := func(name string, endOfDay bool) time.Time {
-		v := q.Get(name)
-		if v == "" {
-			return time.Time{}
-		}
-		if t, err := time.Parse(time.RFC3339, v); err == nil {
-			return t
-		}
-		t, err := time.Parse(time.DateOnly, v)
-		if err != nil {
-			problems[name] = "must be a date (YYYY-MM-DD) or an RFC 3339 time"
-			return time.Time{}
-		}
-		if endOfDay {
-			t = t.AddDate(0, 0, 1) // "to" a date includes that whole day
-		}
-		return t
-	}
-	f.From, f.To = parseTime("from", false), parseTime("to", true)
-	parseInt := func(name string) int {
-		v := q.Get(name)
-		if v == "" {
-			return 0
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			problems[name] = "must be a positive whole number"
-		}
-		return n
-	}
-	f.Limit = parseInt("limit")
-	if v := q.Get("cursor"); v != "" {
-		c, err := domain.ParseCursor(v)
-		if err != nil {
-			problems["cursor"] = "is not a cursor this list gave"
-		}
-		f.After = &c
-	}
-	if v := q.Get("deleted"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			problems["deleted"] = "must be true or false"
-		}
-		f.Deleted = b
-	}
-	if len(problems) > 0 {
-		return f, &domain.Error{Code: domain.EINVALID, Message: "the list filter has invalid fields", Fields: problems}
-	}
-	return f, nil
+	return domain.ListQuery{Status: q.Get("status"), From: q.Get("from"), To: q.Get("to"), Q: q.Get("q"),
+		Limit: q.Get("limit"), Cursor: q.Get("cursor"), Deleted: q.Get("deleted")}
 }
 
 func handleList(desk Desk, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, err := parseFilter(r)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		page, err := desk.List(r.Context(), f)
+		page, err := desk.List(r.Context(), listQuery(r))
 		if err != nil {
 			writeError(w, r, log, err)
 			return

@@ -22,7 +22,7 @@ import (
 type Desk interface {
 	Submit(ctx context.Context, key string, a domain.Application) (domain.Submitted, error)
 	Track(ctx context.Context, code string) (domain.Receipt, error)
-	List(ctx context.Context, f domain.Filter) (domain.Page, error)
+	List(ctx context.Context, q domain.ListQuery) (domain.Page, error)
 	Detail(ctx context.Context, id int64) (*domain.LoanRequest, []domain.AuditEvent, error)
 	ChangeStatus(ctx context.Context, actor domain.Actor, id int64, s domain.Status, comment string) (*domain.LoanRequest, error)
 	DeleteRequest(ctx context.Context, actor domain.Actor, id int64, comment string) (*domain.LoanRequest, error)
