@@ -332,3 +332,13 @@ func ValidIdempotencyKey(s string) bool {
 	}
 	return true
 }
+
+// AuditState is the part of a request whose changes the audit trail
+// records, before and after each change: its decision and its deletion,
+// never the applicant's personal data.
+func (l *LoanRequest) AuditState() map[string]any {
+	return map[string]any{
+		"status": l.Status, "reason": l.Reason, "score": l.Score,
+		"decided_at": l.DecidedAt, "decided_by": l.DecidedBy, "deleted_at": l.DeletedAt,
+	}
+}

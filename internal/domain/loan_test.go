@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +217,24 @@ func TestPasswordHashing(t *testing.T) {
 		if domain.VerifyPassword(bad, "x") {
 			t.Errorf("VerifyPassword(%q) = true", bad)
 		}
+	}
+}
+
+// What the audit trail keeps of a request is its decision and deletion:
+// none of the applicant's personal data.
+func TestAuditStateHoldsNoPersonalData(t *testing.T) {
+	score := 700
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	l := &domain.LoanRequest{Application: domain.Application{FullName: "Ana Pérez", Email: "ana@example.com", DocumentNumber: "30123950"},
+		Status: domain.StatusApproved, Reason: domain.ReasonScore, Score: &score, DecidedAt: &now, DecidedBy: "system"}
+	st := l.AuditState()
+	b, _ := json.Marshal(st)
+	for _, pii := range []string{"Ana", "ana@example.com", "30123950"} {
+		if strings.Contains(string(b), pii) {
+			t.Errorf("audit state %s holds %q", b, pii)
+		}
+	}
+	if st["status"] != domain.StatusApproved || st["decided_by"] != "system" {
+		t.Errorf("audit state %v lacks the decision", st)
 	}
 }

@@ -581,3 +581,33 @@ func pageIDs(p domain.Page) []int64 {
 	}
 	return out
 }
+
+// The search rule lives in Go (domain.ParseSearch, MinQuery, MinDigits) and
+// in the migrations' PL/pgSQL (loandesk_terms, loandesk_suffixes): the
+// database indexes exactly the words and digits the domain lets an admin
+// search for. Change a constant without a migration, and this fails.
+func TestTheSearchRuleIsTheDatabasesRule(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	short, enough := strings.Repeat("q", domain.MinQuery-1), strings.Repeat("q", domain.MinQuery)
+	var terms []string
+	if err := db.Pool().QueryRow(ctx, `SELECT loandesk_terms($1, 'x@example.com')`, short+" "+enough).Scan(&terms); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(terms, short) || !slices.Contains(terms, enough) {
+		t.Errorf("terms %v of %q: want words of %d letters or more only (domain.MinQuery)", terms, short+" "+enough, domain.MinQuery)
+	}
+	if s := domain.ParseSearch(short + " " + enough); !slices.Equal(s.Words, []string{enough}) {
+		t.Errorf("the domain searches %v, the database indexes %v", s.Words, terms)
+	}
+	var suffixes []string
+	if err := db.Pool().QueryRow(ctx, `SELECT loandesk_suffixes('30123950')`).Scan(&suffixes); err != nil {
+		t.Fatal(err)
+	}
+	shortest := len(suffixes[0])
+	for _, s := range suffixes {
+		shortest = min(shortest, len(s))
+	}
+	if shortest != domain.MinDigits {
+		t.Errorf("the database keeps suffixes of %d digits or more, the domain searches %d (domain.MinDigits)", shortest, domain.MinDigits)
+	}
+}

@@ -297,10 +297,7 @@ func plan(ctx context.Context, cfg config) ([]path, error) {
 		var qs []url.Values
 		for _, f := range filters {
 			f.Limit = limit
-			set := []postgres.Query{postgres.ListQuery(f), postgres.CountQuery(f)}
-			if q, ok := postgres.SearchPageQuery(f); ok { // as internal/postgres.ListLoans chooses
-				set = []postgres.Query{q}
-			}
+			set := postgres.ListPlan(f) // what internal/postgres.ListLoans runs
 			p.sets, p.statements = append(p.sets, set), len(set)
 			p.extended = true // planned with its values, as internal/postgres runs it
 			qs = append(qs, apiQuery(f))
