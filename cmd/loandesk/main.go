@@ -289,7 +289,7 @@ func work(ctx context.Context, getenv func(string) string, stdout io.Writer) err
 	}
 	defer d.close()
 	w := &worker.Worker{
-		Pool: d.db.Pool(), Desk: d.desk, Queue: d.db, Log: d.log, Metrics: d.metrics,
+		Desk: d.desk, Queue: d.db, Log: d.log, Metrics: d.metrics,
 		Config: worker.Config{Concurrency: d.cfg.WorkerConcurrency, RetryBase: d.cfg.RetryBase, RetryMax: d.cfg.RetryMax},
 	}
 	// A small HTTP server for the healthcheck and Prometheus.

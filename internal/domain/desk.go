@@ -122,16 +122,6 @@ type Activity struct {
 // audit trail. Returning an error aborts the update.
 type UpdateFunc func(l *LoanRequest) (action, comment string, err error)
 
-// DecisionJob asks the worker to decide one request. The store queues it in
-// the same transaction that saves an undecided request, so no request can be
-// saved without it (PostgreSQL is the queue: see internal/postgres).
-type DecisionJob struct {
-	RequestID int64 `json:"request_id"`
-}
-
-// Kind names the job for the queue.
-func (DecisionJob) Kind() string { return "decide" }
-
 // QueueDepth counts the decision jobs not done yet.
 type QueueDepth struct {
 	Ready   int64 `json:"ready"`   // may run now
@@ -163,8 +153,9 @@ type LoanStore interface {
 	// need not wait for the claim's ttl. Best effort.
 	ReleaseFiling(ctx context.Context, key string) error
 	// CreateLoan saves a new request in one transaction with what follows
-	// from it: the automatic decision's audit event when l is decided, or a
-	// DecisionJob when l is undecided; its key's claim is settled with it.
+	// from it: the automatic decision's audit event when l is decided, or
+	// its place in the queue of decisions (the worker's) when l is
+	// undecided; its key's claim is settled with it.
 	// When a request already holds l.IdempotencyKey nothing is written, and
 	// that one is returned with existed=true.
 	CreateLoan(ctx context.Context, l *LoanRequest) (stored *LoanRequest, existed bool, err error)

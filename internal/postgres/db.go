@@ -27,8 +27,6 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
-	"github.com/riverqueue/river/rivertype"
-	"github.com/riverqueue/rivercontrib/otelriver"
 
 	"github.com/loandesk/loandesk/internal/domain"
 )
@@ -39,8 +37,8 @@ var migrations embed.FS
 // DB is the PostgreSQL adapter.
 type DB struct {
 	pool *pgxpool.Pool
-	// jobs only inserts jobs, inside this package's transactions; the
-	// worker runs its own River client to work them.
+	// jobs only inserts jobs, inside this package's transactions;
+	// WorkDecisions runs a River client of its own to work them (queue.go).
 	jobs *river.Client[pgx.Tx]
 }
 
@@ -127,10 +125,7 @@ func Open(ctx context.Context, url string, password PasswordFunc) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connecting to PostgreSQL at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
-	jobs, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		// The filing's trace context goes into the job's metadata.
-		Plugins: []rivertype.Plugin{otelriver.NewMiddleware(&otelriver.MiddlewareConfig{EnableTracePropagation: true})},
-	})
+	jobs, err := newInserter(pool)
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -140,9 +135,6 @@ func Open(ctx context.Context, url string, password PasswordFunc) (*DB, error) {
 
 // Close releases the pool.
 func (db *DB) Close() { db.pool.Close() }
-
-// Pool is the connection pool, for the worker's River client.
-func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
 // Ping reports whether PostgreSQL answers (readiness).
 func (db *DB) Ping(ctx context.Context) error { return translate(db.pool.Ping(ctx), "ping") }

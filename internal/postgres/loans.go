@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
 
 	"github.com/loandesk/loandesk/internal/domain"
 )
@@ -74,8 +73,7 @@ func (db *DB) createQueued(ctx context.Context, l *domain.LoanRequest) (*domain.
 		if err := settleClaim(ctx, tx, l.IdempotencyKey); err != nil {
 			return err
 		}
-		_, err = db.jobs.InsertTx(ctx, tx, domain.DecisionJob{RequestID: stored.ID}, &river.InsertOpts{MaxAttempts: domain.DecisionAttempts})
-		return err
+		return db.queueDecision(ctx, tx, stored.ID)
 	})
 	if err != nil {
 		return nil, false, translate(err, "saving the loan request")

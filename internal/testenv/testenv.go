@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/loandesk/loandesk/internal/postgres"
 	"github.com/loandesk/loandesk/internal/valkey"
@@ -94,6 +95,18 @@ func DB(t testing.TB) *postgres.DB {
 	}
 	t.Cleanup(db.Close)
 	return db
+}
+
+// SQL is a pool of its own on a test database (DatabaseURL's), for what a
+// test does around the adapter: set a job's state, hold a lock.
+func SQL(t testing.TB, url string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
 }
 
 // ValkeyURL returns TEST_VALKEY_URL or fails the test.

@@ -1,15 +1,14 @@
 // Package worker decides the requests that the API could not decide at once.
-// It works the decision jobs of the PostgreSQL queue (River): each job is
-// saved in the same transaction as its request, retried with exponential
-// backoff and jitter until the providers answer, rescued from a worker that
-// died holding it, and locked by one worker at a time — several workers are
-// safe by construction, and the domain refuses a second decision anyway.
+// It works the queue of decisions in PostgreSQL (internal/postgres owns it:
+// each job is saved in the same transaction as its request, locked by one
+// worker at a time, rescued from a worker that died holding it), with
+// exponential backoff and jitter between attempts until the providers
+// answer; it reports the queue's depth and its own health. Several workers
+// are safe by construction, and the domain refuses a second decision anyway.
 package worker
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -17,15 +16,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/rivertype"
-	"github.com/riverqueue/rivercontrib/otelriver"
-	"go.opentelemetry.io/otel/propagation"
-
 	"github.com/loandesk/loandesk/internal/domain"
 	"github.com/loandesk/loandesk/internal/obs"
+	"github.com/loandesk/loandesk/internal/postgres"
 )
 
 // Desk is what the worker needs of the loan desk.
@@ -33,8 +26,11 @@ type Desk interface {
 	DecideQueued(ctx context.Context, id int64, lastAttempt bool) error
 }
 
-// Queue reports how many decision jobs are not done yet.
+// Queue is the queue of decisions (implemented by *postgres.DB).
 type Queue interface {
+	// WorkDecisions works jobs with decide until ctx ends (see postgres).
+	WorkDecisions(ctx context.Context, cfg postgres.WorkConfig, decide func(context.Context, postgres.Attempt) error, started func()) error
+	// QueueDepth reports how many decision jobs are not done yet.
 	QueueDepth(ctx context.Context) (domain.QueueDepth, error)
 	// FoldCounts compacts the daily counts of past days (housekeeping
 	// that needs no leader: folding twice at once is safe).
@@ -89,7 +85,6 @@ func (c Config) withDefaults() Config {
 
 // Worker is one process's share of the decision queue.
 type Worker struct {
-	Pool    *pgxpool.Pool
 	Desk    Desk
 	Queue   Queue
 	Log     *slog.Logger
@@ -131,43 +126,22 @@ func (w *Worker) Backoff(jobID int64, attempt int) time.Duration {
 // StopTimeout. It waits for PostgreSQL if it is not there yet.
 func (w *Worker) Run(ctx context.Context) error {
 	c := w.Config.withDefaults()
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &decider{w: w, timeout: c.JobTimeout})
-	client, err := river.NewClient(riverpgxv5.New(w.Pool), &river.Config{
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.Concurrency}},
-		Workers:              workers,
-		JobTimeout:           c.JobTimeout,
-		RescueStuckJobsAfter: c.RescueAfter,
-		MaxAttempts:          domain.DecisionAttempts,
-		// Past it, running jobs are cancelled on stop; River retries them.
-		SoftStopTimeout: c.StopTimeout,
-		// River reindexes its tables nightly; that needs their owner, and
-		// the worker's role (on AWS) may only read and write them.
-		ReindexerIndexNames: []string{},
-		// River's own lines are about the queue's machinery; our decider
-		// logs each job, so River speaks only of trouble.
-		Logger:   slog.New(obs.MinLevel(w.Log.Handler(), slog.LevelWarn)),
-		TestOnly: w.TestOnly,
-		// Each job's span joins the trace of the filing that queued it.
-		Plugins: []rivertype.Plugin{joinFilingTrace, otelriver.NewMiddleware(&otelriver.MiddlewareConfig{EnableTracePropagation: true})},
-	})
-	if err != nil {
+	queued := make(chan error, 1)
+	running := make(chan struct{})
+	go func() {
+		queued <- w.Queue.WorkDecisions(ctx, postgres.WorkConfig{
+			Concurrency: c.Concurrency, JobTimeout: c.JobTimeout, RescueAfter: c.RescueAfter, StopTimeout: c.StopTimeout,
+			NextRetry: func(a postgres.Attempt) time.Duration { return w.Backoff(a.JobID, a.Number) },
+			// River's own lines are about the queue's machinery; the worker
+			// logs each job, so River speaks only of trouble.
+			Log:      slog.New(obs.MinLevel(w.Log.Handler(), slog.LevelWarn)),
+			TestOnly: w.TestOnly,
+		}, w.decide, func() { close(running) })
+	}()
+	select {
+	case err := <-queued: // stopped before it ran
 		return err
-	}
-	for {
-		// Not ctx itself: cancelling Start's context would cancel running
-		// jobs at once. A stop is asked for below, softly.
-		err := client.Start(context.WithoutCancel(ctx))
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		w.Log.WarnContext(ctx, "starting the queue client; retrying", "err", err)
-		if !sleep(ctx, 2*time.Second) {
-			return nil
-		}
+	case <-running:
 	}
 	w.started.Store(time.Now().UnixNano())
 	w.Log.InfoContext(ctx, "working decision jobs", "concurrency", c.Concurrency)
@@ -177,28 +151,31 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer tick.Stop()
 	fold := time.NewTicker(c.FoldEvery)
 	defer fold.Stop()
+	done := ctx.Done()
 	for {
 		select {
 		case <-tick.C:
 			w.reportDepth(ctx)
-			continue
 		case <-fold.C:
 			w.foldCounts(ctx)
-			continue
-		case <-client.Stopped():
-			return errors.New("the queue client stopped by itself")
-		case <-ctx.Done():
+		case err := <-queued:
+			if ctx.Err() == nil {
+				return fmt.Errorf("the queue stopped by itself: %w", err)
+			}
+			if err != nil {
+				return err
+			}
+			w.Log.Info("worker stopped")
+			return nil
+		case <-done:
+			// The queue stops softly on its own (postgres.WorkDecisions);
+			// wait for it.
+			w.Log.Info("stopping: letting running jobs finish", "within", c.StopTimeout.String())
+			done = nil
+			tick.Stop()
+			fold.Stop()
 		}
-		break
 	}
-	w.Log.Info("stopping: letting running jobs finish", "within", c.StopTimeout.String())
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.StopTimeout+2*time.Second)
-	defer cancel()
-	if err := client.Stop(sctx); err != nil {
-		return fmt.Errorf("stopping the queue client: %w", err)
-	}
-	w.Log.Info("worker stopped")
-	return nil
 }
 
 // foldCounts compacts the daily counts; a failure waits for the next turn.
@@ -243,47 +220,17 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// joinFilingTrace makes the trace context the filing stored in the job's
-// metadata (otelriver, at insert) the parent of the job's work, so a request
-// decided later is one trace from the applicant's POST to the decision.
-// otelriver alone would only link the two traces.
-var joinFilingTrace = river.WorkerMiddlewareFunc(func(ctx context.Context, job *rivertype.JobRow, work func(context.Context) error) error {
-	var meta map[string]any
-	if json.Unmarshal(job.Metadata, &meta) == nil {
-		carrier := propagation.MapCarrier{}
-		for _, k := range []string{"traceparent", "tracestate"} {
-			if s, ok := meta[k].(string); ok {
-				carrier[k] = s
-			}
-		}
-		ctx = propagation.TraceContext{}.Extract(ctx, carrier)
-	}
-	return work(ctx)
-})
-
-// decider works one decision job.
-type decider struct {
-	river.WorkerDefaults[domain.DecisionJob]
-	w       *Worker
-	timeout time.Duration
-}
-
-func (d *decider) Timeout(*river.Job[domain.DecisionJob]) time.Duration { return d.timeout }
-
-func (d *decider) NextRetry(job *river.Job[domain.DecisionJob]) time.Time {
-	return time.Now().Add(d.w.Backoff(job.ID, job.Attempt))
-}
-
-func (d *decider) Work(ctx context.Context, job *river.Job[domain.DecisionJob]) error {
-	ctx = obs.WithRequestID(ctx, "job-"+strconv.FormatInt(job.ID, 10))
-	log := d.w.Log.With("loan_id", job.Args.RequestID, "attempt", job.Attempt)
-	err := d.w.Desk.DecideQueued(ctx, job.Args.RequestID, job.Attempt >= job.MaxAttempts)
+// decide is one attempt at a queued decision: the desk's step, logged.
+func (w *Worker) decide(ctx context.Context, a postgres.Attempt) error {
+	ctx = obs.WithRequestID(ctx, "job-"+strconv.FormatInt(a.JobID, 10))
+	log := w.Log.With("loan_id", a.RequestID, "attempt", a.Number)
+	err := w.Desk.DecideQueued(ctx, a.RequestID, a.Last())
 	if err != nil {
 		level := slog.LevelInfo
 		if domain.ErrorCode(err) != domain.EUNAVAILABLE {
 			level = slog.LevelError
 		}
-		log.Log(ctx, level, "request not decided; will retry", "next_try_in", d.w.Backoff(job.ID, job.Attempt).String(), "err", err)
+		log.Log(ctx, level, "request not decided; will retry", "next_try_in", w.Backoff(a.JobID, a.Number).String(), "err", err)
 		return err
 	}
 	log.InfoContext(ctx, "request handled")

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/loandesk/loandesk/internal/client/identity"
@@ -45,6 +46,7 @@ func (s *switchable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 type rig struct {
 	db             *postgres.DB
+	sql            *pgxpool.Pool // the test's own SQL, around the adapter
 	desk           *domain.Desk
 	scoring, ident *switchable
 	metrics        *obs.Metrics
@@ -52,7 +54,13 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{db: testenv.DB(t), metrics: obs.NewMetrics(),
+	url := testenv.DatabaseURL(t)
+	db, err := postgres.Open(context.Background(), url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	r := &rig{db: db, sql: testenv.SQL(t, url), metrics: obs.NewMetrics(),
 		scoring: &switchable{h: scoringprov.Handler()}, ident: &switchable{h: identityprov.Handler()}}
 	client := func(name string, h http.Handler) *resilient.Client {
 		srv := httptest.NewServer(h)
@@ -73,7 +81,7 @@ func newRig(t *testing.T) *rig {
 }
 
 func (r *rig) worker() *worker.Worker {
-	return &worker.Worker{Pool: r.db.Pool(), Desk: r.desk, Queue: r.db, Log: testenv.Logger(), Metrics: r.metrics, TestOnly: true,
+	return &worker.Worker{Desk: r.desk, Queue: r.db, Log: testenv.Logger(), Metrics: r.metrics, TestOnly: true,
 		Config: worker.Config{Concurrency: 5, RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond,
 			JobTimeout: 2 * time.Second, RescueAfter: 3 * time.Second, DepthEvery: 50 * time.Millisecond}}
 }
@@ -232,7 +240,7 @@ func TestAJobHeldByAWorkerThatDiedIsRescued(t *testing.T) {
 	}
 	// A worker took the job and was killed (-9) before finishing it: River
 	// shows it running, attempted by a client that no longer exists.
-	if _, err := r.db.Pool().Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1,
+	if _, err := r.sql.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1,
 		attempted_at = now() - interval '1 hour', attempted_by = ARRAY['killed-worker'] WHERE kind = 'decide'`); err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +285,7 @@ func TestTheLastAttemptLeavesTheRequestForAPerson(t *testing.T) {
 	ctx := context.Background()
 	r.scoring.down.Store(true)
 	sub, _ := r.desk.Submit(ctx, "last-key-1", app("30123950"))
-	if _, err := r.db.Pool().Exec(ctx, `UPDATE river_job SET max_attempts = 2 WHERE kind = 'decide'`); err != nil {
+	if _, err := r.sql.Exec(ctx, `UPDATE river_job SET max_attempts = 2 WHERE kind = 'decide'`); err != nil {
 		t.Fatal(err)
 	}
 	runWorker(t, r.worker())
