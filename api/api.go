@@ -9,3 +9,14 @@ import _ "embed"
 //
 //go:embed openapi.yaml
 var OpenAPI []byte
+
+// Scoring is api/scoring.yaml: the scoring service's contract, which its
+// stand-in (internal/provider/scoring) validates every request against.
+//
+//go:embed scoring.yaml
+var Scoring []byte
+
+// Identity is api/identity.yaml, likewise.
+//
+//go:embed identity.yaml
+var Identity []byte

@@ -88,3 +88,19 @@ func TestOnlyPostgresKnowsRiver(t *testing.T) {
 		}
 	}
 }
+
+// A stand-in for a third party is a third party: it checks requests by its
+// own contract (api/*.yaml), never by our domain's rules, so a drift between
+// our client and the contract shows.
+func TestStandInsDoNotUseOurDomain(t *testing.T) {
+	r := root(t)
+	for _, dir := range []string{"internal/provider", "cmd/scoring", "cmd/identity"} {
+		for file, ims := range imports(t, filepath.Join(r, dir)) {
+			for _, im := range ims {
+				if im == module+"internal/domain" {
+					t.Errorf("%s imports internal/domain: a stand-in validates by its own contract", file)
+				}
+			}
+		}
+	}
+}

@@ -14,6 +14,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/pb33f/libopenapi-validator/helpers"
+
 	"github.com/loandesk/loandesk/internal/lifecycle"
 	"github.com/loandesk/loandesk/internal/obs"
 	"github.com/loandesk/loandesk/internal/provider/fault"
@@ -93,6 +97,38 @@ func logRequests(log interface {
 		if r.URL.Path != "/healthz" {
 			log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path, "duration_ms", time.Since(start).Milliseconds())
 		}
+	})
+}
+
+// Contract serves h behind spec: a request that breaks the contract (a
+// parameter, a body) gets 400 with what is wrong, as the third party would
+// answer; one for a path the contract does not have goes on to h (404 or
+// 405). A stand-in validates by its own contract, never by our domain's
+// rules, so a drift between our client and the contract shows.
+func Contract(spec []byte, h http.Handler) http.Handler {
+	doc, err := libopenapi.NewDocument(spec)
+	if err != nil {
+		panic(fmt.Sprintf("the stand-in's contract does not parse: %v", err))
+	}
+	v, errs := validator.NewValidator(doc)
+	if len(errs) > 0 {
+		panic(fmt.Sprintf("the stand-in's contract: %v", errs))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		if ok, verrs := v.ValidateHttpRequest(r); !ok {
+			var problems []string
+			for _, e := range verrs {
+				if e.ValidationType == helpers.PathValidation {
+					h.ServeHTTP(w, r) // not the contract's: the mux answers
+					return
+				}
+				problems = append(problems, e.Message)
+			}
+			WriteJSON(w, http.StatusBadRequest, map[string]any{"error": true, "detail": "the request breaks the contract", "problems": problems})
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

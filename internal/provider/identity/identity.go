@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/loandesk/loandesk/internal/domain"
+	"github.com/loandesk/loandesk/api"
 	"github.com/loandesk/loandesk/internal/provider"
 )
 
@@ -29,28 +29,20 @@ type Result struct {
 // Match is the registry's rule.
 func Match(document string) bool { return !strings.HasPrefix(document, "99") }
 
-// Handler serves POST /api/v1/verifications and GET /healthz.
+// Handler serves POST /api/v1/verifications and GET /healthz, every
+// request checked against api/identity.yaml.
 func Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		provider.WriteJSON(w, 200, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("POST /api/v1/verifications", func(w http.ResponseWriter, r *http.Request) {
-		var v Verification
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&v); err != nil {
+		var v Verification // the contract checked it already
+		if err := json.NewDecoder(r.Body).Decode(&v); err != nil {
 			provider.WriteJSON(w, http.StatusBadRequest, map[string]any{"detail": "body must be a JSON object with document_number, full_name and gender"})
 			return
 		}
-		a := domain.Application{DocumentNumber: v.DocumentNumber, FullName: v.FullName, Gender: domain.Gender(v.Gender), Email: "registry@example.com", Amount: domain.MinAmount}
-		a.Normalize()
-		if err := a.Validate(); err != nil {
-			e, _ := domain.AsError(err)
-			provider.WriteJSON(w, http.StatusBadRequest, map[string]any{"detail": "invalid verification", "fields": e.Fields})
-			return
-		}
-		provider.WriteJSON(w, http.StatusOK, Result{Match: Match(a.DocumentNumber), DocumentNumber: a.DocumentNumber})
+		provider.WriteJSON(w, http.StatusOK, Result{Match: Match(v.DocumentNumber), DocumentNumber: v.DocumentNumber})
 	})
-	return mux
+	return provider.Contract(api.Identity, mux)
 }

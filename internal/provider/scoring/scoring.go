@@ -11,7 +11,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/loandesk/loandesk/internal/domain"
+	"github.com/loandesk/loandesk/api"
 	"github.com/loandesk/loandesk/internal/provider"
 )
 
@@ -38,31 +38,19 @@ func Evaluate(document string, amount int64) Result {
 	return Result{Approved: approved, Score: score}
 }
 
-// Handler serves GET /api/v1/scoring/ and GET /healthz.
+// Handler serves GET /api/v1/scoring/ and GET /healthz, every request
+// checked against api/scoring.yaml.
 func Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		provider.WriteJSON(w, 200, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /api/v1/scoring/", func(w http.ResponseWriter, r *http.Request) {
+		// The contract checked the query: 7 or 8 digits, a gender, an
+		// email, an amount of at least 1 if any.
 		q := r.URL.Query()
-		a := domain.Application{DocumentNumber: q.Get("document_number"), Gender: domain.Gender(q.Get("gender")), Email: q.Get("email"), FullName: "Scoring Query", Amount: domain.MinAmount}
-		var amount int64
-		if s := q.Get("amount"); s != "" {
-			n, err := strconv.ParseInt(s, 10, 64)
-			if err != nil || n <= 0 {
-				provider.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": true, "detail": "amount must be a positive whole number"})
-				return
-			}
-			amount = n
-		}
-		a.Normalize()
-		if err := a.Validate(); err != nil {
-			e, _ := domain.AsError(err)
-			provider.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": true, "detail": "invalid query", "fields": e.Fields})
-			return
-		}
-		provider.WriteJSON(w, http.StatusOK, Evaluate(a.DocumentNumber, amount))
+		amount, _ := strconv.ParseInt(q.Get("amount"), 10, 64)
+		provider.WriteJSON(w, http.StatusOK, Evaluate(q.Get("document_number"), amount))
 	})
-	return mux
+	return provider.Contract(api.Scoring, mux)
 }
