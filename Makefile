@@ -74,11 +74,11 @@ diagram-check: toolbox ## fail if the committed diagram is stale
 	$(TOOLBOX) bash tools/diagram.sh --check
 
 .PHONY: aws-deploy
-aws-deploy: ## build, push, migrate and roll out on AWS (STACK=prod; see README "Cloud (AWS)")
+aws-deploy: ## build, push, migrate and roll out on AWS (STACK=prod; see docs/aws.md)
 	bash deploy/aws/deploy.sh
 
 .PHONY: aws-destroy
-aws-destroy: ## tear the AWS stack down (STACK=prod); see README first
+aws-destroy: ## tear the AWS stack down (STACK=prod); see docs/aws.md first
 	cd deploy/aws && pulumi stack select $(STACK) && pulumi destroy
 
 .PHONY: site-release

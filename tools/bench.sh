@@ -4,7 +4,7 @@
 # memory of production's db.t4g.medium), then runs tools/bench in a
 # container on its networks: it seeds the table to each size and measures
 # every path through the API and under pgbench. Prints one table
-# (Markdown, for README.md); the progress goes to stderr.
+# (Markdown, for docs/performance.md); the progress goes to stderr.
 #
 #   make bench                        100,000 and 10,000,000 rows (~60 min)
 #   BENCH_ARGS="-rows 100000 -d 5s" make bench

@@ -5,7 +5,7 @@
 //	loandesk migrate      applies the database migrations, then exits
 //	loandesk healthcheck  probes a running serve or worker (for HEALTHCHECK)
 //
-// All configuration comes from environment variables; see README.md.
+// All configuration comes from environment variables; see docs/configuration.md.
 package main
 
 import (

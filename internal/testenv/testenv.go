@@ -26,7 +26,7 @@ import (
 )
 
 const howTo = "integration tests need PostgreSQL 17 and Valkey 8: run `make test` (it starts both in containers), " +
-	"or start them yourself and set TEST_DATABASE_URL (a role allowed to CREATE DATABASE) and TEST_VALKEY_URL; see README.md"
+	"or start them yourself and set TEST_DATABASE_URL (a role allowed to CREATE DATABASE) and TEST_VALKEY_URL; see docs/development.md"
 
 // Logger discards logs unless TEST_LOG=1.
 func Logger() *slog.Logger {
