@@ -27,3 +27,44 @@ ensure_registry() {
     echo "the local registry did not answer" >&2
     return 1
 }
+
+# phase FILE NAME: the rehearsal's phase is NAME from now on; the prober or
+# the loader reads FILE (renamed into place: never seen half-written) and
+# tallies every request under it.
+phase() {
+    printf '%s\n' "$2" >"$1.tmp" && mv -f "$1.tmp" "$1"
+}
+
+# tool_start NAME DIR CSV TOOL ARGS…: deploy/swarm/TOOL (prober, loader)
+# built and run in the Go image on the host's network, DIR mounted as /out;
+# returns once it has written DIR/CSV (up to 120 s: a cold build).
+tool_start() {
+    local name=$1 dir=$2 csv=$3 tool=$4 src
+    shift 4
+    src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+    docker rm -f "$name" >/dev/null 2>&1 || true
+    docker run -d --name "$name" --network host -v "$src:/src:ro" -v "$dir:/out" \
+        -v loandesk-test_gomod:/go/pkg/mod -v loandesk-test_gocache:/root/.cache/go-build -e GOFLAGS=-buildvcs=false -w /src \
+        "$GO_IMAGE" sh -c 'go build -o "/tmp/$0" "./deploy/swarm/$0" && exec "/tmp/$0" "$@"' "$tool" "$@" >/dev/null
+    for _ in $(seq 1 120); do
+        [ -s "$dir/$csv" ] && return 0
+        if [ -z "$(docker ps -q --filter "name=^$name$")" ]; then
+            docker logs "$name" >&2
+            echo "$tool exited before its first request" >&2
+            return 1
+        fi
+        sleep 1
+    done
+    echo "$tool did not start within 120 s" >&2
+    return 1
+}
+
+# tool_verdict NAME STOPFILE [SECONDS]: stops the tool, prints what it
+# tallied, and returns its exit code: the tool's own verdict.
+tool_verdict() {
+    local name=$1 code
+    touch "$2"
+    code=$(timeout "${3:-60}" docker wait "$name") || code="none: still running after ${3:-60} s"
+    docker logs "$name" 2>&1 | grep -v '^go: downloading' | tail -n 25
+    [ "$code" = 0 ]
+}

@@ -200,13 +200,16 @@ svc() { echo "${STACK}_site"; }
 # replicated or global.
 converged() {
     local service=$1 want=$2 state running
+    # A new service has no update to roll back: this many failed tasks of the
+    # wanted image (a replica's first try and restarts) make it "failing".
+    local crash_loop=6
     state=$(docker service inspect -f '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "$service")
     case "$state" in rollback_*|paused) echo rollback; return ;; esac
     [ -z "$state" ] || [ "$state" = completed ] || { echo wait; return; }
     running=$(docker service ps --no-trunc --filter desired-state=running --format '{{.Image}} {{.CurrentState}}' "$service")
     if [ -n "$running" ] && ! grep -qv "^$want Running" <<<"$running"; then
         echo ok
-    elif [ -z "$state" ] && [ "$(docker service ps --no-trunc --format '{{.Image}} {{.CurrentState}}' "$service" | grep -c "^$want Failed")" -ge 6 ]; then
+    elif [ -z "$state" ] && [ "$(docker service ps --no-trunc --format '{{.Image}} {{.CurrentState}}' "$service" | grep -c "^$want Failed")" -ge "$crash_loop" ]; then
         echo failing # a new service in a crash loop: no update to roll back
     else
         echo wait
@@ -328,11 +331,11 @@ app_publish() {
 # then contract in a later release): the old tasks keep running meanwhile.
 app_migrate() {
     : "${APP_IMAGE:?set APP_IMAGE to the app image by digest}"
-    local job="${STACK}_migrate"
+    local job="${STACK}_migrate" restarts=5
     docker service rm "$job" >/dev/null 2>&1 || true
     log "migrate with $APP_IMAGE"
     docker service create --detach --quiet --name "$job" --mode replicated-job --restart-condition on-failure \
-        --restart-max-attempts 5 --restart-delay 3s --network "${STACK}_backend" \
+        --restart-max-attempts "$restarts" --restart-delay 3s --network "${STACK}_backend" \
         --secret "source=${DB_PASSWORD_SECRET:-loandesk_db_password},target=db_password" \
         --env "APP_ENV=${APP_ENV:-production}" --env "DATABASE_PASSWORD_FILE=/run/secrets/db_password" \
         --env "DATABASE_URL=${DATABASE_URL:-postgres://loandesk@postgres:5432/loandesk?sslmode=disable}" \
@@ -341,7 +344,7 @@ app_migrate() {
     while [ $((SECONDS - start)) -lt "${MIGRATE_TIMEOUT:-1800}" ]; do
         states=$(docker service ps --format '{{.CurrentState}}' "$job")
         grep -q '^Complete' <<<"$states" && break
-        [ "$(grep -c '^Failed' <<<"$states")" -lt 6 ] || break # the first try and its 5 restarts
+        [ "$(grep -c '^Failed' <<<"$states")" -le "$restarts" ] || break # the first try and every restart failed
         sleep 1
     done
     if ! grep -q '^Complete' <<<"$states"; then

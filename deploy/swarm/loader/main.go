@@ -2,9 +2,13 @@
 // new filings at a fixed rate from a client that retries with the same
 // Idempotency-Key, and page loads. Every attempt goes on a fresh connection,
 // so each is routed afresh. When the -stop file appears it stops, then checks
-// that every filing was kept and decided.
+// that every filing was kept and decided. It tallies every attempt under the
+// phase the -phases file named when it was sent, prints one line per phase,
+// and exits 1 when a filing was lost or never decided, when a phase had more
+// than -max-failed failed attempts, or when there were fewer than
+// -min-filings filings.
 //
-// Output (-out): one CSV line per attempt: unix_ms,kind,status,error.
+// Output (-out): one CSV line per attempt: unix_ms,kind,status,error,phase.
 // The last line on stdout: filings=N lost=N undecided=N attempts=N failed=N pages=N.
 package main
 
@@ -21,6 +25,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/loandesk/loandesk/deploy/swarm/phase"
 )
 
 func main() {
@@ -35,10 +41,14 @@ type recorder struct {
 	w               *bufio.Writer
 	attempts, fails int
 	pages           int
+	phases          *phase.Tracker
+	tally           phase.Tally
 }
 
 // note records one attempt; any answer but the expected one is a failure.
 func (r *recorder) note(start time.Time, kind string, status int, err error, ok bool) {
+	name, begin := r.phases.Current()
+	r.tally.Add(name, begin, start, "", ok)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.attempts++
@@ -52,7 +62,7 @@ func (r *recorder) note(start time.Time, kind string, status int, err error, ok 
 	if !ok {
 		r.fails++
 	}
-	fmt.Fprintf(r.w, "%d,%s,%d,%s\n", start.UnixMilli(), kind, status, msg)
+	fmt.Fprintf(r.w, "%d,%s,%d,%s,%s\n", start.UnixMilli(), kind, status, msg, name)
 }
 
 func run() error {
@@ -64,6 +74,9 @@ func run() error {
 	giveUp := flag.Duration("give-up", 30*time.Second, "how long a filing is retried before it counts as lost")
 	decide := flag.Duration("decide", 2*time.Minute, "how long to wait for every filing to be decided")
 	out := flag.String("out", "load.csv", "CSV of every attempt")
+	phases := flag.String("phases", "", "file naming the rehearsal's current phase")
+	maxFailed := flag.Int("max-failed", 0, "failed attempts allowed in each phase")
+	minFilings := flag.Int("min-filings", 100, "filings needed: a verdict on too little load proves nothing")
 	flag.Parse()
 
 	f, err := os.Create(*out)
@@ -71,7 +84,7 @@ func run() error {
 		return err
 	}
 	defer f.Close()
-	rec := &recorder{w: bufio.NewWriter(f)}
+	rec := &recorder{w: bufio.NewWriter(f), phases: phase.NewTracker(*phases)}
 	defer rec.w.Flush()
 	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	ctx, cancel := context.WithTimeout(context.Background(), *maxDur)
@@ -147,6 +160,7 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case <-check.C:
+			rec.phases.Poll()
 			if _, err := os.Stat(*stop); *stop != "" && err == nil {
 				break loop
 			}
@@ -196,6 +210,20 @@ loop:
 	undecided = len(pending)
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
+	rec.tally.Report(os.Stdout, "loader")
+	problems := rec.tally.Check(phase.Rules{MaxFailed: *maxFailed})
+	if lost > 0 {
+		problems = append(problems, fmt.Sprintf("%d filings lost: no attempt in %s got a tracking code", lost, *giveUp))
+	}
+	if undecided > 0 {
+		problems = append(problems, fmt.Sprintf("%d filings still in review %s after the load stopped", undecided, *decide))
+	}
+	if len(codes) < *minFilings {
+		problems = append(problems, fmt.Sprintf("%d filings (at least %d)", len(codes), *minFilings))
+	}
 	fmt.Printf("filings=%d lost=%d undecided=%d attempts=%d failed=%d pages=%d\n", len(codes), lost, undecided, rec.attempts, rec.fails, rec.pages)
+	if len(problems) > 0 {
+		return fmt.Errorf("the rehearsal broke its rules:\n  %s", strings.Join(problems, "\n  "))
+	}
 	return nil
 }

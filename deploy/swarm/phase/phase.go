@@ -1,0 +1,217 @@
+// Package phase gives a rehearsal's verdict in Go: the prober and the loader
+// tally every request under the phase it was sent in (a name the rehearsal
+// script writes to a file: "b", "node3-down"), print one line per phase, and
+// fail on the rules they were given. The shell only names the phases; no awk
+// over a CSV decides anything.
+package phase
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Tracker follows the phase file. Read it with Poll (the tools poll every
+// 100 ms, as they poll their -stop file); Current is safe from any goroutine.
+type Tracker struct {
+	path string
+	now  func() time.Time
+
+	mu    sync.Mutex
+	name  string
+	since time.Time
+}
+
+// Before is the phase of requests sent before the file names one.
+const Before = "before"
+
+// NewTracker follows path; with path "" every request is in phase Before.
+func NewTracker(path string) *Tracker {
+	t := &Tracker{path: path, now: time.Now, name: Before}
+	t.since = t.now()
+	t.Poll()
+	return t
+}
+
+// Poll reads the file. A missing or empty file (the script writes it with a
+// rename, but an editor may not) keeps the phase it had.
+func (t *Tracker) Poll() {
+	if t.path == "" {
+		return
+	}
+	b, err := os.ReadFile(t.path)
+	name := strings.TrimSpace(string(b))
+	if err != nil || name == "" {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if name != t.name {
+		t.name, t.since = name, t.now()
+	}
+}
+
+// Current is the phase now and when it began.
+func (t *Tracker) Current() (string, time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.name, t.since
+}
+
+// Stats is one phase's tally.
+type Stats struct {
+	Name            string
+	Begin, End      time.Time // when the phase began, and its last request was sent
+	Requests, Fails int
+	// Served counts answers by the release that gave them (the X-Release
+	// header; "" when the answer named none), First is when each was first
+	// seen, from the phase's beginning.
+	Served map[string]int
+	First  map[string]time.Duration
+}
+
+// Tally counts requests by phase; safe from any goroutine. Its size is the
+// number of phases times the releases seen: both a rehearsal's own.
+type Tally struct {
+	mu     sync.Mutex
+	phases []*Stats
+}
+
+// Add records one request sent at sent during the phase that began at begin.
+func (t *Tally) Add(phase string, begin, sent time.Time, release string, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	i := slices.IndexFunc(t.phases, func(s *Stats) bool { return s.Name == phase })
+	if i < 0 {
+		t.phases = append(t.phases, &Stats{Name: phase, Begin: begin, Served: map[string]int{}, First: map[string]time.Duration{}})
+		i = len(t.phases) - 1
+	}
+	s := t.phases[i]
+	s.Requests++
+	if !ok {
+		s.Fails++
+	}
+	if sent.After(s.End) {
+		s.End = sent
+	}
+	if _, seen := s.First[release]; !seen || sent.Sub(s.Begin) < s.First[release] {
+		s.First[release] = sent.Sub(s.Begin)
+	}
+	s.Served[release]++
+}
+
+// Phases is a copy of the tally, in the order the phases began.
+func (t *Tally) Phases() []Stats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]Stats, 0, len(t.phases))
+	for _, s := range t.phases {
+		c := *s
+		c.Served, c.First = maps.Clone(s.Served), maps.Clone(s.First)
+		out = append(out, c)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Begin.Before(out[j].Begin) })
+	return out
+}
+
+// Report prints one line per phase: how long it lasted (to its last
+// request), the requests, the failures, and who answered when.
+func (t *Tally) Report(w io.Writer, tool string) {
+	for _, s := range t.Phases() {
+		fmt.Fprintf(w, "%s: phase %-14s %6.1f s  %6d requests  %4d failed", tool, s.Name, s.End.Sub(s.Begin).Seconds(), s.Requests, s.Fails)
+		releases := make([]string, 0, len(s.Served))
+		for r := range s.Served {
+			releases = append(releases, r)
+		}
+		sort.Slice(releases, func(i, j int) bool { return s.First[releases[i]] < s.First[releases[j]] })
+		for _, r := range releases {
+			if r == "" && len(releases) == 1 {
+				continue // a tool that reads no release
+			}
+			fmt.Fprintf(w, "  %s ×%d from +%.1f s", orNone(r), s.Served[r], s.First[r].Seconds())
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// Rules are what a rehearsal demands of its requests.
+type Rules struct {
+	// MaxFailed is how many requests may fail in each phase (a rolling
+	// update that drops nothing: 0).
+	MaxFailed int
+	// MinRequests is how many requests there must be in all: a verdict on
+	// too little traffic proves nothing.
+	MinRequests int
+	// Allow names, per phase, the only releases that may answer in it (the
+	// old one and the new one during an update, the new one after it, never
+	// the one Swarm rolled back); each phase named must have seen requests.
+	Allow map[string][]string
+}
+
+// Check returns every rule the tally breaks; none is a pass.
+func (t *Tally) Check(r Rules) []string {
+	var problems []string
+	total := 0
+	seen := map[string]bool{}
+	for _, s := range t.Phases() {
+		total += s.Requests
+		seen[s.Name] = true
+		if s.Fails > r.MaxFailed {
+			problems = append(problems, fmt.Sprintf("phase %s: %d of %d requests failed (at most %d)", s.Name, s.Fails, s.Requests, r.MaxFailed))
+		}
+		allowed, ok := r.Allow[s.Name]
+		if !ok {
+			continue
+		}
+		for rel, n := range s.Served {
+			if !slices.Contains(allowed, rel) {
+				problems = append(problems, fmt.Sprintf("phase %s: %d answers from release %s (only %s may answer)", s.Name, n, orNone(rel), strings.Join(allowed, " or ")))
+			}
+		}
+	}
+	for name := range r.Allow {
+		if !seen[name] {
+			problems = append(problems, fmt.Sprintf("phase %s: no requests at all", name))
+		}
+	}
+	if total < r.MinRequests {
+		problems = append(problems, fmt.Sprintf("%d requests in all (at least %d)", total, r.MinRequests))
+	}
+	sort.Strings(problems)
+	return problems
+}
+
+// AllowFlag is the flag.Value of repeated -allow PHASE=REL1|REL2 rules.
+type AllowFlag map[string][]string
+
+func (a AllowFlag) String() string {
+	parts := make([]string, 0, len(a))
+	for p, rels := range a {
+		parts = append(parts, p+"="+strings.Join(rels, "|"))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+// Set reads one PHASE=REL1|REL2 rule.
+func (a AllowFlag) Set(v string) error {
+	name, rels, ok := strings.Cut(v, "=")
+	if !ok || name == "" || rels == "" {
+		return fmt.Errorf("want PHASE=RELEASE[|RELEASE…], got %q", v)
+	}
+	a[name] = append(a[name], strings.Split(rels, "|")...)
+	return nil
+}
+
+func orNone(release string) string {
+	if release == "" {
+		return "(none)"
+	}
+	return release
+}
