@@ -94,7 +94,7 @@ test-swarm: ## the app on three Swarm nodes under load: rollout, rollback, a nod
 	bash deploy/swarm/test-app-swarm.sh
 
 .PHONY: test-gitlab
-test-gitlab: ## .gitlab-ci.yml's site build and test and the app's publish, run for real by gitlab-ci-local
+test-gitlab: ## .gitlab-ci.yml's site build, test and swarmwait and the app's publish, run for real by gitlab-ci-local
 	bash tools/gitlab/run.sh
 
 .PHONY: bench

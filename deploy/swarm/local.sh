@@ -28,6 +28,17 @@ ensure_registry() {
     return 1
 }
 
+# use_swarmwait DIR: pipeline.sh's swarmwait built in the Go image (this
+# machine needs only Docker), static, into DIR; SWARMWAIT names it.
+use_swarmwait() {
+    local src
+    src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+    mkdir -p "$1"
+    docker run --rm -v "$src:/src:ro" -v "$1:/out" -v loandesk-test_gomod:/go/pkg/mod -v loandesk-test_gocache:/root/.cache/go-build \
+        -e GOFLAGS=-buildvcs=false -e CGO_ENABLED=0 -w /src "$GO_IMAGE" go build -o /out/swarmwait ./deploy/swarm/swarmwait
+    export SWARMWAIT=$1/swarmwait
+}
+
 # phase FILE NAME: the rehearsal's phase is NAME from now on; the prober or
 # the loader reads FILE (renamed into place: never seen half-written) and
 # tallies every request under it.

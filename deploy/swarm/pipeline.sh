@@ -36,6 +36,8 @@
 #   DOCKER_HOST  for deploy/smoke: the Swarm manager, e.g. ssh://deploy@manager.example.com
 #   BUILD_CACHE  extra buildx cache flags, e.g. "--cache-from type=gha --cache-to type=gha,mode=max"
 #   STATE_DIR    where push and app-publish leave the digests (default: .release)
+#   SWARMWAIT    a built deploy/swarm/swarmwait (default: built into
+#                STATE_DIR/bin from this checkout, with the Go on PATH)
 #   MIGRATE_TIMEOUT
 #                app-migrate: seconds the migrations may take (default 1800; an
 #                index built at 10M requests takes minutes, and a job removed
@@ -195,52 +197,25 @@ verify() { verify_ref "${SITE_IMAGE:-$(pushed)}"; }
 
 svc() { echo "${STACK}_site"; }
 
-# converged SERVICE IMAGE: prints "ok" (every task meant to run runs IMAGE),
-# "rollback" (Swarm is rolling back or rolled back) or "wait". Any mode:
-# replicated or global.
-converged() {
-    local service=$1 want=$2 state running
-    # A new service has no update to roll back: this many failed tasks of the
-    # wanted image (a replica's first try and restarts) make it "failing".
-    local crash_loop=6
-    state=$(docker service inspect -f '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "$service")
-    case "$state" in rollback_*|paused) echo rollback; return ;; esac
-    [ -z "$state" ] || [ "$state" = completed ] || { echo wait; return; }
-    running=$(docker service ps --no-trunc --filter desired-state=running --format '{{.Image}} {{.CurrentState}}' "$service")
-    if [ -n "$running" ] && ! grep -qv "^$want Running" <<<"$running"; then
-        echo ok
-    elif [ -z "$state" ] && [ "$(docker service ps --no-trunc --format '{{.Image}} {{.CurrentState}}' "$service" | grep -c "^$want Failed")" -ge "$crash_loop" ]; then
-        echo failing # a new service in a crash loop: no update to roll back
-    else
-        echo wait
+# swarmwait ARGS…: the Swarm's verdicts, in Go (deploy/swarm/swarmwait, on
+# the Engine API of DOCKER_HOST): built from this checkout (Go on PATH; an
+# older Go fetches the go.mod toolchain), or the binary SWARMWAIT names.
+swarmwait() {
+    if [ -z "${SWARMWAIT:-}" ]; then
+        command -v go >/dev/null || die "swarmwait needs Go on PATH, or SWARMWAIT naming a built deploy/swarm/swarmwait"
+        SWARMWAIT=$STATE_DIR/bin/swarmwait
+        (cd "$root" && CGO_ENABLED=0 go build -o "$SWARMWAIT" ./deploy/swarm/swarmwait) || die "could not build swarmwait"
     fi
+    "$SWARMWAIT" "$@"
 }
 
-# await SERVICE IMAGE: until it converges (0) or Swarm rolled it back (1, once
-# the rollback is over, so the caller sees a settled service); 300 s at most.
+# await SERVICE IMAGE: until every task meant to run runs IMAGE (0), or
+# Swarm rolled the update back (1, once the rollback is over, so the caller
+# sees a settled service) or the new service keeps failing; 300 s at most.
 await() {
-    local service=$1 image=$2 start=$SECONDS result=wait
-    [ -n "$image" ] || { log "$service: no image to wait for"; return 1; }
-    while [ $((SECONDS - start)) -lt 300 ]; do
-        result=$(converged "$service" "$image")
-        [ "$result" = wait ] || break
-        sleep 1
-    done
-    case $result in
-        ok) log "$service runs $image ($((SECONDS - start)) s)" ;;
-        rollback)
-            while [ $((SECONDS - start)) -lt 300 ] && [ "$(docker service inspect -f '{{.UpdateStatus.State}}' "$service")" = rollback_started ]; do
-                sleep 1
-            done
-            docker service ps --no-trunc --format '  {{.Name}} {{.Image}} {{.CurrentState}} {{.Error}}' "$service" | head -8 >&2
-            log "$service failed its health checks; Swarm rolled it back to $(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "$service")"
-            return 1 ;;
-        failing)
-            docker service logs --raw --tail 5 "$service" >&2 2>&1 || true
-            log "$service keeps failing"
-            return 1 ;;
-        *) log "$service not converged after 300 s"; return 1 ;;
-    esac
+    swarmwait -timeout 300s service "$1" "$2" && return 0
+    docker service logs --raw --tail 5 "$1" >&2 2>&1 || true
+    return 1
 }
 
 registry_login() { # IMAGE: hand the Swarm the long-lived read-only pull credential
@@ -340,20 +315,14 @@ app_migrate() {
         --env "APP_ENV=${APP_ENV:-production}" --env "DATABASE_PASSWORD_FILE=/run/secrets/db_password" \
         --env "DATABASE_URL=${DATABASE_URL:-postgres://loandesk@postgres:5432/loandesk?sslmode=disable}" \
         --read-only --with-registry-auth "$APP_IMAGE" migrate >/dev/null
-    local start=$SECONDS states=""
-    while [ $((SECONDS - start)) -lt "${MIGRATE_TIMEOUT:-1800}" ]; do
-        states=$(docker service ps --format '{{.CurrentState}}' "$job")
-        grep -q '^Complete' <<<"$states" && break
-        [ "$(grep -c '^Failed' <<<"$states")" -le "$restarts" ] || break # the first try and every restart failed
-        sleep 1
-    done
-    if ! grep -q '^Complete' <<<"$states"; then
+    # Done once a try completes; failed once the first try and every restart did.
+    if ! swarmwait -timeout "${MIGRATE_TIMEOUT:-1800}s" job "$job"; then
         docker service logs --raw "$job" 2>&1 | tail -20 >&2
         docker service rm "$job" >/dev/null 2>&1 || true
-        die "migrations did not complete: $(tr '\n' ' ' <<<"$states")"
+        die "migrations did not complete"
     fi
     docker service rm "$job" >/dev/null
-    log "migrate ok ($((SECONDS - start)) s)"
+    log "migrate ok"
 }
 
 image_for() { # SERVICE APP WEB: the image that service runs
@@ -414,11 +383,7 @@ app_release() {
         # The first release: the stack brings its database up, then the
         # schema; api tasks wait for it (they answer 503 until then).
         app_stack
-        local start=$SECONDS
-        until docker service ps --filter desired-state=running --format '{{.CurrentState}}' "${STACK}_postgres" 2>/dev/null | grep -q '^Running'; do
-            [ $((SECONDS - start)) -lt 180 ] || die "postgres did not start"
-            sleep 1
-        done
+        swarmwait -timeout 180s running "${STACK}_postgres" || die "postgres did not start"
         app_migrate
         app_deploy
     fi

@@ -16,10 +16,7 @@ const fakeDocker = `#!/usr/bin/env bash
 echo "docker $*" >>"$FAKE_LOG"
 case " $* " in
 *" login "*) read -r secret; echo "login-secret $secret" >>"$FAKE_LOG" ;;
-*"UpdateStatus.State"*) echo completed ;;
-*"Replicated.Replicas"*) echo 1 ;;
 *"ContainerSpec.Image"*) echo "$SITE_IMAGE" ;;
-*" service ps "*) echo "$SITE_IMAGE Running 3 seconds ago" ;;
 esac
 exit 0
 `
@@ -33,9 +30,14 @@ func run(t *testing.T, script, stage string, env ...string) (calls []byte, dir s
 	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// swarmwait asks the Engine API, not the CLI: the fake says the Swarm converged.
+	wait := filepath.Join(dir, "swarmwait")
+	if err := os.WriteFile(wait, []byte("#!/bin/sh\necho \"swarmwait $*\" >>\"$FAKE_LOG\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	log := filepath.Join(dir, "calls.log")
 	cmd := exec.Command("bash", "pipeline.sh", stage)
-	cmd.Env = append(append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "FAKE_LOG="+log, "STATE_DIR="+dir), env...)
+	cmd.Env = append(append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "FAKE_LOG="+log, "STATE_DIR="+dir, "SWARMWAIT="+wait), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("pipeline.sh %s: %v\n%s", stage, err, out)
 	}
@@ -61,6 +63,9 @@ func TestDeployHandsTheSwarmTheLongLivedPullCredential(t *testing.T) {
 	// read-only one, given before the deploy, and nothing else.
 	if login < 0 || deploy < 0 || login > deploy {
 		t.Fatalf("want a login as swarm-reader before stack deploy --with-registry-auth:\n%s", b)
+	}
+	if !strings.Contains(string(b), "swarmwait -timeout 300s service loandesk-site_site ghcr.io/acme/loandesk-site@sha256:0123\n") {
+		t.Fatalf("want the deploy to wait for every task to run the digest:\n%s", b)
 	}
 	if !strings.Contains(string(b), "login-secret read-only-token") {
 		t.Fatalf("the token did not go through stdin:\n%s", b)

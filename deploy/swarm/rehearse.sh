@@ -11,4 +11,5 @@ export IMAGE=${IMAGE:-127.0.0.1:5000/loandesk-site}
 . "$here/local.sh"
 ensure_swarm
 ensure_registry
+use_swarmwait "$(cd "$here/../.." && pwd)/.release/bin"
 exec "$here/pipeline.sh" release

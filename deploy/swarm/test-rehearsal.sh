@@ -38,6 +38,7 @@ version() { # what the edge serves now
 
 ensure_swarm
 ensure_registry
+use_swarmwait "$work/bin"
 docker stack rm "$STACK" >/dev/null 2>&1 || true
 cp -r "$root/site" "$work/site"
 export SITE_DIR=$work/site
@@ -86,7 +87,6 @@ state=$(docker service inspect -f '{{.UpdateStatus.State}}' "${STACK}_site")
 [ "$(version)" = "{\"release\":\"$B\"}" ] || fail "B is not served after the rollback"
 sleep 3
 
-# Phase b's line says when B first answered; c's, that only B did while C
-# was deployed and rolled back.
+# Phase b's line says when B first answered; c's, that only B answered.
 tool_verdict loandesk-prober "$out/stop" 30 || fail "the prober saw failures, a release where it must not be, or too few requests"
 say "ok: zero failed requests; B replaced A; C rolled back; the pipeline failed for C"

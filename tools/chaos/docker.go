@@ -1,60 +1,33 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"net/url"
 	"sort"
 	"syscall"
-	"time"
+
+	dockerapi "github.com/loandesk/loandesk/deploy/swarm/engine"
 )
 
-// engine talks to the Docker Engine API over its socket: the few calls the
-// suite needs to find, crash, stop, start and read the stack's containers.
-// Unversioned paths, so any engine answers in its own current version.
+// engine is what the suite asks of the Docker Engine API (deploy/swarm/engine
+// speaks it): find, crash, stop, start and read the stack's containers.
 type engine struct {
-	http    *http.Client
+	api     *dockerapi.Client
 	project string
 }
 
-func newEngine(socket, project string) *engine {
-	return &engine{project: project, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", socket)
-		},
-	}}}
+func newEngine(socket, project string) (*engine, error) {
+	api, err := dockerapi.New("unix://" + socket)
+	if err != nil {
+		return nil, err
+	}
+	return &engine{api: api, project: project}, nil
 }
 
 func (e *engine) call(ctx context.Context, method, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, "http://docker"+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := e.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("docker %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 && resp.StatusCode != http.StatusNotModified {
-		return fmt.Errorf("docker %s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(b))
-	}
-	if out == nil {
-		return nil
-	}
-	if raw, ok := out.(*[]byte); ok {
-		*raw = b
-		return nil
-	}
-	return json.Unmarshal(b, out)
+	return e.api.Do(ctx, method, path, out)
 }
 
 // container is one container of the stack.

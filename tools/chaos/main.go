@@ -102,7 +102,11 @@ func run(ctx context.Context, args []string) error {
 		u.User = url.UserPassword(u.User.Username(), strings.TrimSpace(string(pw)))
 		c.database = u.String()
 	}
-	s := &suite{cfg: c, docker: newEngine(c.socket, c.project)}
+	docker, err := newEngine(c.socket, c.project)
+	if err != nil {
+		return err
+	}
+	s := &suite{cfg: c, docker: docker}
 	if err := s.open(ctx); err != nil {
 		return err
 	}

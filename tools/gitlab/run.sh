@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make test-gitlab: runs .gitlab-ci.yml's jobs for real with gitlab-ci-local
 # on this machine's Docker engine (socket binding instead of
-# Docker-in-Docker): the site's build and test, and the app's publish (both
+# Docker-in-Docker): the site's build, test and swarmwait, the app's publish (both
 # images built once and pushed by digest to a throwaway registry that stands
 # in for GitLab's; then each digest is looked up there). gitlab-ci-local
 # checks the whole file against GitLab's schema first.
@@ -43,7 +43,8 @@ gcl() {
         --variable CI_REGISTRY="127.0.0.1:$port" --variable CI_REGISTRY_IMAGE="127.0.0.1:$port/loandesk" \
         --variable CI_REGISTRY_USER=ci --variable CI_REGISTRY_PASSWORD=unused-here "$@"
 }
-gcl build test
+gcl build test swarmwait
+[ -x .gitlab-ci-local/artifacts/swarmwait/.release/bin/swarmwait ] || { echo "the swarmwait job left no binary" >&2; exit 1; }
 gcl --variable ATTEST=0 app:publish
 
 # What app:publish handed on as artifacts must be in the registry, by digest.

@@ -34,7 +34,7 @@ func TestTheTrackerFollowsTheFileAndKeepsItsPhaseWhileTheFileIsEmpty(t *testing.
 	}
 	now = at(3)
 	tr.Poll() // the same phase: it began when it was first seen
-	write("")  // a writer half-way
+	write("") // a writer half-way
 	tr.Poll()
 	if name, since := tr.Current(); name != "b" || !since.Equal(at(2)) {
 		t.Fatalf("got %q since %v, want b since +2 s still", name, since)
