@@ -8,8 +8,8 @@ shellcheck -x "${scripts[@]}"
 # Shell glues tools together; a verdict or a wait loop belongs in Go, where it
 # is tested. The cap only comes down (issue 25: 1,618 lines at 6a67fcc).
 shell_lines=$(cat "${scripts[@]}" | wc -l)
-echo "shell: $shell_lines lines (at most 1700)"
-[ "$shell_lines" -le 1700 ] || { echo "the shell grew past 1700 lines: write the new logic in Go" >&2; exit 1; }
+echo "shell: $shell_lines lines (at most 1689)"
+[ "$shell_lines" -le 1689 ] || { echo "the shell grew past 1689 lines: write the new logic in Go" >&2; exit 1; }
 if compgen -G ".github/workflows/*.yml" >/dev/null; then
     echo "actionlint: $(find .github/workflows -name "*.yml" | wc -l) workflows"
     actionlint -shellcheck=shellcheck

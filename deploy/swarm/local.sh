@@ -28,7 +28,7 @@ ensure_registry() {
     return 1
 }
 
-# use_swarmwait DIR: pipeline.sh's swarmwait built in the Go image (this
+# use_swarmwait DIR: lib.sh's swarmwait built in the Go image (this
 # machine needs only Docker), static, into DIR; SWARMWAIT names it.
 use_swarmwait() {
     local src

@@ -21,10 +21,10 @@ esac
 exit 0
 `
 
-// run runs pipeline.sh STAGE with docker replaced by script, in a fresh
+// run runs PIPELINE (site.sh, app.sh) STAGE with docker replaced by script, in a fresh
 // directory that is also STATE_DIR; it returns the calls docker received
 // and that directory.
-func run(t *testing.T, script, stage string, env ...string) (calls []byte, dir string) {
+func run(t *testing.T, script, pipeline, stage string, env ...string) (calls []byte, dir string) {
 	t.Helper()
 	dir = t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(script), 0o755); err != nil {
@@ -36,17 +36,17 @@ func run(t *testing.T, script, stage string, env ...string) (calls []byte, dir s
 		t.Fatal(err)
 	}
 	log := filepath.Join(dir, "calls.log")
-	cmd := exec.Command("bash", "pipeline.sh", stage)
+	cmd := exec.Command("bash", pipeline, stage)
 	cmd.Env = append(append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "FAKE_LOG="+log, "STATE_DIR="+dir, "SWARMWAIT="+wait), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("pipeline.sh %s: %v\n%s", stage, err, out)
+		t.Fatalf("%s %s: %v\n%s", pipeline, stage, err, out)
 	}
 	calls, _ = os.ReadFile(log)
 	return calls, dir
 }
 
 func TestDeployHandsTheSwarmTheLongLivedPullCredential(t *testing.T) {
-	b, _ := run(t, fakeDocker, "deploy", "IMAGE=ghcr.io/acme/loandesk-site", "REVISION=abc123",
+	b, _ := run(t, fakeDocker, "site.sh", "deploy", "IMAGE=ghcr.io/acme/loandesk-site", "REVISION=abc123",
 		"SITE_IMAGE=ghcr.io/acme/loandesk-site@sha256:0123",
 		"REGISTRY_PULL_USER=swarm-reader", "REGISTRY_PULL_TOKEN=read-only-token")
 	calls := strings.Split(strings.TrimSpace(string(b)), "\n")
@@ -86,7 +86,7 @@ exit 0
 `
 
 func TestAppPublishBuildsEachImageOnceAndRecordsItsDigest(t *testing.T) {
-	b, dir := run(t, fakeBuildx, "app-publish",
+	b, dir := run(t, fakeBuildx, "app.sh", "publish",
 		"REVISION=abc123", "ATTEST=1", "APP_REPO=ghcr.io/acme/loandesk", "WEB_REPO=ghcr.io/acme/loandesk-web")
 	calls := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if len(calls) != 2 {
@@ -111,7 +111,7 @@ func TestAppPublishBuildsEachImageOnceAndRecordsItsDigest(t *testing.T) {
 // would remove the site's services.
 func TestAppDeployNeverTouchesTheSiteStack(t *testing.T) {
 	img := "ghcr.io/acme/loandesk@sha256:0123"
-	b, _ := run(t, fakeDocker, "app-deploy", "APP_IMAGE="+img, "WEB_IMAGE="+img, "SITE_IMAGE="+img)
+	b, _ := run(t, fakeDocker, "app.sh", "deploy", "APP_IMAGE="+img, "WEB_IMAGE="+img, "SITE_IMAGE="+img)
 	if !strings.Contains(string(b), "docker stack deploy --with-registry-auth --prune -c app.yml loandesk\n") {
 		t.Fatalf("want the app deployed as stack loandesk:\n%s", b)
 	}

@@ -12,4 +12,4 @@ export IMAGE=${IMAGE:-127.0.0.1:5000/loandesk-site}
 ensure_swarm
 ensure_registry
 use_swarmwait "$(cd "$here/../.." && pwd)/.release/bin"
-exec "$here/pipeline.sh" release
+exec "$here/site.sh" release

@@ -192,16 +192,16 @@ docker run -d --name loandesk-swarm-lb --network "$NET" --ip "$LB_IP" -p "127.0.
     -v "$work/lb.conf:/etc/nginx/conf.d/default.conf:ro" "$NGINX_IMAGE" >/dev/null
 
 export PUBLIC_URL="http://127.0.0.1:$LB_PORT"
-use_swarmwait "$work/bin" # pipeline.sh waits on the Swarm with it
+use_swarmwait "$work/bin" # app.sh and site.sh wait on the Swarm with it
 # One loader is one client of the load balancer: the per-client limits are
 # raised for it (make test-chaos proves them at their defaults).
 export STACK SUBMIT_RATE_LIMIT=100000 MAX_IN_FLIGHT_PER_CLIENT=128 COOKIE_SECURE=false WORKER_RETRY_MAX=5s WEB_TRUSTED_PROXIES=$LB_IP \
     WEB_REQUESTS_PER_SECOND=5000 WEB_FILINGS_PER_MINUTE=100000
 export POSTGRES_IMAGE VALKEY_IMAGE
-release() { # NAME APP WEB: migrations as a job, then the stack, then wait (pipeline.sh does the same)
+release() { # NAME APP WEB: migrations as a job, then the stack, then wait (app.sh release does the same)
     # The pipeline drives the Swarm through a manager; the host's engine
     # keeps building and pushing.
-    DOCKER_HOST="tcp://${IP[node1]}:2375" APP_IMAGE=$2 WEB_IMAGE=$3 "$here/pipeline.sh" app-release
+    DOCKER_HOST="tcp://${IP[node1]}:2375" APP_IMAGE=$2 WEB_IMAGE=$3 "$here/app.sh" release
 }
 t0=$(now_ms)
 release A "$A_APP" "$A_WEB" || fail "release A did not converge"
@@ -222,12 +222,12 @@ B_APP=$(push loandesk/loandesk:swarm-b loandesk/loandesk)
 B_WEB=$(push loandesk/web:swarm-b loandesk/web)
 a0=$(now_ms)
 phase "$load" b-migrate
-DOCKER_HOST="tcp://${IP[node1]}:2375" APP_IMAGE=$B_APP "$here/pipeline.sh" app-migrate || fail "release B's migrations failed"
+DOCKER_HOST="tcp://${IP[node1]}:2375" APP_IMAGE=$B_APP "$here/app.sh" migrate || fail "release B's migrations failed"
 phase "$load" a-on-b-schema
 sleep 10 # A's code on B's schema, under the load (expand/contract)
 phase "$load" b-deploy
-DOCKER_HOST="tcp://${IP[node1]}:2375" APP_IMAGE=$B_APP WEB_IMAGE=$B_WEB "$here/pipeline.sh" app-deploy || fail "release B did not converge"
-DOCKER_HOST="tcp://${IP[node1]}:2375" "$here/pipeline.sh" app-smoke || fail "release B is not served"
+DOCKER_HOST="tcp://${IP[node1]}:2375" APP_IMAGE=$B_APP WEB_IMAGE=$B_WEB "$here/app.sh" deploy || fail "release B did not converge"
+DOCKER_HOST="tcp://${IP[node1]}:2375" "$here/app.sh" smoke || fail "release B is not served"
 a1=$(now_ms)
 phase "$load" b-done
 for s in api worker; do
@@ -292,12 +292,12 @@ phase "$load" three-nodes
 sleep 5
 
 # --- e) Part 3's site on the same nodes --------------------------------------
-site() { # pipeline.sh STAGE for the site, on this Swarm (the nodes pull from registry:5000)
+site() { # site.sh STAGE for the site, on this Swarm (the nodes pull from registry:5000)
     IMAGE=loandesk-site-swarm DOCKER_HOST="tcp://${IP[node1]}:2375" STACK=loandesk-site EDGE_PORT=8081 STACK_DIR="$work/swarm" \
-        NGINX_IMAGE=$EDGE_IMAGE SITE_IMAGE=$1 PUBLIC_URL="http://127.0.0.1:$LB_SITE_PORT" REVISION=$2 "$here/pipeline.sh" "$3"
+        NGINX_IMAGE=$EDGE_IMAGE SITE_IMAGE=$1 PUBLIC_URL="http://127.0.0.1:$LB_SITE_PORT" REVISION=$2 "$here/site.sh" "$3"
 }
 site_image() { # REVISION: built from $work/site, pushed, its digest for the nodes
-    IMAGE=loandesk-site-swarm SITE_DIR="$work/site" REVISION=$1 "$here/pipeline.sh" build >/dev/null 2>&1
+    IMAGE=loandesk-site-swarm SITE_DIR="$work/site" REVISION=$1 "$here/site.sh" build >/dev/null 2>&1
     push "loandesk-site-swarm:sha-$1" loandesk-site
 }
 cp -r "$root/site" "$work/site"

@@ -46,7 +46,7 @@ ts=$(date +%s)
 A=rehearsal-a-$ts B=rehearsal-b-$ts C=rehearsal-c-$ts
 
 say "release A"
-REVISION=$A "$here/pipeline.sh" release
+REVISION=$A "$here/site.sh" release
 [ "$(version)" = "{\"release\":\"$A\"}" ] || fail "A is not served"
 
 say "starting the prober (100 req/s)"
@@ -64,7 +64,7 @@ sleep 2
 say "release B: index.html changes"
 echo '<p>Release B.</p>' >>"$work/site/index.html"
 phase "$out/phase" b
-REVISION=$B "$here/pipeline.sh" release
+REVISION=$B "$here/site.sh" release
 phase "$out/phase" b-done
 [ "$(version)" = "{\"release\":\"$B\"}" ] || fail "B is not served"
 sleep 3
@@ -73,12 +73,12 @@ say "release C: its health check fails"
 sed -i 's|return 200 "ok\\n";|return 503 "broken\\n";|' "$work/site/nginx.conf"
 grep -q 'return 503' "$work/site/nginx.conf" || fail "could not break release C"
 phase "$out/phase" c-refused
-if REVISION=$C "$here/pipeline.sh" release; then
+if REVISION=$C "$here/site.sh" release; then
     fail "the pipeline accepted release C"
 fi
 say "the pipeline stopped C at its image test; now C is forced past it, as a defect the test cannot see would be"
 phase "$out/phase" c
-if REVISION=$C "$here/pipeline.sh" build && REVISION=$C "$here/pipeline.sh" push && REVISION=$C "$here/pipeline.sh" deploy; then
+if REVISION=$C "$here/site.sh" build && REVISION=$C "$here/site.sh" push && REVISION=$C "$here/site.sh" deploy; then
     fail "the deploy of release C succeeded"
 fi
 phase "$out/phase" c-done

@@ -11,7 +11,7 @@
 # container (neither can be pulled here: ATTEST=0); scan needs trivy's
 # vulnerability database, sign Sigstore's Fulcio and Rekor, deploy a Swarm
 # over SSH and cosign verify against Rekor. make test-swarm runs the same
-# pipeline.sh stages against a real three-node Swarm.
+# site.sh and app.sh stages against a real three-node Swarm.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=.env

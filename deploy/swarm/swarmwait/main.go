@@ -1,5 +1,5 @@
 // Command swarmwait waits for a Swarm to do what the pipeline asked, and
-// says whether it did: the verdicts deploy/swarm/pipeline.sh used to read
+// says whether it did: the verdicts the pipelines (deploy/swarm/lib.sh) used to read
 // from `docker service ps` text, decided here on the Engine API's JSON. It
 // talks to the engine DOCKER_HOST names (unix://, tcp://, ssh://).
 //
