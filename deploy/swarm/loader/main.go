@@ -45,10 +45,21 @@ type recorder struct {
 	tally           phase.Tally
 }
 
-// note records one attempt; any answer but the expected one is a failure.
-func (r *recorder) note(start time.Time, kind string, status int, err error, ok bool) {
+// sent is one attempt's start, and the phase it was sent in.
+type sent struct {
+	at         time.Time
+	phase      string
+	phaseBegin time.Time
+}
+
+func (r *recorder) send() sent {
 	name, begin := r.phases.Current()
-	r.tally.Add(name, begin, start, "", ok)
+	return sent{time.Now(), name, begin}
+}
+
+// note records one attempt; any answer but the expected one is a failure.
+func (r *recorder) note(s sent, kind string, status int, err error, ok bool) {
+	r.tally.Add(s.phase, s.phaseBegin, s.at, "", ok)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.attempts++
@@ -62,7 +73,7 @@ func (r *recorder) note(start time.Time, kind string, status int, err error, ok 
 	if !ok {
 		r.fails++
 	}
-	fmt.Fprintf(r.w, "%d,%s,%d,%s,%s\n", start.UnixMilli(), kind, status, msg, name)
+	fmt.Fprintf(r.w, "%d,%s,%d,%s,%s\n", s.at.UnixMilli(), kind, status, msg, s.phase)
 }
 
 func run() error {
@@ -109,7 +120,7 @@ func run() error {
 		mu.Unlock()
 		deadline := time.Now().Add(*giveUp)
 		for wait := 200 * time.Millisecond; time.Now().Before(deadline); wait = min(2*wait, 2*time.Second) {
-			start := time.Now()
+			start := rec.send()
 			req, _ := http.NewRequest(http.MethodPost, *base+"/api/v1/requests", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Idempotency-Key", key)
@@ -136,7 +147,7 @@ func run() error {
 	}
 	page := func() {
 		defer wg.Done()
-		start := time.Now()
+		start := rec.send()
 		resp, err := client.Get(*base + "/")
 		if err != nil {
 			rec.note(start, "page", 0, err, false)

@@ -76,8 +76,15 @@ type Stats struct {
 	First  map[string]time.Duration
 }
 
+// MaxReleases is how many releases a phase tells apart; the answers of any
+// more are counted as Other (which no -allow names, so they fail the phase).
+const MaxReleases = 16
+
+// Other stands for the releases past MaxReleases.
+const Other = "(other)"
+
 // Tally counts requests by phase; safe from any goroutine. Its size is the
-// number of phases times the releases seen: both a rehearsal's own.
+// number of phases (the script's) times at most MaxReleases + 1.
 type Tally struct {
 	mu     sync.Mutex
 	phases []*Stats
@@ -99,6 +106,9 @@ func (t *Tally) Add(phase string, begin, sent time.Time, release string, ok bool
 	}
 	if sent.After(s.End) {
 		s.End = sent
+	}
+	if _, seen := s.Served[release]; !seen && len(s.Served) >= MaxReleases {
+		release = Other // a server naming a new release per answer cannot grow the tally
 	}
 	if _, seen := s.First[release]; !seen || sent.Sub(s.Begin) < s.First[release] {
 		s.First[release] = sent.Sub(s.Begin)

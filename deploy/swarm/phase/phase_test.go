@@ -101,3 +101,17 @@ func TestTheAllowFlagReadsRepeatedRules(t *testing.T) {
 		}
 	}
 }
+
+func TestAServerNamingANewReleasePerAnswerCannotGrowTheTally(t *testing.T) {
+	var tl Tally
+	for i := range 1000 {
+		tl.Add("b", at(0), at(float64(i)/100), "r"+strings.Repeat("x", i%50)+string(rune('a'+i%26)), true)
+	}
+	s := tl.Phases()[0]
+	if len(s.Served) != MaxReleases+1 || s.Served[Other] == 0 {
+		t.Fatalf("%d releases kept, %d answers as %s; want %d and some", len(s.Served), s.Served[Other], Other, MaxReleases+1)
+	}
+	if got := tl.Check(Rules{Allow: AllowFlag{"b": {"ra"}}}); len(got) == 0 {
+		t.Fatal("answers from releases nobody allowed passed")
+	}
+}

@@ -92,6 +92,7 @@ loop:
 			}
 		case <-tick.C:
 			wg.Add(1)
+			tracker.Poll() // the phase as it is when this request leaves
 			name, begin := tracker.Current()
 			go func(start time.Time) {
 				defer wg.Done()

@@ -92,8 +92,11 @@ func Converged(s Service, tasks []Task, want string, crashLoop int) (Outcome, st
 	case "paused", "rollback_paused":
 		return Failed, fmt.Sprintf("the update of %s is %s: %s", s.Spec.Name, state, s.UpdateStatus.Message)
 	}
-	running, stale, failed := 0, 0, 0
+	running, stale, failed, meant := 0, 0, 0, 0
 	for _, t := range tasks {
+		if t.DesiredState == "running" {
+			meant++
+		}
 		if !sameImage(t.Spec.ContainerSpec.Image, want) {
 			if t.DesiredState == "running" {
 				stale++
@@ -110,12 +113,6 @@ func Converged(s Service, tasks []Task, want string, crashLoop int) (Outcome, st
 	wantTasks := 0
 	if r := s.Spec.Mode.Replicated; r != nil {
 		wantTasks = int(r.Replicas)
-	}
-	meant := 0
-	for _, t := range tasks {
-		if t.DesiredState == "running" {
-			meant++
-		}
 	}
 	switch {
 	case s.Spec.Mode.Replicated != nil && wantTasks == 0 && meant == 0:
