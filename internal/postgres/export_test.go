@@ -1,6 +1,11 @@
 package postgres
 
-import "github.com/jackc/pgx/v5/pgxpool"
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
 
 // The list's statements, for the plan tests (package postgres_test).
 var (
@@ -10,5 +15,27 @@ var (
 )
 
 // Pool is the adapter's pool, for the tests' own SQL (the product has no
-// way to reach around the adapter).
+// way to reach around the adapter). Its connections carry the
+// application's deadlines (appSession).
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Unbounded is a pool on the adapter's database without the application's
+// deadlines, for a test's setup (a bulk insert, VACUUM) that only a busy
+// machine makes slow: 5 s is a stuck request, not a slow fixture.
+func (db *DB) Unbounded(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	cfg := db.pool.Config()
+	for name := range appSession {
+		delete(cfg.ConnConfig.RuntimeParams, name)
+	}
+	for name, value := range migrationSession {
+		cfg.ConnConfig.RuntimeParams[name] = value
+	}
+	cfg.ConnConfig.RuntimeParams["lock_timeout"] = "0"
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}

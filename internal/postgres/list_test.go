@@ -117,7 +117,7 @@ func day(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
 // one could make quickly.
 func bulk(t *testing.T, db *postgres.DB, n int, name string) {
 	t.Helper()
-	_, err := db.Pool().Exec(context.Background(), `
+	_, err := db.Unbounded(t).Exec(context.Background(), `
 		INSERT INTO loan_requests (tracking_code, full_name, email, document_number, gender, amount, status,
 			idempotency_key, fingerprint, created_at, updated_at)
 		SELECT 'LD-' || left(md5($2 || k), 10), $2 || ' ' || k, 'bulk' || k || '@example.com', (20000000 + k)::text, 'F', 50000,
@@ -362,7 +362,7 @@ func TestNoAdminPathReadsTheWholeTable(t *testing.T) {
 	db, ctx := testenv.DB(t), context.Background()
 	bulk(t, db, 30000, "Persona")
 	bulk(t, db, 30, "Únicà")
-	if _, err := db.Pool().Exec(ctx, `VACUUM ANALYZE loan_requests, loan_words, loan_documents`); err != nil {
+	if _, err := db.Unbounded(t).Exec(ctx, `VACUUM ANALYZE loan_requests, loan_words, loan_documents`); err != nil {
 		t.Fatal(err)
 	}
 	deep := &domain.Cursor{CreatedAt: time.Now().Add(-200 * time.Hour), ID: 1 << 40}
