@@ -57,7 +57,7 @@ func TestDiagramAndProgramAgree(t *testing.T) {
 			t.Errorf("component (%d) %s is not drawn", c.N, c.Label)
 		}
 	}
-	if got := strings.Count(labels, diagram.Label(8)); got != len(diagram.AZs) {
+	if got := strings.Count(labels, diagram.Label(9)); got != len(diagram.AZs) {
 		t.Errorf("api drawn %d times, want once per AZ (%d)", got, len(diagram.AZs))
 	}
 }
@@ -127,5 +127,50 @@ func TestPart1FitsItsPageInBothLanguages(t *testing.T) {
 	}
 	if len(enTables) != 3 || enTables[0] != len(diagram.Components)+2 {
 		t.Errorf("appendix tables %v: want components (%d rows + header), costs and GCP", enTables, len(diagram.Components))
+	}
+}
+
+// The diagram numbers components in the order a request meets them, and
+// each page of prose introduces them in that same order, so a reader
+// follows the numbers on the drawing as the text goes; the appendices list
+// them in that order too.
+func TestComponentsAreIntroducedInTheirOrder(t *testing.T) {
+	for _, page := range []string{"architecture.md", "architecture.es.md"} {
+		b, err := os.ReadFile("../../docs/" + page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var first []string
+		seen := map[string]bool{}
+		for _, m := range componentRef.FindAllStringSubmatch(string(b), -1) {
+			if !seen[m[1]] {
+				seen[m[1]] = true
+				first = append(first, m[1])
+			}
+		}
+		var want []string
+		for _, c := range diagram.Components {
+			want = append(want, fmt.Sprint(c.N))
+		}
+		if fmt.Sprint(first) != fmt.Sprint(want) {
+			t.Errorf("docs/%s introduces components in the order %v, want %v", page, first, want)
+		}
+	}
+	for _, page := range []string{"architecture-appendix.md", "architecture-appendix.es.md"} {
+		b, err := os.ReadFile("../../docs/" + page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var numbers []string
+		for _, m := range regexp.MustCompile(`(?m)^\| (\d+) \|`).FindAllStringSubmatch(string(b), -1) {
+			numbers = append(numbers, m[1])
+		}
+		var want []string
+		for _, c := range diagram.Components {
+			want = append(want, fmt.Sprint(c.N))
+		}
+		if fmt.Sprint(numbers) != fmt.Sprint(want) {
+			t.Errorf("docs/%s numbers its components %v, want %v", page, numbers, want)
+		}
 	}
 }

@@ -23,6 +23,9 @@ import (
 
 var layout *string
 
+// draft renders even a diagram that fails the checks, to study its layout.
+var draft *bool
+
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "diagram:", err)
@@ -33,6 +36,7 @@ func main() {
 func run() error {
 	out := flag.String("out", "docs", "directory for architecture.{dot,png,svg}")
 	layout = flag.String("layout", "", "also write dot's layout (xdot JSON) to this file, to study overlaps")
+	draft = flag.Bool("draft", false, "render even when labels overlap or edges cross (the problems are printed), to study a layout")
 	flag.Parse()
 	outDir, err := filepath.Abs(*out)
 	if err != nil {
@@ -55,7 +59,15 @@ func run() error {
 	}
 	// dot resolves the icon paths relative to the render directory.
 	dir := filepath.Join(work, "render")
-	if err := stabilize(filepath.Join(dir, "architecture.dot")); err != nil {
+	var rows [][]string
+	for _, row := range d.Rows {
+		var ids []string
+		for _, n := range row {
+			ids = append(ids, n.ID())
+		}
+		rows = append(rows, ids)
+	}
+	if err := stabilize(filepath.Join(dir, "architecture.dot"), rows); err != nil {
 		return err
 	}
 	// A label drawn over another cannot be read: refuse to render that.
@@ -63,8 +75,21 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if len(problems) > 0 {
+	if len(problems) > 0 && *draft {
+		fmt.Fprintf(os.Stderr, "labels overlap:\n  %s\n", strings.Join(problems, "\n  "))
+	} else if len(problems) > 0 {
 		return fmt.Errorf("labels overlap in the layout (change deploy/aws/diagram):\n  %s", strings.Join(problems, "\n  "))
+	}
+	// A crossing makes the reader guess which line goes where: keep them few.
+	crossed, err := crossings(dir, "architecture.dot")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("diagram: %d pairs of edges cross (at most %d)\n", len(crossed), maxCrossings)
+	if len(crossed) > maxCrossings && *draft {
+		fmt.Fprintf(os.Stderr, "crossings:\n  %s\n", strings.Join(crossed, "\n  "))
+	} else if len(crossed) > maxCrossings {
+		return fmt.Errorf("%d pairs of edges cross, over %d (change deploy/aws/diagram):\n  %s", len(crossed), maxCrossings, strings.Join(crossed, "\n  "))
 	}
 	for _, format := range []string{"png", "svg"} {
 		cmd := exec.Command("dot", "-T"+format, "-o", "architecture."+format, "architecture.dot")
@@ -113,7 +138,9 @@ func run() error {
 // go-diagrams names nodes with random strings and keeps edges in a map, so
 // every node is keyed by its enclosing group and label (both ours), renamed
 // n01, n02… in key order, and nodes and edges are written in key order.
-func stabilize(path string) error {
+// Each of rows (node IDs) is then held on one rank, in the order given, by
+// invisible edges: go-diagrams has no way to say either.
+func stabilize(path string, rows [][]string) error {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -211,7 +238,28 @@ func stabilize(path string) error {
 			return err
 		}
 	}
-	return os.WriteFile(path, []byte(out.String()), 0o644)
+	// dot orders a rank's nodes by where it first meets them, then moves
+	// them to cut crossings; across clusters, only the first holds. So the
+	// rows' nodes are named first, in order, before any edge or cluster.
+	text := strings.TrimSuffix(strings.TrimSpace(out.String()), "}")
+	first := strings.Index(text, "\n\tn")
+	if first < 0 {
+		return fmt.Errorf("no node or edge in the rendered graph")
+	}
+	var order, ranks strings.Builder
+	for _, row := range rows {
+		var ns []string
+		for _, id := range row {
+			if names[id] == "" {
+				return fmt.Errorf("a row names a node that is not drawn (%s)", id)
+			}
+			ns = append(ns, names[id])
+		}
+		fmt.Fprintf(&order, "\t%s;\n", strings.Join(ns, "; "))
+		fmt.Fprintf(&ranks, "\t{ rank=same; %s; }\n", strings.Join(ns, "; "))
+	}
+	text = text[:first+1] + order.String() + text[first+1:] + ranks.String() + "}\n"
+	return os.WriteFile(path, []byte(text), 0o644)
 }
 
 func plainAttrs(a gographviz.Attrs) map[string]string {
