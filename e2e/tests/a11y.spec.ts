@@ -76,7 +76,11 @@ const T = {
 } as const;
 
 test.describe("@a11y", () => {
-  test.describe.configure({ mode: "serial" });
+  // Each test walks about twenty page states with a full-page screenshot and
+  // an axe run each: about a minute on an idle machine, more on a busy one.
+  // The timeout only guards against a hang, never against a slow machine
+  // (main's CI failed at the 90 s default beside another busy job).
+  test.describe.configure({ mode: "serial", timeout: 10 * 60_000 });
   test.beforeAll(async ({ request }) => {
     fx = await makeFixture(request);
   });
