@@ -37,6 +37,9 @@ type config struct {
 	AWSRegion    string // for IAM database authentication
 	AppDBRole    string // migrate: the application's role to create (optional)
 	AppDBIAM     bool   // migrate: the role logs in with IAM tokens
+	// DatabaseWait is how long migrate waits for a writable primary: a new
+	// cluster electing its first, or a failover in progress.
+	DatabaseWait time.Duration
 	ValkeyURL    string
 	ValkeyPass   string
 	ValkeyPrefix string
@@ -239,6 +242,7 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 		c.DatabaseAuth = e.str("DATABASE_AUTH", "password")
 		c.AppDBRole = e.str("APP_DB_ROLE", "")
 		c.AppDBIAM = e.boolean("APP_DB_IAM", false)
+		c.DatabaseWait = e.duration("DATABASE_WAIT", 2*time.Minute)
 		switch c.DatabaseAuth {
 		case "password":
 		case "iam":

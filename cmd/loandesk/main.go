@@ -21,11 +21,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sethvargo/go-retry"
 
 	"github.com/loandesk/loandesk/api"
 	"github.com/loandesk/loandesk/internal/client/identity"
@@ -106,7 +109,23 @@ func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) 
 		return err
 	}
 	log := obs.NewLogger(stdout, cfg.LogLevel, "migrate")
-	db, err := openDB(ctx, cfg, getenv)
+	// A job started with its cluster (the first release), or during a
+	// failover, finds no primary for some seconds: it waits, up to
+	// DATABASE_WAIT, rather than fail and be restarted.
+	var db *postgres.DB
+	err = retry.Do(ctx, retry.WithMaxDuration(cfg.DatabaseWait, retry.NewConstant(time.Second)), func(ctx context.Context) error {
+		db, err = openDB(ctx, cfg, getenv)
+		var refused *pgconn.PgError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &refused) && (strings.HasPrefix(refused.Code, "28") || refused.Code == "3D000"):
+			return err // wrong credentials or database: an answer, not an outage
+		default:
+			log.WarnContext(ctx, "no writable database yet; retrying", "error", err)
+			return retry.RetryableError(err)
+		}
+	})
 	if err != nil {
 		return err
 	}

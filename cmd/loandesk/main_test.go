@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -747,5 +748,67 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"loandesk", "bogus"}, getenvOf(nil), io.Discard, &stderr); err == nil {
 		t.Fatal("unknown command accepted")
+	}
+}
+
+// migrate started before its database has a primary (a new cluster, a
+// failover) waits for one, up to DATABASE_WAIT, instead of failing; a
+// database that refuses the credentials is not waited for.
+func TestMigrateWaitsForTheDatabase(t *testing.T) {
+	vars := baseVars(t)
+	// An address nothing listens on yet: the database's, as the job knows it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	u, err := url.Parse(vars["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := u.Host
+	u.Host = addr
+	vars["DATABASE_URL"], vars["DATABASE_WAIT"] = u.String(), "1m"
+	out := &lineWriter{lines: make(chan string, 1000)}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(context.Background(), []string{"loandesk", "migrate"}, getenvOf(vars), out, io.Discard)
+	}()
+	waitLine(t, out, "no writable database yet", done)
+	testenv.NewProxyOn(t, addr, target) // the database comes up where the job looks
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("migrate failed once the database was there: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("migrate still waits 30 s after the database came up")
+	}
+
+	// Wrong credentials: an answer, not an outage; no wait.
+	u, _ = url.Parse(testenv.DatabaseURL(t))
+	u.User = url.UserPassword(u.User.Username(), "not-the-password")
+	vars["DATABASE_URL"] = u.String()
+	err = run(context.Background(), []string{"loandesk", "migrate"}, getenvOf(vars), out, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "28P01") {
+		t.Fatalf("migrate with a wrong password: %v, want the server's refusal (28P01)", err)
+	}
+}
+
+// waitLine waits for a log line containing s, failing if the program ends first.
+func waitLine(t *testing.T, out *lineWriter, s string, done <-chan error) {
+	t.Helper()
+	for {
+		select {
+		case line := <-out.lines:
+			if strings.Contains(line, s) {
+				return
+			}
+		case err := <-done:
+			t.Fatalf("ended before logging %q: %v", s, err)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no log line %q within 30 s", s)
+		}
 	}
 }

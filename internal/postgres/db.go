@@ -72,6 +72,9 @@ var migrationSession = map[string]string{
 	"idle_in_transaction_session_timeout": "60s",
 }
 
+// errNotPrimary: the pool's connection reached a member that takes no writes.
+var errNotPrimary = errors.New("connected to a PostgreSQL member that is not the primary")
+
 // connectTimeout bounds a new connection when the URL does not say
 // (connect_timeout): a request must not hang while PostgreSQL restarts.
 const connectTimeout = 3 * time.Second
@@ -116,6 +119,18 @@ func Open(ctx context.Context, url string, password PasswordFunc) (*DB, error) {
 			cc.Password = pw
 			return nil
 		}
+	}
+	// Writes need the primary. A connection to a member that is not (it was
+	// demoted under the pool, or the URL names no target_session_attrs) is
+	// never handed out: it is closed, and the caller gets a 503 to retry,
+	// whose next connection finds the primary (target_session_attrs in
+	// DATABASE_URL). PostgreSQL 14+ reports both settings to the session.
+	cfg.PrepareConn = func(_ context.Context, c *pgx.Conn) (bool, error) {
+		pc := c.PgConn()
+		if pc.ParameterStatus("in_hot_standby") == "on" || pc.ParameterStatus("default_transaction_read_only") == "on" {
+			return false, errNotPrimary
+		}
+		return true, nil
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -279,7 +294,7 @@ func translate(err error, what string) error {
 	}
 	var connectErr *pgconn.ConnectError
 	var netErr net.Error
-	if errors.As(err, &connectErr) || errors.As(err, &netErr) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
+	if errors.As(err, &connectErr) || errors.As(err, &netErr) || errors.Is(err, errNotPrimary) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded) ||
 		strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "closed pool") {
 		return unavailable(err, what)
@@ -291,12 +306,14 @@ func translate(err error, what string) error {
 // (53: too many connections, disk full), operator intervention (57:
 // shutdown, crash recovery, "the database system is starting up", and a
 // statement_timeout: 57014), a lock not had within lock_timeout (55P03), a
-// transaction ended for idling (25P03), and serialization failures or
-// deadlocks (40001, 40P01): each may succeed on retry.
+// transaction ended for idling (25P03), a write on a member that is not
+// the primary (25006: a failover or switchover under the connection), and
+// serialization failures or deadlocks (40001, 40P01): each may succeed on
+// retry.
 func unavailableClass(code string) bool {
 	switch {
 	case strings.HasPrefix(code, "08"), strings.HasPrefix(code, "53"), strings.HasPrefix(code, "57"),
-		code == "55P03", code == "25P03", code == "40001", code == "40P01":
+		code == "55P03", code == "25P03", code == "25006", code == "40001", code == "40P01":
 		return true
 	}
 	return false

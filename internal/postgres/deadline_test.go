@@ -263,3 +263,48 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A member that takes no writes — a standby the pool reached, an old
+// primary demoted under it; here the database is made read-only, which
+// PostgreSQL reports to its sessions the same way (default_transaction_
+// read_only, as in_hot_standby on a standby) — costs a filing a 503 with
+// Retry-After, and no connection to it is ever used; once writes are back
+// the retry files on a fresh connection.
+func TestAReadOnlyMemberCostsA503NotItsConnections(t *testing.T) {
+	url, ctx := testenv.DatabaseURL(t), context.Background()
+	db := openAt(t, url)
+	sql := testenv.SQL(t, url)
+	var name string
+	if err := sql.QueryRow(ctx, `SELECT current_database()`).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	readOnly := func(on bool) {
+		t.Helper()
+		q := `ALTER DATABASE ` + pgx.Identifier{name}.Sanitize() + ` RESET default_transaction_read_only`
+		if on {
+			q = `ALTER DATABASE ` + pgx.Identifier{name}.Sanitize() + ` SET default_transaction_read_only = on`
+		}
+		if _, err := sql.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		db.Pool().Reset() // the settings reach new sessions: the pool's next ones
+	}
+	readOnly(true)
+	desk := deskOn(db, &providers{})
+	_, err := desk.Submit(ctx, "read-only-0001", filing("Ana Solo Lectura"))
+	e, _ := domain.AsError(err)
+	if e == nil || e.Code != domain.EUNAVAILABLE || e.RetryAfter <= 0 {
+		t.Fatalf("filing on a read-only member: %v, want EUNAVAILABLE with a retry-after", err)
+	}
+	// A refused connection is closed in the background: wait for that state.
+	for deadline := time.Now().Add(10 * time.Second); db.Pool().Stat().TotalConns() != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections to the read-only member still open 10 s later", db.Pool().Stat().TotalConns())
+		}
+	}
+	readOnly(false)
+	s, err := desk.Submit(ctx, "read-only-0001", filing("Ana Solo Lectura"))
+	if err != nil || s.Replayed || s.Receipt.Status != domain.StatusApproved {
+		t.Fatalf("retry once writes are back: %+v %v, want filed now", s, err)
+	}
+}

@@ -143,7 +143,14 @@ type Proxy struct {
 // NewProxy listens on a free loopback port and forwards to target.
 func NewProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return NewProxyOn(t, "127.0.0.1:0", target)
+}
+
+// NewProxyOn listens on addr and forwards to target: a dependency that
+// appears, at an address its client already knows, when the test says.
+func NewProxyOn(t testing.TB, addr, target string) *Proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
