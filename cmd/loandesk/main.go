@@ -243,15 +243,20 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	}
 	defer d.close()
 	cfg := d.cfg
-	var vk *valkey.Store
-	if err := lifecycle.WaitFor(ctx, d.log, "Valkey", func(ctx context.Context) (err error) {
-		vk, err = valkey.Open(ctx, cfg.ValkeyURL, cfg.ValkeyPass, []byte(cfg.SessionKey))
-		return err
-	}); err != nil {
-		return err
+	// Valkey holds admin sessions only: the api starts without it (a task
+	// rescheduled while Valkey's node is down must serve filings), and
+	// logins answer 503 until it is back.
+	vk, err := valkey.Dial(cfg.ValkeyURL, cfg.ValkeyPass, []byte(cfg.SessionKey))
+	if err != nil {
+		return fmt.Errorf("VALKEY_URL: %w", err)
 	}
-	vk = vk.WithPrefix(cfg.ValkeyPrefix)
 	defer vk.Close()
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	if err := vk.Ping(pctx); err != nil {
+		d.log.WarnContext(ctx, "Valkey does not answer yet: admin logins wait for it, filings do not", "err", err)
+	}
+	cancel()
+	vk = vk.WithPrefix(cfg.ValkeyPrefix)
 	// The limits' own store is not waited for: while it does not answer,
 	// the limits hold in this process (internal/limiter).
 	limits := vk
@@ -281,12 +286,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	d.log.Info("bootstrap admin", "created", created, "env", cfg.Env)
 	api := httpapi.NewServer(httpapi.Config{
 		Desk: d.desk, Auth: auth, Limiter: limiter, Metrics: d.metrics, Log: d.log, Spec: api.OpenAPI,
+		// Ready to serve filings: PostgreSQL answers. Valkey's absence costs
+		// admin logins only (a 503 each), not readiness.
 		Ready: func(ctx context.Context) error {
 			if err := d.db.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)
-			}
-			if err := vk.Ping(ctx); err != nil {
-				return fmt.Errorf("valkey: %w", err)
 			}
 			return nil
 		},

@@ -812,3 +812,18 @@ func waitLine(t *testing.T, out *lineWriter, s string, done <-chan error) {
 		}
 	}
 }
+
+// Valkey keeps admin sessions only: an api that starts while it is gone
+// (rescheduled off the node that held it) listens and files at once, and
+// admin logins answer 503 until it is back.
+func TestTheAPIStartsWithoutValkey(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := ln.Addr().String()
+	ln.Close()
+	a := startApp(t, map[string]string{"VALKEY_URL": "redis://" + gone + "/0"})
+	a.expect(a.do("POST", "/api/v1/requests", application("30123950", "Ana Sin Sesiones"), "Idempotency-Key", "no-valkey-at-start"), 201, "filing")
+	a.expectProblem(a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"s3cret-pass-word"}`), 503, "unavailable", "login without Valkey")
+}

@@ -48,7 +48,7 @@ type Config struct {
 	Desk    Desk
 	Auth    Auth
 	Limiter Limiter
-	// Ready reports whether the dependencies answer (PostgreSQL, Valkey).
+	// Ready reports whether what filings need answers (PostgreSQL).
 	Ready   func(ctx context.Context) error
 	Metrics *obs.Metrics
 	Log     *slog.Logger
