@@ -120,6 +120,11 @@ func Open(ctx context.Context, url string, password PasswordFunc) (*DB, error) {
 			return nil
 		}
 	}
+	// A connection idle for a second is pinged before it is handed out
+	// (pgxpool's default); one whose server died with its machine does not
+	// refuse, it stays silent: after a second it is dropped and another
+	// taken, rather than the request waiting out its deadline on it.
+	cfg.PingTimeout = time.Second
 	// Writes need the primary. A connection to a member that is not (it was
 	// demoted under the pool, or the URL names no target_session_attrs) is
 	// never handed out: it is closed, and the caller gets a 503 to retry,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -306,5 +307,32 @@ func TestAReadOnlyMemberCostsA503NotItsConnections(t *testing.T) {
 	s, err := desk.Submit(ctx, "read-only-0001", filing("Ana Solo Lectura"))
 	if err != nil || s.Replayed || s.Receipt.Status != domain.StatusApproved {
 		t.Fatalf("retry once writes are back: %+v %v, want filed now", s, err)
+	}
+}
+
+// The primary's machine dies: it does not refuse, it falls silent. A pooled
+// connection to it is pinged before use and dropped after a second, and the
+// next connection finds the member that took over (the next host in
+// DATABASE_URL): the request is served, not held on the dead connection
+// until its deadline (30 s here, far beyond what the fix needs).
+func TestASilentPrimaryCostsAPingNotTheRequest(t *testing.T) {
+	url := testenv.DatabaseURL(t)
+	old := testenv.NewProxy(t, testenv.HostPort(t, url))
+	next := testenv.NewProxy(t, testenv.HostPort(t, url))
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = old.Addr + "," + next.Addr
+	db := openAt(t, u.String())
+	if err := db.Ping(context.Background()); err != nil { // a pooled connection, through old
+		t.Fatal(err)
+	}
+	old.Freeze()
+	time.Sleep(1100 * time.Millisecond) // idle past pgxpool's 1 s: pinged before its next use
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, _, err := db.CreateLoan(ctx, newLoan("silent-primary-1", "Ana Silencio", "30123950", time.Now())); err != nil {
+		t.Fatalf("filing after the primary fell silent: %v, want it saved on the next member", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,13 +132,15 @@ func Valkey(t testing.TB) *valkey.Store {
 }
 
 // Proxy forwards TCP connections to addr until cut, so a test can make a
-// dependency die mid-way: cut closes the listener and every connection.
+// dependency die mid-way: cut closes the listener and every connection;
+// freeze makes it fall silent, as a machine that died does (no reset).
 type Proxy struct {
-	Addr string
-	ln   net.Listener
-	mu   sync.Mutex
-	cons []net.Conn
-	dead bool
+	Addr   string
+	ln     net.Listener
+	mu     sync.Mutex
+	cons   []net.Conn
+	dead   bool
+	frozen atomic.Bool
 }
 
 // NewProxy listens on a free loopback port and forwards to target.
@@ -161,6 +164,12 @@ func NewProxyOn(t testing.TB, addr, target string) *Proxy {
 			if err != nil {
 				return
 			}
+			if p.frozen.Load() { // accepted, and never answered
+				if !p.track(c) {
+					return
+				}
+				continue
+			}
 			up, err := net.Dial("tcp", target)
 			if err != nil {
 				c.Close()
@@ -169,8 +178,8 @@ func NewProxyOn(t testing.TB, addr, target string) *Proxy {
 			if !p.track(c, up) {
 				return
 			}
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
+			go p.pipe(up, c)
+			go p.pipe(c, up)
 		}
 	}()
 	t.Cleanup(p.Cut)
@@ -189,6 +198,28 @@ func (p *Proxy) track(cs ...net.Conn) bool {
 	p.cons = append(p.cons, cs...)
 	return true
 }
+
+// pipe copies src to dst until either ends; frozen, it drops what it reads.
+func (p *Proxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.frozen.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Freeze makes the dependency silent, as a machine that died is: open
+// connections stay open and get no answer, new ones are accepted and get
+// none either; nothing is refused or reset.
+func (p *Proxy) Freeze() { p.frozen.Store(true) }
 
 // Cut kills the dependency: new connections are refused, open ones reset.
 func (p *Proxy) Cut() {
