@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -126,8 +127,12 @@ func (s *suite) chaos(ctx context.Context) {
 	s.check(unanswered == 0 && bad == 0 && len(answers) == n, "every filing was answered 201 in the end (%d unanswered, %d other answers)", unanswered, bad)
 	s.mu.Lock()
 	seen := maps.Clone(s.statuses)
+	noAnswer := slices.Clone(s.noAnswer)
 	s.mu.Unlock()
 	fmt.Printf("  every HTTP answer a client got (status: count, 0 = no answer): %v\n", seen)
+	for _, e := range noAnswer {
+		fmt.Printf("    no answer: %s\n", e)
+	}
 	// A crashed api replica must not show: web retries the other one.
 	s.check(seen[0] == 0 && seen[502] == 0 && seen[504] == 0,
 		"no client saw a dropped connection, 502 or 504 (%d, %d, %d): web retried another api replica", seen[0], seen[502], seen[504])

@@ -26,20 +26,30 @@ type suite struct {
 	docker *engine
 	db     *pgxpool.Pool
 	http   *http.Client
-	run    string // this run's id, in every Idempotency-Key
+	filer  *http.Client // the filings' client: at most filerConns connections
+	run    string       // this run's id, in every Idempotency-Key
 
 	mu       sync.Mutex
 	failures []string
 	usedSet  usedValues  // the personal data the run sent, for the scan
 	filed    []person    // every applicant, for the admin's searches
 	statuses map[int]int // every HTTP answer a filing got (0: no answer)
+	noAnswer []string    // the first few errors behind a 0
 }
+
+// filerConns bounds the filings' connections: the load stands for many
+// applicants but leaves from one address, and web refuses that address's
+// 65th connection at connect (WEB_CONNECTIONS_PER_CLIENT, 64; the login flood
+// proves it). More filings in flight wait in the client, as a browser's
+// would, instead of reading as dropped connections.
+const filerConns = 48
 
 func (s *suite) open(ctx context.Context) error {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	s.run = hex.EncodeToString(b)
 	s.http = &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 200}}
+	s.filer = &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: filerConns, MaxConnsPerHost: filerConns}}
 	if s.cfg.web == "" {
 		// The attacker's address: web on the edge network (the honest
 		// client uses another network, so another address).
@@ -155,7 +165,7 @@ func (s *suite) file(ctx context.Context, key string, body []byte, giveUp time.D
 		req, _ := http.NewRequestWithContext(ctx, "POST", s.cfg.web+"/api/v1/requests", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Idempotency-Key", key)
-		resp, err := s.http.Do(req)
+		resp, err := s.filer.Do(req)
 		s.saw(resp, err)
 		wait := time.Duration(0)
 		if err == nil {
@@ -200,6 +210,9 @@ func (s *suite) saw(resp *http.Response, err error) {
 		s.statuses = map[int]int{}
 	}
 	s.statuses[code]++
+	if err != nil && len(s.noAnswer) < 5 {
+		s.noAnswer = append(s.noAnswer, err.Error())
+	}
 	s.mu.Unlock()
 }
 
