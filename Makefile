@@ -19,7 +19,7 @@ down: ## stop the stack (keeps the data volumes)
 	docker compose down
 
 .PHONY: test
-test: lint test-images test-go test-web test-aws diagram-check test-e2e test-chaos test-site test-swarm test-gitlab ## every test tier; fails on any failure
+test: lint test-images test-go test-restore test-web test-aws diagram-check test-e2e test-chaos test-site test-swarm test-gitlab ## every test tier; fails on any failure
 	@echo "make test: all tiers passed"
 
 .PHONY: test-go
@@ -28,6 +28,13 @@ test-go: ## Go vet, unit, fuzz-seed and integration tests on real PostgreSQL and
 	@trap '$(DC_TEST) down --remove-orphans >/dev/null 2>&1; \
 	       docker volume rm -f $(TEST_PROJECT)_pgdata $(TEST_PROJECT)_valkeydata >/dev/null' EXIT; \
 	$(DC_TEST) run --rm gotest
+
+.PHONY: test-restore
+test-restore: ## a backup restored to a point in time (pgBackRest, WAL archive): exactly the filings before it
+	@. ./.env && docker build -q --build-arg "POSTGRES_IMAGE=$$POSTGRES_IMAGE" -t loandesk/postgres:dev deploy/postgres >/dev/null && \
+	  docker build -q --build-arg "GO_IMAGE=$$GO_IMAGE" --build-arg DB_IMAGE=loandesk/postgres:dev \
+	    -f tools/restoredrill/Dockerfile -t loandesk/restoredrill:dev . >/dev/null
+	docker run --rm --read-only --tmpfs /tmp --tmpfs /var/lib/drill:uid=999,gid=999,mode=0700 loandesk/restoredrill:dev
 
 .PHONY: test-web
 test-web: ## SPA type check and Vitest tests

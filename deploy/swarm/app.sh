@@ -6,9 +6,12 @@
 # those, and verify checks the signatures. release = migrate (a one-off job
 # of the new image), deploy, smoke; a failed update is rolled back by Swarm
 # and deploy puts every other service back on the images it ran, then fails.
-# Environment (and lib.sh's): APP_REPO, WEB_REPO, where publish pushes;
-# APP_IMAGE, WEB_IMAGE, the digests (default: what publish recorded); STACK
+# Environment (and lib.sh's): APP_REPO, WEB_REPO, DB_REPO, where publish
+# pushes; APP_IMAGE, WEB_IMAGE, the digests (default: what publish recorded);
+# DB_IMAGE, the data tier's (deploy/postgres), for the first release only:
+# later ones keep the one it runs (docs/operations.md); STACK
 # (loandesk; never the site's: --prune would remove its services);
+# STACK_OVERRIDES, compose files deployed over app.yml (rehearsal.yml);
 # MIGRATE_TIMEOUT, seconds (1800: an index at 10M requests takes minutes).
 set -euo pipefail
 # shellcheck source=deploy/swarm/lib.sh
@@ -16,11 +19,18 @@ set -euo pipefail
 STACK=${STACK:-loandesk}
 APP_IMAGE=${APP_IMAGE:-$(cat "$STATE_DIR/app-image" 2>/dev/null || true)}
 WEB_IMAGE=${WEB_IMAGE:-$(cat "$STATE_DIR/web-image" 2>/dev/null || true)}
+DB_IMAGE=${DB_IMAGE:-$(cat "$STATE_DIR/db-image" 2>/dev/null || true)}
+export DB_IMAGE
 PROBE_IMAGE=$WEB_IMAGE # nginx's image: it has wget
 
-app_stack() { # deploy app.yml with APP_IMAGE and WEB_IMAGE
-    local out
-    if ! out=$(cd "$here" && docker stack deploy --with-registry-auth --prune -c app.yml "$STACK" 2>&1); then
+app_stack() { # deploy app.yml (and STACK_OVERRIDES' files) with APP_IMAGE, WEB_IMAGE and DB_IMAGE
+    local out f running
+    local -a files=(-c app.yml)
+    running=$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "${STACK}_pg1" 2>/dev/null || true)
+    [ -z "$running" ] || DB_IMAGE=$running # a release never restarts the data tier
+    : "${DB_IMAGE:?set DB_IMAGE to the data tier image or run app.sh publish}"
+    for f in ${STACK_OVERRIDES:-}; do files+=(-c "$f"); done
+    if ! out=$(cd "$here" && docker stack deploy --with-registry-auth --prune "${files[@]}" "$STACK" 2>&1); then
         printf '%s\n' "$out" >&2
         die "docker stack deploy failed"
     fi
@@ -32,17 +42,16 @@ app_stack() { # deploy app.yml with APP_IMAGE and WEB_IMAGE
 # read when APP_IMAGE and WEB_IMAGE are not set.
 app_publish() {
     : "${APP_REPO:?set APP_REPO, e.g. ghcr.io/owner/loandesk}" "${WEB_REPO:?set WEB_REPO, e.g. ghcr.io/owner/loandesk-web}"
+    : "${DB_REPO:?set DB_REPO, e.g. ghcr.io/owner/loandesk-postgres}"
     mkdir -p "$STATE_DIR"
     local name repo tag ref
     local -a how args
-    for name in app web; do
-        if [ "$name" = app ]; then
-            repo=$APP_REPO
-            args=(--target loandesk --build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" "$root")
-        else
-            repo=$WEB_REPO
-            args=(-f "$root/web/Dockerfile" --build-arg "NODE_IMAGE=$NODE_IMAGE" --build-arg "NGINX_IMAGE=$NGINX_IMAGE" "$root")
-        fi
+    for name in app web db; do
+        case $name in
+            app) repo=$APP_REPO args=(--target loandesk --build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" "$root") ;;
+            web) repo=$WEB_REPO args=(-f "$root/web/Dockerfile" --build-arg "NODE_IMAGE=$NODE_IMAGE" --build-arg "NGINX_IMAGE=$NGINX_IMAGE" "$root") ;;
+            db) repo=$DB_REPO args=(--build-arg "POSTGRES_IMAGE=$POSTGRES_IMAGE" "$root/deploy/postgres") ;;
+        esac
         tag="$repo:sha-$REVISION"
         how=(--load)
         [ "${ATTEST:-0}" = 1 ] && how=("${attested[@]}" --metadata-file "$STATE_DIR/$name.json")
@@ -66,7 +75,7 @@ app_migrate() {
         --restart-max-attempts "$restarts" --restart-delay 3s --network "${STACK}_backend" \
         --secret "source=${DB_PASSWORD_SECRET:-loandesk_db_password},target=db_password" \
         --env "APP_ENV=${APP_ENV:-production}" --env "DATABASE_PASSWORD_FILE=/run/secrets/db_password" \
-        --env "DATABASE_URL=${DATABASE_URL:-postgres://loandesk@postgres:5432/loandesk?sslmode=disable}" \
+        --env "DATABASE_URL=${DATABASE_URL:-postgres://loandesk@pg1:5432,pg2:5432,pg3:5432/loandesk?sslmode=disable&target_session_attrs=read-write}" \
         --read-only --with-registry-auth "$APP_IMAGE" migrate >/dev/null
     # Done once a try completes; failed once the first try and every restart did.
     if ! swarmwait -timeout "${MIGRATE_TIMEOUT:-1800}s" job "$job"; then
@@ -109,10 +118,11 @@ app_deploy() {
     log "deploy ok"
 }
 
-app_verify() { # both digests carry our CI's signature
-    : "${APP_IMAGE:?set APP_IMAGE or run app.sh publish}" "${WEB_IMAGE:?set WEB_IMAGE or run app.sh publish}"
+app_verify() { # every digest carries our CI's signature
+    : "${APP_IMAGE:?set APP_IMAGE or run app.sh publish}" "${WEB_IMAGE:?set WEB_IMAGE or run app.sh publish}" "${DB_IMAGE:?set DB_IMAGE or run app.sh publish}"
     verify_ref "$APP_IMAGE"
     verify_ref "$WEB_IMAGE"
+    verify_ref "$DB_IMAGE"
 }
 
 app_smoke() { # the SPA from web, and the API's own contract through it
@@ -134,9 +144,9 @@ app_release() {
         app_deploy
     else
         # The first release: the stack brings its database up, then the
-        # schema; api tasks wait for it (they answer 503 until then).
+        # schema (migrate waits for a primary); api tasks wait for it.
         app_stack
-        swarmwait -timeout 180s running "${STACK}_postgres" || die "postgres did not start"
+        for m in pg1 pg2 pg3; do swarmwait -timeout 300s running "${STACK}_$m" || die "$m did not start"; done
         app_migrate
         app_deploy
     fi

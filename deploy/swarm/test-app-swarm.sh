@@ -2,24 +2,28 @@
 # make test-swarm: the app on a real three-node Swarm, rehearsed under load.
 #
 # Three Docker engines in containers (the pinned docker:dind, or its CI
-# stand-in) form a Swarm of three managers on a private network, with a
-# registry and a load balancer (nginx, on 127.0.0.1 only) in front of the
-# three nodes' web ports, retrying the next node on a connection error (POSTs
-# too: every filing carries an Idempotency-Key). A loader files requests and
-# loads pages throughout, while:
+# stand-in) form a Swarm of three managers, with a registry and a load
+# balancer (rehearsal-lb.conf, on 127.0.0.1 only) that retries the next node
+# on a connection error (POSTs too: a filing carries an Idempotency-Key).
+# PostgreSQL runs on all three (Patroni, synchronous; deploy/postgres). A
+# loader files requests and loads pages throughout, while:
 #   a) release B of api, worker and web rolls out (migrations first, as a job);
-#   b) release C, whose api never starts listening, is deployed: Swarm rolls
-#      it back and the pipeline fails; it is then put back to B;
-#   c) a node without data is killed; its tasks come back on the others;
-#   d) it returns and rejoins; the managers kept quorum meanwhile;
-#   e) Part 3's site runs on the same three nodes: an index.html change and an
-#      edge.conf change each roll out under a prober at 50 requests/s.
-# The loader and the prober give the verdict (deploy/swarm/phase): every
-# request is tallied under the phase the script names; 0 failed requests in
-# every phase, c) included; 0 filings lost, every filing decided; on the
-# site, only the releases each phase allows. Prints every phase and duration.
-# The engines' image stores stay in volumes (warm runs pull nothing); the
-# Swarm and the stack are removed at the end.
+#   b) release C, whose api never listens, is rolled back by Swarm, and the
+#      pipeline fails; it is then put back to B;
+#   c) the node of the PostgreSQL primary is killed (the whole engine): a
+#      standby takes over, the node's tasks come back on the others, the
+#      managers keep quorum;
+#   d) it returns: it rejoins the Swarm, and its PostgreSQL the cluster as a
+#      replica, with no manual step;
+#   e) a planned switchover moves the primary to the synchronous standby;
+#   f) Part 3's site on the same nodes: an index.html change and an edge.conf
+#      change each roll out under a prober at 50 requests/s.
+# The loader and the prober give the verdict (deploy/swarm/phase): 0 failed
+# requests in every phase but c) and e), whose refusals (retried with the
+# same key) are counted and bounded; 0 filings lost, none twice, all
+# decided; on the site, only the releases each phase allows. pgwait watches
+# Patroni. Prints every phase and duration; the engines' image stores stay
+# in volumes (warm runs pull nothing).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -35,6 +39,7 @@ LB_PORT=${TEST_SWARM_PORT:-18090}
 LB_SITE_PORT=${TEST_SWARM_SITE_PORT:-18091}
 REG_PORT=${TEST_SWARM_REGISTRY_PORT:-15001}
 STACK=loandesk
+CTRL=node1 # the manager the test drives the Swarm through: one that stays up
 work=$(mktemp -d)
 
 say() { printf 'swarm-test: %s\n' "$*"; }
@@ -43,33 +48,32 @@ now_ms() { date +%s%3N; }
 on() { local n=$1; shift; docker -H "tcp://${IP[$n]}:2375" "$@"; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
 
-# The stack, and the data it left on node1 (a new run makes new secrets).
+# The stack, and the data it left on the nodes (a new run makes new secrets).
 forget_data() {
-    on node1 stack rm "$STACK" >/dev/null 2>&1 || true
+    on "$CTRL" stack rm "$STACK" >/dev/null 2>&1 || true
     local n
     for n in "${NODES[@]}"; do
         on "$n" ps -aq --filter "label=com.docker.stack.namespace=$STACK" 2>/dev/null | xargs -r docker -H "tcp://${IP[$n]}:2375" rm -f >/dev/null 2>&1 || true
+        on "$n" volume rm -f "${STACK}_pg${n#node}" "${STACK}_etcd${n#node}" "${STACK}_valkeydata" >/dev/null 2>&1 || true
     done
-    on node1 volume rm -f "${STACK}_pgdata" "${STACK}_valkeydata" >/dev/null 2>&1 || true
 }
 
 cleanup() {
     status=$?
     touch "$work/stop" 2>/dev/null || true
     if [ "$status" -ne 0 ]; then
-        mkdir -p "$root/deploy/swarm/results"
-        for n in "${NODES[@]}"; do
-            on "$n" service ls >"$root/deploy/swarm/results/services-$n.txt" 2>&1 || true
-            for s in api worker web postgres; do
-                on "$n" service ps --no-trunc "${STACK}_$s" >>"$root/deploy/swarm/results/tasks-$n.txt" 2>&1 || true
-            done
+        rm -rf "$root/deploy/swarm/results" && mkdir -p "$root/deploy/swarm/results"
+        on "$CTRL" service ls >"$root/deploy/swarm/results/services.txt" 2>&1 || true
+        for s in api worker web pg1 pg2 pg3 etcd1 etcd2 etcd3; do
+            on "$CTRL" service ps --no-trunc "${STACK}_$s" >>"$root/deploy/swarm/results/tasks.txt" 2>&1 || true
+            on "$CTRL" service logs --tail 40 "${STACK}_$s" >>"$root/deploy/swarm/results/logs.txt" 2>&1 || true
         done
         docker logs loandesk-swarm-lb >"$root/deploy/swarm/results/lb.log" 2>&1 || true
         cp "$work"/*.csv "$root/deploy/swarm/results/" 2>/dev/null || true
         say "logs in deploy/swarm/results/"
     fi
     docker rm -f loandesk-swarm-loader loandesk-swarm-prober >/dev/null 2>&1 || true
-    on node1 stack rm loandesk-site >/dev/null 2>&1 || true
+    on "$CTRL" stack rm loandesk-site >/dev/null 2>&1 || true
     forget_data
     for n in "${NODES[@]}"; do on "$n" swarm leave --force >/dev/null 2>&1 || true; done
     docker rm -f loandesk-swarm-lb loandesk-swarm-registry "${NODES[@]/#/loandesk-swarm-}" >/dev/null 2>&1 || true
@@ -106,7 +110,7 @@ on node1 swarm init --advertise-addr "${IP[node1]}" >/dev/null
 token=$(on node1 swarm join-token -q manager)
 for n in node2 node3; do on "$n" swarm join --token "$token" "${IP[node1]}:2377" >/dev/null; done
 on node1 node update --label-add loandesk.data=true node1 >/dev/null
-for n in "${NODES[@]}"; do on node1 node update --label-add "zone=$n" "$n" >/dev/null; done
+for n in "${NODES[@]}"; do on node1 node update --label-add "zone=$n" --label-add "loandesk.db=${n#node}" "$n" >/dev/null; done
 say "three managers up in $(secs "$start" "$(now_ms)") s: $(on node1 node ls --format '{{.Hostname}}:{{.ManagerStatus}}' | tr '\n' ' ')"
 
 # --- images: built once, pushed, named by digest ---------------------------
@@ -116,9 +120,9 @@ push() {
     docker tag "$1" "$local_ref" && docker push -q "$local_ref" >/dev/null
     echo "registry:5000/$2@$(docker inspect -f '{{index .RepoDigests 0}}' "$local_ref" | sed 's/.*@//')"
 }
-build_release() { # REVISION: the app, worker and web images of one release
+build_release() { # REVISION [SOURCE]: the app, worker and web images of one release (the app's from SOURCE)
     docker build -q --build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" --build-arg "REVISION=$1" \
-        --target loandesk -t "loandesk/loandesk:$1" "$root" >/dev/null
+        --target loandesk -t "loandesk/loandesk:$1" "${2:-$root}" >/dev/null
     docker build -q --build-arg "NODE_IMAGE=$NODE_IMAGE" --build-arg "NGINX_IMAGE=$NGINX_IMAGE" --build-arg "REVISION=$1" \
         -f "$root/web/Dockerfile" -t "loandesk/web:$1" "$root" >/dev/null
 }
@@ -130,9 +134,7 @@ prev=$(git -C "$root" log --diff-filter=A -1 --format=%H -- internal/postgres/mi
 { [ -n "$prev" ] && git -C "$root" cat-file -e "$prev^" 2>/dev/null; } ||
     fail "make test-swarm needs the git history to build the previous release (a full clone; in CI: fetch-depth 0)"
 mkdir -p "$work/prev" && git -C "$root" archive "$prev^" | tar -x -C "$work/prev"
-build_release "swarm-a"
-docker build -q --build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" --build-arg "REVISION=swarm-a" \
-    --target loandesk -t "loandesk/loandesk:swarm-a" "$work/prev" >/dev/null
+build_release "swarm-a" "$work/prev"
 say "release A: the code of $(git -C "$root" log -1 --format='%h (%ad)' --date=short "$prev^"), before migration $(git -C "$root" show --format= --name-only --diff-filter=A "$prev" -- internal/postgres/migrations | head -1 | xargs -r basename)"
 for t in scoring identity; do
     docker build -q --build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" --target "$t" -t "loandesk/$t:swarm" "$root" >/dev/null
@@ -140,69 +142,40 @@ done
 export SCORING_IMAGE IDENTITY_IMAGE
 SCORING_IMAGE=$(push loandesk/scoring:swarm loandesk/scoring)
 IDENTITY_IMAGE=$(push loandesk/identity:swarm loandesk/identity)
-POSTGRES_IMAGE=$(push "$POSTGRES_IMAGE" postgres)
+docker build -q --build-arg "POSTGRES_IMAGE=$POSTGRES_IMAGE" -t loandesk/postgres:swarm "$root/deploy/postgres" >/dev/null
+DB_IMAGE=$(push loandesk/postgres:swarm loandesk/postgres)
 VALKEY_IMAGE=$(push "$VALKEY_IMAGE" valkey)
 A_APP=$(push loandesk/loandesk:swarm-a loandesk/loandesk)
 A_WEB=$(push loandesk/web:swarm-a loandesk/web)
 say "images built and pushed in $(secs "$t0" "$(now_ms)") s"
 
-# Secrets: made here, never written to the repository.
-for s in db_password admin_password session_key; do
-    head -c 33 /dev/urandom | base64 | tr -d '/+=' | on node1 secret create "loandesk_$s" - >/dev/null
+# Secrets: made here, never written to the repository (the REST API's is
+# kept for pgwait's switchover).
+for s in db_password admin_password session_key db_superuser_password db_replication_password db_rest_password; do
+    head -c 33 /dev/urandom | base64 | tr -d '/+=' | tee "$work/$s" | on node1 secret create "loandesk_$s" - >/dev/null
 done
 
 # --- the load balancer: what a cloud one does, on 127.0.0.1 ------------------
-cat >"$work/lb.conf" <<CONF
-upstream nodes {
-    server ${IP[node1]}:8080 max_fails=1 fail_timeout=5s;
-    server ${IP[node2]}:8080 max_fails=1 fail_timeout=5s;
-    server ${IP[node3]}:8080 max_fails=1 fail_timeout=5s;
-}
-upstream site {
-    server ${IP[node1]}:8081 max_fails=1 fail_timeout=5s;
-    server ${IP[node2]}:8081 max_fails=1 fail_timeout=5s;
-    server ${IP[node3]}:8081 max_fails=1 fail_timeout=5s;
-}
-server {
-    listen 8081;
-    location / {
-        proxy_pass http://site;
-        proxy_connect_timeout 1s;
-        proxy_next_upstream error timeout http_502 http_503 http_504;
-        proxy_next_upstream_tries 3;
-    }
-}
-server {
-    listen 8080;
-    location / {
-        proxy_pass http://nodes;
-        proxy_http_version 1.1;
-        # web trusts this load balancer (WEB_TRUSTED_PROXIES) to name the client.
-        proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-        proxy_connect_timeout 1s;
-        proxy_read_timeout 30s;
-        # A node that refuses, times out or is between web tasks: the next one.
-        # POSTs too: a filing is idempotent by its key.
-        proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;
-        proxy_next_upstream_tries 3;
-    }
-}
-CONF
+sed -e "s/@NODE1@/${IP[node1]}/; s/@NODE2@/${IP[node2]}/; s/@NODE3@/${IP[node3]}/" "$here/rehearsal-lb.conf" >"$work/lb.conf"
 docker run -d --name loandesk-swarm-lb --network "$NET" --ip "$LB_IP" -p "127.0.0.1:$LB_PORT:8080" -p "127.0.0.1:$LB_SITE_PORT:8081" \
     -v "$work/lb.conf:/etc/nginx/conf.d/default.conf:ro" "$NGINX_IMAGE" >/dev/null
 
 export PUBLIC_URL="http://127.0.0.1:$LB_PORT"
-use_swarmwait "$work/bin" # app.sh and site.sh wait on the Swarm with it
+use_swarmwait "$work/bin" # app.sh and site.sh wait on the Swarm with it; the data phases on Patroni with pgwait
+pgw() { "$PGWAIT" -member "pg1=http://${IP[node1]}:8008" -member "pg2=http://${IP[node2]}:8008" -member "pg3=http://${IP[node3]}:8008" "$@"; }
+sw() { DOCKER_HOST="tcp://${IP[$CTRL]}:2375" "$SWARMWAIT" "$@"; }
 # One loader is one client of the load balancer: the per-client limits are
 # raised for it (make test-chaos proves them at their defaults).
 export STACK SUBMIT_RATE_LIMIT=100000 MAX_IN_FLIGHT_PER_CLIENT=128 COOKIE_SECURE=false WORKER_RETRY_MAX=5s WEB_TRUSTED_PROXIES=$LB_IP \
     WEB_REQUESTS_PER_SECOND=5000 WEB_FILINGS_PER_MINUTE=100000
-export POSTGRES_IMAGE VALKEY_IMAGE
-release() { # NAME APP WEB: migrations as a job, then the stack, then wait (app.sh release does the same)
-    # The pipeline drives the Swarm through a manager; the host's engine
-    # keeps building and pushing.
-    DOCKER_HOST="tcp://${IP[node1]}:2375" APP_IMAGE=$2 WEB_IMAGE=$3 "$here/app.sh" release
+# The stand-ins and Patroni's published REST API: rehearsal.yml over app.yml.
+export DB_IMAGE VALKEY_IMAGE STACK_OVERRIDES=rehearsal.yml SCORING_URL=http://scoring:7001 IDENTITY_URL=http://identity:7002
+app() { # STAGE [VAR=VALUE…]: app.sh STAGE as the pipeline runs it, through a manager that is up
+    local stage=$1; shift
+    # The host's engine keeps building and pushing.
+    env DOCKER_HOST="tcp://${IP[$CTRL]}:2375" "$@" "$here/app.sh" "$stage"
 }
+release() { app release APP_IMAGE="$2" WEB_IMAGE="$3"; } # NAME APP WEB: migrations as a job, then the stack, then wait
 t0=$(now_ms)
 release A "$A_APP" "$A_WEB" || fail "release A did not converge"
 say "release A deployed and converged in $(secs "$t0" "$(now_ms)") s"
@@ -210,10 +183,13 @@ say "release A deployed and converged in $(secs "$t0" "$(now_ms)") s"
 # --- the load ----------------------------------------------------------------
 # The verdict is the loader's: no failed request in any phase (c) included),
 # no filing lost, every one decided, 100 filings at least.
+# A failover's refusals are retried (same key; lost after 90 s) and counted; the
+# phase after one ends with "~": it begins once 20 filings in a row succeed.
 load=$work/phase-load
 phase "$load" a
-tool_start loandesk-swarm-loader "$work" load.csv loader -url "http://127.0.0.1:$LB_PORT" -rate 10 -pages 10 \
-    -stop /out/stop -out /out/load.csv -phases /out/phase-load -max-failed 0 -min-filings 100 || fail "the loader did not start"
+tool_start loandesk-swarm-loader "$work" load.csv loader -url "http://127.0.0.1:$LB_PORT" -rate 10 -pages 10 -give-up 90s \
+    -stop /out/stop -out /out/load.csv -phases /out/phase-load -max-failed 0 -min-filings 100 \
+    -max-failed-in primary-down=5000 -max-failed-in switchover=5000 || fail "the loader did not start"
 sleep 5
 
 # --- a) release B ------------------------------------------------------------
@@ -222,16 +198,16 @@ B_APP=$(push loandesk/loandesk:swarm-b loandesk/loandesk)
 B_WEB=$(push loandesk/web:swarm-b loandesk/web)
 a0=$(now_ms)
 phase "$load" b-migrate
-DOCKER_HOST="tcp://${IP[node1]}:2375" APP_IMAGE=$B_APP "$here/app.sh" migrate || fail "release B's migrations failed"
+app migrate APP_IMAGE="$B_APP" || fail "release B's migrations failed"
 phase "$load" a-on-b-schema
 sleep 10 # A's code on B's schema, under the load (expand/contract)
 phase "$load" b-deploy
-DOCKER_HOST="tcp://${IP[node1]}:2375" APP_IMAGE=$B_APP WEB_IMAGE=$B_WEB "$here/app.sh" deploy || fail "release B did not converge"
-DOCKER_HOST="tcp://${IP[node1]}:2375" "$here/app.sh" smoke || fail "release B is not served"
+app deploy APP_IMAGE="$B_APP" WEB_IMAGE="$B_WEB" || fail "release B did not converge"
+app smoke || fail "release B is not served"
 a1=$(now_ms)
 phase "$load" b-done
 for s in api worker; do
-    [ "$(on node1 service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "${STACK}_$s")" = "$B_APP" ] || fail "$s is not on release B"
+    [ "$(on "$CTRL" service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "${STACK}_$s")" = "$B_APP" ] || fail "$s is not on release B"
 done
 sleep 3
 
@@ -243,57 +219,50 @@ phase "$load" c
 if release C "$C_APP" "$B_WEB"; then fail "the pipeline accepted release C"; fi
 b1=$(now_ms)
 phase "$load" c-done
-[ "$(on node1 service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "${STACK}_api")" = "$B_APP" ] || fail "api is not back on B"
+[ "$(on "$CTRL" service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "${STACK}_api")" = "$B_APP" ] || fail "api is not back on B"
 sleep 3
 
-# --- c) a node without data dies; d) it returns ---------------------------
+# --- c) the node of the PostgreSQL primary dies; d) it returns; e) switchover
 tasks_on() { # NODE: the app's tasks meant to run there
-    on node1 service ps --filter desired-state=running --format '{{.Node}} {{.Name}}' \
+    on "$CTRL" service ps --filter desired-state=running --format '{{.Node}} {{.Name}}' \
         "${STACK}_api" "${STACK}_worker" "${STACK}_web" 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }' | sort | tr '\n' ' '
 }
-before=$(tasks_on node3)
-say "node3 runs: $before"
+first=$(pgw -timeout 180s healthy) || fail "the data tier is not whole before the kill"
+old=$(pgw leader) || fail "no primary"
+victim=node${old#pg}
+# Drive the Swarm through a manager that stays up.
+[ "$CTRL" != "$victim" ] || CTRL=$([ "$victim" = node1 ] && echo node2 || echo node1)
+before=$(tasks_on "$victim")
 c0=$(now_ms)
-phase "$load" node3-down
-docker kill loandesk-swarm-node3 >/dev/null
-seen_down=""
-for _ in $(seq 1 60); do
-    [ "$(on node1 node inspect -f '{{.Status.State}}' node3)" = down ] && { seen_down=$(now_ms); break; }
-    sleep 0.5
-done
-[ -n "$seen_down" ] || fail "the managers did not see node3 down within 30 s"
+phase "$load" primary-down
+docker kill loandesk-swarm-"$victim" >/dev/null # SIGKILL to the whole engine: no clean shutdown
+new=$(pgw -timeout 120s leader -not "$old") || fail "no new primary within 120 s of the kill"
+c1=$(now_ms)
+phase "$load" one-node-down~
+sw -timeout 60s node-down "$victim" || fail "the managers did not see $victim down"
 # Quorum: two of three managers still take changes.
-on node1 service update --detach --label-add "rehearsal.lost=node3" "${STACK}_scoring" >/dev/null || fail "the managers lost quorum"
-c1=""
-for _ in $(seq 1 120); do
-    api=$(on node1 service ps --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' "${STACK}_api" | grep -v '^node3' | grep -c ' Running' || true)
-    worker=$(on node1 service ps --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' "${STACK}_worker" | grep -v '^node3' | grep -c ' Running' || true)
-    if [ "$api" -ge 3 ] && [ "$worker" -ge 2 ]; then c1=$(now_ms); break; fi
-    sleep 1
+on "$CTRL" service update --detach --label-add "rehearsal.lost=$victim" "${STACK}_web" >/dev/null || fail "the managers lost quorum"
+for s in api:3 worker:2; do
+    sw -timeout 120s away "$victim" "${STACK}_${s%:*}" "${s#*:}" || fail "${s%:*} did not come back to ${s#*:} tasks on the other nodes"
 done
-[ -n "$c1" ] || fail "api and worker did not come back to 3 and 2 tasks on the other nodes within 120 s"
-say "node2 and node1 now run: $(tasks_on node1)$(tasks_on node2)"
+c2=$(now_ms)
+sleep 5
+say "the other nodes now run: $(tasks_on node1)$(tasks_on node2)$(tasks_on node3)"
 d0=$(now_ms)
-phase "$load" node3-back
-docker start loandesk-swarm-node3 >/dev/null
-d1="" nodes=""
-for _ in $(seq 1 120); do
-    nodes=$(on node1 node ls --format '{{.Hostname}}:{{.Status}}:{{.ManagerStatus}}' 2>&1 | sort | tr '\n' ' ')
-    if [ "$nodes" = "node1:Ready:Leader node2:Ready:Reachable node3:Ready:Reachable " ] ||
-        [ "$nodes" = "node1:Ready:Reachable node2:Ready:Leader node3:Ready:Reachable " ] ||
-        [ "$nodes" = "node1:Ready:Reachable node2:Ready:Reachable node3:Ready:Leader " ]; then
-        d1=$(now_ms)
-        break
-    fi
-    sleep 1
-done
-[ -n "$d1" ] || fail "node3 did not rejoin within 120 s: $nodes"
-phase "$load" three-nodes
+phase "$load" node-back
+docker start loandesk-swarm-"$victim" >/dev/null
+sw -timeout 120s nodes-ready || fail "$victim did not rejoin the Swarm"
+d1=$(now_ms)
+members=$(pgw -timeout 300s healthy) || fail "$old did not rejoin the cluster as a replica"
+d2=$(now_ms)
+phase "$load" switchover
+switched=$(pgw -timeout 120s -password-file "$work/db_rest_password" switchover) || fail "the planned switchover failed"
+phase "$load" three-nodes~
 sleep 5
 
-# --- e) Part 3's site on the same nodes --------------------------------------
+# --- f) Part 3's site on the same nodes --------------------------------------
 site() { # site.sh STAGE for the site, on this Swarm (the nodes pull from registry:5000)
-    IMAGE=loandesk-site-swarm DOCKER_HOST="tcp://${IP[node1]}:2375" STACK=loandesk-site EDGE_PORT=8081 STACK_DIR="$work/swarm" \
+    IMAGE=loandesk-site-swarm DOCKER_HOST="tcp://${IP[$CTRL]}:2375" STACK=loandesk-site EDGE_PORT=8081 STACK_DIR="$work/swarm" \
         NGINX_IMAGE=$EDGE_IMAGE SITE_IMAGE=$1 PUBLIC_URL="http://127.0.0.1:$LB_SITE_PORT" REVISION=$2 "$here/site.sh" "$3"
 }
 site_image() { # REVISION: built from $work/site, pushed, its digest for the nodes
@@ -324,7 +293,7 @@ printf '\n# rehearsal %s: a changed edge.conf is a new config\n' "$e1" >>"$work/
 site "$S2" swarm-s2 deploy >/dev/null 2>&1 || fail "the edge.conf change did not roll out"
 e2=$(now_ms)
 phase "$probe" edge-done
-edge_conf=$(on node1 service inspect -f '{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}}{{end}}' loandesk-site_edge)
+edge_conf=$(on "$CTRL" service inspect -f '{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}}{{end}}' loandesk-site_edge)
 [ "$edge_conf" = "edge_conf_$(sha256sum "$work/swarm/edge.conf" | cut -c1-12)" ] || fail "the edge does not run the new edge.conf ($edge_conf)"
 sleep 2
 site_ok=1
@@ -335,9 +304,18 @@ load_ok=1
 tool_verdict loandesk-swarm-loader "$work/stop" 200 || load_ok=""
 say "a) release B rolled out in $(secs "$a0" "$a1") s (migrations, A's code on B's schema for 10 s, api, worker, web)"
 say "b) release C rolled back and put back to B in $(secs "$b0" "$b1") s"
-say "c) node3 killed (it ran: $before): seen down after $(secs "$c0" "$seen_down") s; api 3/3 and worker 2/2 on the other nodes $(secs "$c0" "$c1") s after the kill"
-say "d) node3 rejoined in $(secs "$d0" "$d1") s; quorum held while it was away"
-say "e) site on the three nodes: index.html change live in $(secs "$e0" "$e1") s; edge.conf change rolled over the three edges in $(secs "$e1" "$e2") s"
+say "c) the data tier was $first; $victim killed with the primary $old (it ran: $before): $new took writes $(secs "$c0" "$c1") s after the kill; api 3/3 and worker 2/2 on the other nodes after $(secs "$c0" "$c2") s"
+say "d) $victim rejoined the Swarm in $(secs "$d0" "$d1") s, and $old the cluster as a replica $(secs "$d0" "$d2") s after it started: $members"
+say "e) planned switchover to ${switched% *}: it took writes after ${switched#* } s"
+say "f) site on the three nodes: index.html change live in $(secs "$e0" "$e1") s; edge.conf change rolled over the three edges in $(secs "$e1" "$e2") s"
+# Each filing once: the loader's filings have distinct names; two rows for
+# one name would be a filing kept twice through the failover.
+pnode=node$(pgw leader | sed 's/^pg//')
+cid=$(on "$pnode" ps -q --filter "label=com.docker.swarm.service.name=${STACK}_pg${pnode#node}" | head -1)
+read -r rows twice < <(on "$pnode" exec "$cid" psql -U postgres -d loandesk -Atc \
+    "SELECT count(*), count(*) - count(DISTINCT full_name) FROM loan_requests WHERE full_name LIKE 'Carga Swarm %'" | tr '|' ' ')
+say "filings kept: $rows rows, $twice twice"
+[ "$twice" = 0 ] || fail "$twice filings were kept twice"
 [ -n "$site_ok" ] || fail "the site's prober saw failures or a release where it must not be (its phases above)"
 [ -n "$load_ok" ] || fail "the loader saw failures, lost or undecided filings (its phases above)"
-say "ok in $(secs "$start" "$(now_ms)") s: every phase without a failed request, 0 filings lost, all decided"
+say "ok in $(secs "$start" "$(now_ms)") s: no failed request outside the failovers (their refusals are counted above), 0 filings lost, all decided"

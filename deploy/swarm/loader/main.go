@@ -5,8 +5,8 @@
 // that every filing was kept and decided. It tallies every attempt under the
 // phase the -phases file named when it was sent, prints one line per phase,
 // and exits 1 when a filing was lost or never decided, when a phase had more
-// than -max-failed failed attempts, or when there were fewer than
-// -min-filings filings.
+// than -max-failed failed attempts (or its own -max-failed-in), or when there
+// were fewer than -min-filings filings.
 //
 // Output (-out): one CSV line per attempt: unix_ms,kind,status,error,phase.
 // The last line on stdout: filings=N lost=N undecided=N attempts=N failed=N pages=N.
@@ -22,6 +22,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +61,9 @@ func (r *recorder) send() sent {
 // note records one attempt; any answer but the expected one is a failure.
 func (r *recorder) note(s sent, kind string, status int, err error, ok bool) {
 	r.tally.Add(s.phase, s.phaseBegin, s.at, "", ok)
+	if kind == "file" {
+		r.tally.Key(s.phase, s.at, ok) // pages from the edge succeed through a database outage
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.attempts++
@@ -87,6 +91,8 @@ func run() error {
 	out := flag.String("out", "load.csv", "CSV of every attempt")
 	phases := flag.String("phases", "", "file naming the rehearsal's current phase")
 	maxFailed := flag.Int("max-failed", 0, "failed attempts allowed in each phase")
+	maxFailedIn := phase.CountFlag{}
+	flag.Var(maxFailedIn, "max-failed-in", "PHASE=N: failed attempts allowed in that phase instead (a failover's refusals, retried; repeat)")
 	minFilings := flag.Int("min-filings", 100, "filings needed: a verdict on too little load proves nothing")
 	flag.Parse()
 
@@ -119,7 +125,7 @@ func run() error {
 		codes[key] = ""
 		mu.Unlock()
 		deadline := time.Now().Add(*giveUp)
-		for wait := 200 * time.Millisecond; time.Now().Before(deadline); wait = min(2*wait, 2*time.Second) {
+		for wait := 200 * time.Millisecond; time.Now().Before(deadline); wait = min(2*wait, 5*time.Second) {
 			start := rec.send()
 			req, _ := http.NewRequest(http.MethodPost, *base+"/api/v1/requests", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
@@ -138,6 +144,11 @@ func run() error {
 					codes[key] = receipt.Code
 					mu.Unlock()
 					return
+				}
+				// As the SPA does: a 429 or 503 says when to come back. A
+				// client that retries sooner only adds to the outage.
+				if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+					wait = max(wait, min(time.Duration(s)*time.Second, 10*time.Second))
 				}
 			} else {
 				rec.note(start, "file", 0, err, false)
@@ -222,7 +233,7 @@ loop:
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	rec.tally.Report(os.Stdout, "loader")
-	problems := rec.tally.Check(phase.Rules{MaxFailed: *maxFailed})
+	problems := rec.tally.Check(phase.Rules{MaxFailed: *maxFailed, MaxFailedIn: maxFailedIn})
 	if lost > 0 {
 		problems = append(problems, fmt.Sprintf("%d filings lost: no attempt in %s got a tracking code", lost, *giveUp))
 	}

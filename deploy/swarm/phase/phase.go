@@ -3,6 +3,14 @@
 // script writes to a file: "b", "node3-down"), print one line per phase, and
 // fail on the rules they were given. The shell only names the phases; no awk
 // over a CSV decides anything.
+//
+// A phase named with a trailing "~" ("one-node-down~") begins when the
+// service has recovered from the fault before it: at the first of
+// RecoveryRun consecutive successful key requests (Key: filings, which a
+// database outage refuses; pages from the edge succeed throughout), by the
+// time they were sent. Failures sent before it belong to the recovery, are
+// counted and printed apart, and are not held against the phase; every
+// failure after it is. A phase that never recovers breaks the rules.
 package phase
 
 import (
@@ -12,6 +20,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -69,6 +78,15 @@ type Stats struct {
 	Name            string
 	Begin, End      time.Time // when the phase began, and its last request was sent
 	Requests, Fails int
+	// FirstFail and LastFail are when the first and the last failed request
+	// of the phase were sent: the clients' view of an outage.
+	FirstFail, LastFail time.Time
+	// Of a recovering phase ("name~"): when its key requests and its
+	// failures were sent, at most MaxRecoveryEvents of each (any more
+	// failures count against the phase; key requests past it are ignored).
+	keys      []keyEvent
+	failTimes []time.Time
+	overflow  int
 	// Served counts answers by the release that gave them (the X-Release
 	// header; "" when the answer named none), First is when each was first
 	// seen, from the phase's beginning.
@@ -79,6 +97,21 @@ type Stats struct {
 // MaxReleases is how many releases a phase tells apart; the answers of any
 // more are counted as Other (which no -allow names, so they fail the phase).
 const MaxReleases = 16
+
+// MaxRecoveryEvents bounds what a recovering phase remembers.
+const MaxRecoveryEvents = 100000
+
+// RecoveryRun is how many key requests in a row, by the time they were
+// sent, must succeed before a recovering phase counts as recovered.
+const RecoveryRun = 20
+
+type keyEvent struct {
+	sent time.Time
+	ok   bool
+}
+
+// Recovering says whether a phase begins only once the service recovers.
+func Recovering(phase string) bool { return strings.HasSuffix(phase, "~") }
 
 // Other stands for the releases past MaxReleases.
 const Other = "(other)"
@@ -101,8 +134,21 @@ func (t *Tally) Add(phase string, begin, sent time.Time, release string, ok bool
 	}
 	s := t.phases[i]
 	s.Requests++
+	if !ok && Recovering(phase) {
+		if len(s.failTimes) < MaxRecoveryEvents {
+			s.failTimes = append(s.failTimes, sent)
+		} else {
+			s.overflow++
+		}
+	}
 	if !ok {
 		s.Fails++
+		if s.FirstFail.IsZero() || sent.Before(s.FirstFail) {
+			s.FirstFail = sent
+		}
+		if sent.After(s.LastFail) {
+			s.LastFail = sent
+		}
 	}
 	if sent.After(s.End) {
 		s.End = sent
@@ -116,6 +162,55 @@ func (t *Tally) Add(phase string, begin, sent time.Time, release string, ok bool
 	s.Served[release]++
 }
 
+// Key records, in a recovering phase, how a key request sent at sent went
+// (after Add has counted it): what says whether the service has recovered.
+func (t *Tally) Key(phase string, sent time.Time, ok bool) {
+	if !Recovering(phase) {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, s := range t.phases {
+		if s.Name == phase && len(s.keys) < MaxRecoveryEvents {
+			s.keys = append(s.keys, keyEvent{sent, ok})
+		}
+	}
+}
+
+// RecoveredAt is when the first of RecoveryRun consecutive successful key
+// requests was sent; zero if there is no such run.
+func (s Stats) RecoveredAt() time.Time {
+	keys := slices.Clone(s.keys)
+	sort.SliceStable(keys, func(i, j int) bool { return keys[i].sent.Before(keys[j].sent) })
+	run := 0
+	for i, k := range keys {
+		if !k.ok {
+			run = 0
+			continue
+		}
+		if run++; run == RecoveryRun {
+			return keys[i-RecoveryRun+1].sent
+		}
+	}
+	return time.Time{}
+}
+
+// failedAfterRecovery is how many of a recovering phase's failures were
+// sent once it had recovered (all of them, if it never did).
+func (s Stats) failedAfterRecovery() int {
+	at := s.RecoveredAt()
+	if at.IsZero() {
+		return s.Fails
+	}
+	n := s.overflow
+	for _, f := range s.failTimes {
+		if !f.Before(at) {
+			n++
+		}
+	}
+	return n
+}
+
 // Phases is a copy of the tally, in the order the phases began.
 func (t *Tally) Phases() []Stats {
 	t.mu.Lock()
@@ -123,7 +218,7 @@ func (t *Tally) Phases() []Stats {
 	out := make([]Stats, 0, len(t.phases))
 	for _, s := range t.phases {
 		c := *s
-		c.Served, c.First = maps.Clone(s.Served), maps.Clone(s.First)
+		c.Served, c.First, c.failTimes, c.keys = maps.Clone(s.Served), maps.Clone(s.First), slices.Clone(s.failTimes), slices.Clone(s.keys)
 		out = append(out, c)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Begin.Before(out[j].Begin) })
@@ -135,6 +230,12 @@ func (t *Tally) Phases() []Stats {
 func (t *Tally) Report(w io.Writer, tool string) {
 	for _, s := range t.Phases() {
 		fmt.Fprintf(w, "%s: phase %-14s %6.1f s  %6d requests  %4d failed", tool, s.Name, s.End.Sub(s.Begin).Seconds(), s.Requests, s.Fails)
+		if s.Fails > 0 {
+			fmt.Fprintf(w, " (sent from +%.1f s to +%.1f s)", s.FirstFail.Sub(s.Begin).Seconds(), s.LastFail.Sub(s.Begin).Seconds())
+		}
+		if at := s.RecoveredAt(); Recovering(s.Name) && !at.IsZero() {
+			fmt.Fprintf(w, "  recovered at +%.1f s, %d failed after", at.Sub(s.Begin).Seconds(), s.failedAfterRecovery())
+		}
 		releases := make([]string, 0, len(s.Served))
 		for r := range s.Served {
 			releases = append(releases, r)
@@ -153,8 +254,10 @@ func (t *Tally) Report(w io.Writer, tool string) {
 // Rules are what a rehearsal demands of its requests.
 type Rules struct {
 	// MaxFailed is how many requests may fail in each phase (a rolling
-	// update that drops nothing: 0).
-	MaxFailed int
+	// update that drops nothing: 0), unless MaxFailedIn names the phase (a
+	// failover, whose refused requests are retried and counted).
+	MaxFailed   int
+	MaxFailedIn map[string]int
 	// MinRequests is how many requests there must be in all: a verdict on
 	// too little traffic proves nothing.
 	MinRequests int
@@ -172,8 +275,17 @@ func (t *Tally) Check(r Rules) []string {
 	for _, s := range t.Phases() {
 		total += s.Requests
 		seen[s.Name] = true
-		if s.Fails > r.MaxFailed {
-			problems = append(problems, fmt.Sprintf("phase %s: %d of %d requests failed (at most %d)", s.Name, s.Fails, s.Requests, r.MaxFailed))
+		most, named := r.MaxFailedIn[s.Name]
+		if !named {
+			most = r.MaxFailed
+		}
+		switch {
+		case Recovering(s.Name) && s.RecoveredAt().IsZero():
+			problems = append(problems, fmt.Sprintf("phase %s: never recovered (%d requests, no %d key requests in a row succeeded)", s.Name, s.Requests, RecoveryRun))
+		case Recovering(s.Name) && s.failedAfterRecovery() > most:
+			problems = append(problems, fmt.Sprintf("phase %s: %d requests failed after it recovered (at most %d)", s.Name, s.failedAfterRecovery(), most))
+		case !Recovering(s.Name) && s.Fails > most:
+			problems = append(problems, fmt.Sprintf("phase %s: %d of %d requests failed (at most %d)", s.Name, s.Fails, s.Requests, most))
 		}
 		allowed, ok := r.Allow[s.Name]
 		if !ok {
@@ -216,6 +328,29 @@ func (a AllowFlag) Set(v string) error {
 		return fmt.Errorf("want PHASE=RELEASE[|RELEASE…], got %q", v)
 	}
 	a[name] = append(a[name], strings.Split(rels, "|")...)
+	return nil
+}
+
+// CountFlag is the flag.Value of repeated -max-failed-in PHASE=N rules.
+type CountFlag map[string]int
+
+func (c CountFlag) String() string {
+	parts := make([]string, 0, len(c))
+	for p, n := range c {
+		parts = append(parts, fmt.Sprintf("%s=%d", p, n))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+// Set reads one PHASE=N rule.
+func (c CountFlag) Set(v string) error {
+	name, n, ok := strings.Cut(v, "=")
+	count, err := strconv.Atoi(n)
+	if !ok || name == "" || err != nil || count < 0 {
+		return fmt.Errorf("want PHASE=COUNT, got %q", v)
+	}
+	c[name] = count
 	return nil
 }
 

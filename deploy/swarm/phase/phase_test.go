@@ -115,3 +115,75 @@ func TestAServerNamingANewReleasePerAnswerCannotGrowTheTally(t *testing.T) {
 		t.Fatal("answers from releases nobody allowed passed")
 	}
 }
+
+// A failover phase may refuse some requests (retried, and counted); its
+// line says when the refusals began and ended; every other phase still
+// allows MaxFailed.
+func TestAPhaseNamedInMaxFailedInMayRefuseThatMany(t *testing.T) {
+	var tl Tally
+	tl.Add("steady", at(0), at(1), "", true)
+	tl.Add("steady", at(0), at(2), "", false)
+	tl.Add("failover", at(10), at(11), "", true)
+	for _, s := range []float64{12, 13.5, 20} {
+		tl.Add("failover", at(10), at(s), "", false)
+	}
+	tl.Add("failover", at(10), at(21), "", true)
+	allow := CountFlag{}
+	if err := allow.Set("failover=3"); err != nil {
+		t.Fatal(err)
+	}
+	got := tl.Check(Rules{MaxFailed: 0, MaxFailedIn: allow})
+	if want := "phase steady: 1 of 2 requests failed (at most 0)"; strings.Join(got, "\n") != want {
+		t.Fatalf("problems %q, want only %q", got, want)
+	}
+	var out strings.Builder
+	tl.Report(&out, "loader")
+	if !strings.Contains(out.String(), "3 failed (sent from +2.0 s to +10.0 s)") {
+		t.Fatalf("the failover's line does not say when it refused:\n%s", out.String())
+	}
+	for _, bad := range []string{"failover", "failover=x", "=3", "failover=-1"} {
+		if err := allow.Set(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// A recovering phase ("name~") begins at the first of RecoveryRun key
+// requests in a row that succeed (by send time, whatever order the answers
+// come in): failures sent before belong to the recovery (counted, printed,
+// allowed); failures sent after break the phase; so does never recovering.
+func TestARecoveringPhaseBeginsOnceKeyRequestsSucceedInARow(t *testing.T) {
+	var tl Tally
+	p := "one-node-down~"
+	add := func(s float64, ok bool) {
+		tl.Add(p, at(0), at(s), "", ok)
+		tl.Key(p, at(s), ok)
+	}
+	add(0.1, true) // one early success is no recovery
+	add(1, false)
+	add(2, false)
+	for i := range RecoveryRun { // answered out of order
+		add(3+float64(RecoveryRun-1-i)*0.1, true)
+	}
+	tl.Add(p, at(0), at(2.5), "", false) // a page that failed during the recovery
+	if got := tl.Check(Rules{}); len(got) != 0 {
+		t.Fatalf("failures before the recovery broke the phase: %q", got)
+	}
+	var out strings.Builder
+	tl.Report(&out, "loader")
+	if !strings.Contains(out.String(), "recovered at +3.0 s, 0 failed after") {
+		t.Fatalf("the recovery is not reported:\n%s", out.String())
+	}
+	add(10, false)
+	if got := tl.Check(Rules{}); len(got) != 1 || !strings.Contains(got[0], "1 requests failed after it recovered") {
+		t.Fatalf("a failure after the recovery: %q", got)
+	}
+	var never Tally
+	for s := range 30 {
+		never.Add("stuck~", at(0), at(float64(s)), "", s%5 != 0)
+		never.Key("stuck~", at(float64(s)), s%5 != 0)
+	}
+	if got := never.Check(Rules{}); len(got) != 1 || !strings.Contains(got[0], "never recovered") {
+		t.Fatalf("a phase that never recovered: %q", got)
+	}
+}

@@ -6,6 +6,9 @@
 //	swarmwait [flags] service NAME IMAGE   every task of NAME runs IMAGE; exit 1 when Swarm rolled it back
 //	swarmwait [flags] job NAME             the replicated job NAME completed; exit 1 when out of attempts
 //	swarmwait [flags] running NAME         a task of NAME runs
+//	swarmwait [flags] node-down NODE       the managers see NODE down
+//	swarmwait [flags] away NODE NAME N     N tasks of NAME run on nodes other than NODE
+//	swarmwait [flags] nodes-ready          every node is ready, every manager reachable, one leads
 //
 // Exit status: 0 done, 1 failed or timed out, 2 bad usage.
 package main
@@ -18,31 +21,15 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/loandesk/loandesk/deploy/swarm/engine"
+	"github.com/loandesk/loandesk/deploy/swarm/waitcli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stderr)
-	var usage usageError
-	switch {
-	case errors.As(err, &usage):
-		fmt.Fprintln(os.Stderr, "swarmwait:", err)
-		os.Exit(2)
-	case err != nil:
-		logf(os.Stderr, "FAILED: %v", err)
-		os.Exit(1)
-	}
+	waitcli.Main("swarmwait", "", func(ctx context.Context) error { return run(ctx, os.Args[1:], os.Getenv, os.Stderr) })
 }
-
-type usageError string
-
-func (u usageError) Error() string { return string(u) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
 	fs := flag.NewFlagSet("swarmwait", flag.ContinueOnError)
@@ -51,36 +38,62 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	poll := fs.Duration("poll", time.Second, "ask the engine this often")
 	crashLoop := fs.Int("crash-loop", 6, "service: failed tasks of the new image that make a new service (no update to roll back) count as failing")
 	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
+		return waitcli.UsageError(err.Error())
 	}
 	rest := fs.Args()
 	var name string
-	var verdict func(Service, []Task) (Outcome, string)
+	var verdict func(Service, []Task, []Node) (Outcome, string)
+	withNodes, withService := false, true
 	switch {
 	case len(rest) == 3 && rest[0] == "service":
 		name = rest[1]
 		want := rest[2]
 		if want == "" {
-			return usageError("service " + name + ": no image to wait for")
+			return waitcli.UsageError("service " + name + ": no image to wait for")
 		}
-		verdict = func(s Service, t []Task) (Outcome, string) { return Converged(s, t, want, *crashLoop) }
+		verdict = func(s Service, t []Task, _ []Node) (Outcome, string) { return Converged(s, t, want, *crashLoop) }
 	case len(rest) == 2 && rest[0] == "job":
-		name, verdict = rest[1], JobDone
+		name, verdict = rest[1], func(s Service, t []Task, _ []Node) (Outcome, string) { return JobDone(s, t) }
 	case len(rest) == 2 && rest[0] == "running":
-		name, verdict = rest[1], Running
+		name, verdict = rest[1], func(s Service, t []Task, _ []Node) (Outcome, string) { return Running(s, t) }
+	case len(rest) == 2 && rest[0] == "node-down":
+		node := rest[1]
+		name, withNodes, withService = "node "+node, true, false
+		verdict = func(_ Service, _ []Task, n []Node) (Outcome, string) { return NodeDown(n, node) }
+	case len(rest) == 1 && rest[0] == "nodes-ready":
+		name, withNodes, withService = "the nodes", true, false
+		verdict = func(_ Service, _ []Task, n []Node) (Outcome, string) { return NodesReady(n) }
+	case len(rest) == 4 && rest[0] == "away":
+		node, want := rest[1], 0
+		if _, err := fmt.Sscan(rest[3], &want); err != nil || want < 1 {
+			return waitcli.UsageError("away " + node + " " + rest[2] + ": " + rest[3] + " is not a count of tasks")
+		}
+		name, withNodes = rest[2], true
+		verdict = func(_ Service, t []Task, n []Node) (Outcome, string) { return Away(n, t, node, want) }
 	default:
-		return usageError("usage: swarmwait [-timeout D] service NAME IMAGE | job NAME | running NAME")
+		return waitcli.UsageError("usage: swarmwait [-timeout D] service NAME IMAGE | job NAME | running NAME | node-down NODE | away NODE NAME N | nodes-ready")
 	}
 	api, err := engine.New(getenv("DOCKER_HOST"))
 	if err != nil {
-		return usageError(err.Error())
+		return waitcli.UsageError(err.Error())
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	start := time.Now()
 	last := ""
 	for {
-		s, tasks, err := look(ctx, api, name)
+		var (
+			s     Service
+			tasks []Task
+			nodes []Node
+			err   error
+		)
+		if withService {
+			s, tasks, err = look(ctx, api, name)
+		}
+		if err == nil && withNodes {
+			err = api.Do(ctx, "GET", "/nodes", &nodes)
+		}
 		outcome, why := Waiting, ""
 		if err != nil {
 			if ctx.Err() != nil { // the timeout cut this look short: say what the last one saw
@@ -89,7 +102,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 			}
 			why = err.Error() // an engine that does not answer for a moment: ask again
 		} else {
-			outcome, why = verdict(s, tasks)
+			outcome, why = verdict(s, tasks, nodes)
 		}
 		if why != last && outcome == Waiting {
 			logf(out, "%s: %s", name, why)
@@ -150,6 +163,4 @@ func printTasks(out io.Writer, tasks []Task) {
 	}
 }
 
-func logf(out io.Writer, format string, args ...any) {
-	fmt.Fprintf(out, "[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
-}
+func logf(out io.Writer, format string, args ...any) { waitcli.Logf(out, "", format, args...) }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/loandesk/loandesk/deploy/swarm/waitcli"
 )
 
 const (
@@ -198,9 +200,9 @@ func TestAWaitAsksAgainWhileTheServiceIsMissing(t *testing.T) {
 }
 
 func TestBadUsageIsNamed(t *testing.T) {
-	for _, args := range [][]string{{"service", "x"}, {"job"}, {"wait", "x"}, {"service", "x", ""}} {
+	for _, args := range [][]string{{"service", "x"}, {"job"}, {"wait", "x"}, {"service", "x", ""}, {"away", "node3", "x", "none"}, {"node-down"}} {
 		err := run(context.Background(), args, func(string) string { return "" }, &bytes.Buffer{})
-		var u usageError
+		var u waitcli.UsageError
 		if !errors.As(err, &u) {
 			t.Errorf("%q: %v, want a usage error", args, err)
 		}
@@ -208,5 +210,50 @@ func TestBadUsageIsNamed(t *testing.T) {
 	err := run(context.Background(), []string{"job", "x"}, func(string) string { return "https://engine" }, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "want unix://, tcp:// or ssh://") {
 		t.Errorf("an unknown DOCKER_HOST scheme: %v", err)
+	}
+}
+
+func node(id, host, state, reach string, leader bool) Node {
+	n := Node{ID: id}
+	n.Description.Hostname, n.Status.State = host, state
+	if reach != "" {
+		n.ManagerStatus = &struct {
+			Leader       bool
+			Reachability string
+		}{leader, reach}
+	}
+	return n
+}
+
+func TestNodeVerdicts(t *testing.T) {
+	three := []Node{node("n1", "node1", "ready", "reachable", true), node("n2", "node2", "ready", "reachable", false), node("n3", "node3", "down", "unreachable", false)}
+	if o, why := NodeDown(three, "node3"); o != Done {
+		t.Errorf("node3 down: %v %s", o, why)
+	}
+	if o, why := NodeDown(three, "node2"); o != Waiting {
+		t.Errorf("node2 ready: %v %s", o, why)
+	}
+	if o, _ := NodeDown(three, "node9"); o != Failed {
+		t.Errorf("a node that is not there: %v", o)
+	}
+	if o, why := NodesReady(three); o != Waiting || !strings.Contains(why, "node3:down/unreachable") {
+		t.Errorf("node3 still down: %v %s", o, why)
+	}
+	three[2] = node("n3", "node3", "ready", "reachable", false)
+	if o, why := NodesReady(three); o != Done {
+		t.Errorf("all back: %v %s", o, why)
+	}
+	three[2] = node("n3", "node3", "ready", "reachable", true)
+	if o, why := NodesReady(three); o != Waiting {
+		t.Errorf("two leaders: %v %s", o, why)
+	}
+	tasks := []Task{task(1, imgA, "running", "running"), task(2, imgA, "running", "running"), task(3, imgA, "running", "running"), task(3, imgA, "shutdown", "running")}
+	tasks[0].NodeID, tasks[1].NodeID, tasks[2].NodeID, tasks[3].NodeID = "n1", "n2", "n3", "n2"
+	if o, why := Away(three, tasks, "node3", 3); o != Waiting || why != "2 of 3 tasks run away from node3" {
+		t.Errorf("one task still on node3: %v %s", o, why)
+	}
+	tasks[2].NodeID = "n1"
+	if o, why := Away(three, tasks, "node3", 3); o != Done {
+		t.Errorf("rescheduled: %v %s", o, why)
 	}
 }
