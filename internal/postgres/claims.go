@@ -48,7 +48,9 @@ func (db *DB) ClaimFiling(ctx context.Context, key, fingerprint string, ttl time
 	var holder *string
 	var id *int64
 	q := ClaimQuery(key, fingerprint, ttl)
-	if err := db.pool.QueryRow(ctx, q.SQL, q.Args...).Scan(&c.Won, &holder, &id); err != nil {
+	if err := db.onPrimary(ctx, func(ctx context.Context) error {
+		return db.pool.QueryRow(ctx, q.SQL, q.Args...).Scan(&c.Won, &holder, &id)
+	}); err != nil {
 		return domain.Claim{}, translate(err, "claiming the idempotency key")
 	}
 	if id != nil {

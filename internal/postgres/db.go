@@ -40,6 +40,9 @@ type DB struct {
 	// jobs only inserts jobs, inside this package's transactions;
 	// WorkDecisions runs a River client of its own to work them (queue.go).
 	jobs *river.Client[pgx.Tx]
+	// primaryWait: how long a keyed write waits out a moving primary
+	// (onPrimary); a constant but for tests.
+	primaryWait time.Duration
 }
 
 // appSession are the settings of every application connection, unless the
@@ -150,7 +153,7 @@ func Open(ctx context.Context, url string, password PasswordFunc) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &DB{pool: pool, jobs: jobs}, nil
+	return &DB{pool: pool, jobs: jobs, primaryWait: primaryWait}, nil
 }
 
 // Close releases the pool.

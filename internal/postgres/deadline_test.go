@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net"
 	neturl "net/url"
 	"strings"
 	"sync"
@@ -334,5 +335,56 @@ func TestASilentPrimaryCostsAPingNotTheRequest(t *testing.T) {
 	defer cancel()
 	if _, _, err := db.CreateLoan(ctx, newLoan("silent-primary-1", "Ana Silencio", "30123950", time.Now())); err != nil {
 		t.Fatalf("filing after the primary fell silent: %v, want it saved on the next member", err)
+	}
+}
+
+// A switchover: the old primary ends its sessions and for a moment nothing
+// at the address takes writes (connections accepted and closed, then
+// refused); a filing waits for the next primary instead of failing.
+func TestAFilingWaitsOutASwitchover(t *testing.T) {
+	url, ctx := testenv.DatabaseURL(t), context.Background()
+	target := testenv.HostPort(t, url)
+	old := testenv.NewProxy(t, target)
+	db := openAt(t, testenv.ThroughProxy(t, url, old))
+	db.SetPrimaryWait(time.Minute)
+	if err := db.Ping(ctx); err != nil { // a pooled connection to the old primary
+		t.Fatal(err)
+	}
+	old.Cut()
+	gap, err := net.Listen("tcp", old.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attempts := make(chan struct{}, 100)
+	go func() {
+		for {
+			c, err := gap.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+			attempts <- struct{}{}
+		}
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := db.CreateLoan(ctx, newLoan("switchover-1", "Ana Cambio", "30123950", time.Now()))
+		done <- err
+	}()
+	for range 3 { // three connection attempts: the filing is waiting, not failed
+		select {
+		case err := <-done:
+			t.Fatalf("filing while no member takes writes ended: %v, want it to wait", err)
+		case <-attempts:
+		}
+	}
+	gap.Close()
+	testenv.NewProxyOn(t, old.Addr, target) // the new primary, where the client looks
+	if err := <-done; err != nil {
+		t.Fatalf("filing across a switchover: %v, want it saved on the new primary", err)
+	}
+	got, err := db.LoanByIdempotencyKey(ctx, "switchover-1")
+	if err != nil || got.FullName != "Ana Cambio" {
+		t.Fatalf("the filing after the switchover: %+v %v", got, err)
 	}
 }

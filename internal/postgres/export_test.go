@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -39,3 +40,8 @@ func (db *DB) Unbounded(t testing.TB) *pgxpool.Pool {
 	t.Cleanup(pool.Close)
 	return pool
 }
+
+// SetPrimaryWait sets how long a keyed write waits for a primary: a test
+// decides when the primary is back by a state it waits for, so the machine's
+// speed must not end the wait first.
+func (db *DB) SetPrimaryWait(d time.Duration) { db.primaryWait = d }

@@ -40,7 +40,11 @@ func (db *DB) CreateLoan(ctx context.Context, l *domain.LoanRequest) (*domain.Lo
 		return db.createQueued(ctx, l)
 	}
 	q := FilingQuery(l)
-	stored, err := scanLoan(db.pool.QueryRow(ctx, q.SQL, q.Args...))
+	var stored *domain.LoanRequest
+	err := db.onPrimary(ctx, func(ctx context.Context) (err error) {
+		stored, err = scanLoan(db.pool.QueryRow(ctx, q.SQL, q.Args...))
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		stored, err = db.LoanByIdempotencyKey(ctx, l.IdempotencyKey)
 		return stored, err == nil, err
@@ -56,24 +60,27 @@ func (db *DB) CreateLoan(ctx context.Context, l *domain.LoanRequest) (*domain.Lo
 func (db *DB) createQueued(ctx context.Context, l *domain.LoanRequest) (*domain.LoanRequest, bool, error) {
 	var stored *domain.LoanRequest
 	existed := false
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		stored, err = scanLoan(tx.QueryRow(ctx, `
+	err := db.onPrimary(ctx, func(ctx context.Context) error {
+		return db.inTx(ctx, func(tx pgx.Tx) error {
+			existed = false
+			var err error
+			stored, err = scanLoan(tx.QueryRow(ctx, `
 			INSERT INTO loan_requests (`+insertColumns+`) VALUES (`+insertValues+`)
 			ON CONFLICT (idempotency_key) DO NOTHING
 			RETURNING `+loanColumns, insertArgs(l)...))
-		if errors.Is(err, pgx.ErrNoRows) {
-			existed = true
-			stored, err = scanLoan(tx.QueryRow(ctx, `SELECT `+loanColumns+` FROM loan_requests WHERE idempotency_key = $1`, l.IdempotencyKey))
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		if err := settleClaim(ctx, tx, l.IdempotencyKey); err != nil {
-			return err
-		}
-		return db.queueDecision(ctx, tx, stored.ID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				existed = true
+				stored, err = scanLoan(tx.QueryRow(ctx, `SELECT `+loanColumns+` FROM loan_requests WHERE idempotency_key = $1`, l.IdempotencyKey))
+				return err
+			}
+			if err != nil {
+				return err
+			}
+			if err := settleClaim(ctx, tx, l.IdempotencyKey); err != nil {
+				return err
+			}
+			return db.queueDecision(ctx, tx, stored.ID)
+		})
 	})
 	if err != nil {
 		return nil, false, translate(err, "saving the loan request")
