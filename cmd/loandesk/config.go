@@ -13,6 +13,7 @@ import (
 	"github.com/loandesk/loandesk/internal/domain"
 	"github.com/loandesk/loandesk/internal/lifecycle"
 	"github.com/loandesk/loandesk/internal/obs"
+	"github.com/loandesk/loandesk/internal/postgres"
 	"github.com/loandesk/loandesk/internal/worker"
 )
 
@@ -224,12 +225,13 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 	if !obs.ParseLevel(c.LogLevel) {
 		e.fail("LOG_LEVEL", "%q must be debug, info, warn or error", c.LogLevel)
 	}
-	// A filing may wait DECISION_TIMEOUT for the providers, then save
+	// A filing may wait for a moving primary to claim its key
+	// (postgres.PrimaryWait), DECISION_TIMEOUT for the providers, then save
 	// (domain.SaveTimeout): all of it within the server's 15 s to answer
 	// (lifecycle.NewServer), or the answer is lost on its way.
-	if c.DecisionTimeout+domain.SaveTimeout+time.Second > lifecycle.WriteTimeout {
-		e.fail("DECISION_TIMEOUT", "%s with the save's %s must leave a second of the server's %s to answer",
-			c.DecisionTimeout, domain.SaveTimeout, lifecycle.WriteTimeout)
+	if postgres.PrimaryWait+c.DecisionTimeout+domain.SaveTimeout+time.Second > lifecycle.WriteTimeout {
+		e.fail("DECISION_TIMEOUT", "%s with the claim's %s and the save's %s must leave a second of the server's %s to answer",
+			c.DecisionTimeout, postgres.PrimaryWait, domain.SaveTimeout, lifecycle.WriteTimeout)
 	}
 	if c.MaxInFlightPerClient > c.MaxInFlight {
 		e.fail("MAX_IN_FLIGHT_PER_CLIENT", "%d is more than MAX_IN_FLIGHT (%d)", c.MaxInFlightPerClient, c.MaxInFlight)

@@ -714,6 +714,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"MAX_IN_FLIGHT", "0", "MAX_IN_FLIGHT"},
 		{"MAX_IN_FLIGHT_PER_CLIENT", "1000", "MAX_IN_FLIGHT_PER_CLIENT"},
 		{"DECISION_TIMEOUT", "10s", "DECISION_TIMEOUT"},
+		{"DECISION_TIMEOUT", "5s", "DECISION_TIMEOUT"}, // 5 + the claim's 5 + the save's 5 leave no second of 15
 	} {
 		getenv := with(tc.k, tc.v)
 		if tc.k == "DATABASE_PASSWORD" { // a password beside IAM authentication

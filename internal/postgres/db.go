@@ -153,7 +153,7 @@ func Open(ctx context.Context, url string, password PasswordFunc) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &DB{pool: pool, jobs: jobs, primaryWait: primaryWait}, nil
+	return &DB{pool: pool, jobs: jobs, primaryWait: PrimaryWait}, nil
 }
 
 // Close releases the pool.

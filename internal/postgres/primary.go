@@ -11,12 +11,12 @@ import (
 	"github.com/sethvargo/go-retry"
 )
 
-// primaryWait bounds how long a filing's write waits for a primary that is
+// PrimaryWait bounds how long a filing's write waits for a primary that is
 // moving: a planned switchover leaves no member taking writes for a second
 // or two, and the old primary ends its sessions. Waiting that out here turns
 // a switchover into a slower answer instead of a 503; a primary lost with its
 // machine takes longer (Patroni's ttl) and still gets the 503, after this.
-const primaryWait = 5 * time.Second
+const PrimaryWait = 5 * time.Second
 
 // onPrimary runs write, again while its error says the primary is moving
 // (primaryMoving), for up to db.primaryWait and within ctx. Only writes that
