@@ -119,6 +119,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := d.cmd("pgbackrest", "--config="+d.conf, "--stanza=loandesk", "--type=full", "backup"); err != nil {
 		return err
 	}
+	backedUp := time.Now()
 	d.say("full backup in %.1f s (encrypted repository, aes-256-cbc)", time.Since(t0).Seconds())
 
 	// 3. Requests filed after the backup, then T.
@@ -126,6 +127,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// pgBackRest restores to T from a backup that stopped before T, in whole
+	// seconds: T must fall in a later second than the backup's end (a busy
+	// machine once put both in one second, and the restore found no backup).
+	time.Sleep(time.Until(backedUp.Truncate(time.Second).Add(time.Second)))
 	var target time.Time
 	if err := sql.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&target); err != nil {
 		return err
