@@ -47,7 +47,10 @@ func (db *DB) CreateLoan(ctx context.Context, l *domain.LoanRequest) (*domain.Lo
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		stored, err = db.LoanByIdempotencyKey(ctx, l.IdempotencyKey)
-		return stored, err == nil, err
+		if err != nil {
+			return nil, false, err
+		}
+		return stored, !ours(stored, l), nil
 	}
 	if err != nil {
 		return nil, false, translate(err, "saving the loan request")
@@ -85,8 +88,13 @@ func (db *DB) createQueued(ctx context.Context, l *domain.LoanRequest) (*domain.
 	if err != nil {
 		return nil, false, translate(err, "saving the loan request")
 	}
-	return stored, existed, nil
+	return stored, existed && !ours(stored, l), nil
 }
+
+// ours: the stored request is the one this call saved — an attempt that
+// committed before its connection died (onPrimary tried again), not another
+// call's. Tracking codes are random per call, so only ours carries ours.
+func ours(stored, l *domain.LoanRequest) bool { return stored.TrackingCode == l.TrackingCode }
 
 const (
 	insertColumns = `tracking_code, full_name, email, document_number, gender, amount, status, reason,

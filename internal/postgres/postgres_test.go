@@ -33,6 +33,28 @@ func TestCreateIsIdempotentPerKey(t *testing.T) {
 	}
 }
 
+// A save tried again after its first attempt committed unseen (its
+// connection died on the way back: onPrimary) finds its own row: that is
+// this call's filing, not another call's, so no replay.
+func TestASaveThatFindsItsOwnRowIsNoReplay(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	decided := newLoan("own-row-decided", "Ana Propia", "30123950", time.Now())
+	if err := decided.ApplyDecision(domain.Decision{Status: domain.StatusInReview, Reason: domain.ReasonManual}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []*domain.LoanRequest{newLoan("own-row-queued", "Ana Propia", "30123950", time.Now()), decided} {
+		first, existed, err := db.CreateLoan(ctx, l)
+		if err != nil || existed {
+			t.Fatalf("%s: first save: existed=%v err=%v", l.IdempotencyKey, existed, err)
+		}
+		again, existed, err := db.CreateLoan(ctx, l) // the same call's second attempt
+		if err != nil || existed || again.ID != first.ID {
+			t.Fatalf("%s: the same save again: existed=%v id %d vs %d, err=%v, want its own row, no replay",
+				l.IdempotencyKey, existed, again.ID, first.ID, err)
+		}
+	}
+}
+
 func TestConcurrentRepeatsMakeExactlyOneRow(t *testing.T) {
 	db, ctx := testenv.DB(t), context.Background()
 	const n = 20
