@@ -5,12 +5,15 @@
 // over a CSV decides anything.
 //
 // A phase named with a trailing "~" ("one-node-down~") begins when the
-// service has recovered from the fault before it: at the first of
-// RecoveryRun consecutive successful key requests (Key: filings, which a
-// database outage refuses; pages from the edge succeed throughout), by the
-// time they were sent. Failures sent before it belong to the recovery, are
-// counted and printed apart, and are not held against the phase; every
-// failure after it is. A phase that never recovers breaks the rules.
+// service has recovered from the fault before it and stays so: at the first
+// of the successful key requests (Key: filings, which a database outage
+// refuses; pages from the edge succeed throughout) that run unbroken, by the
+// time they were sent, to the phase's end — at least RecoveryRun of them.
+// How long a recovery takes is the machine's business (a busy one flaps for
+// a while); that it ends, and holds, is the rule. Failures sent before it
+// belong to the recovery, are counted and printed apart, and are not held
+// against the phase; every failure after it is (a page's too). A phase that
+// never recovers breaks the rules.
 package phase
 
 import (
@@ -177,22 +180,20 @@ func (t *Tally) Key(phase string, sent time.Time, ok bool) {
 	}
 }
 
-// RecoveredAt is when the first of RecoveryRun consecutive successful key
-// requests was sent; zero if there is no such run.
+// RecoveredAt is when the first of the successful key requests that run
+// unbroken to the phase's end was sent, if they are RecoveryRun or more;
+// zero otherwise.
 func (s Stats) RecoveredAt() time.Time {
 	keys := slices.Clone(s.keys)
 	sort.SliceStable(keys, func(i, j int) bool { return keys[i].sent.Before(keys[j].sent) })
-	run := 0
-	for i, k := range keys {
-		if !k.ok {
-			run = 0
-			continue
-		}
-		if run++; run == RecoveryRun {
-			return keys[i-RecoveryRun+1].sent
-		}
+	first := len(keys)
+	for first > 0 && keys[first-1].ok {
+		first--
 	}
-	return time.Time{}
+	if len(keys)-first < RecoveryRun {
+		return time.Time{}
+	}
+	return keys[first].sent
 }
 
 // failedAfterRecovery is how many of a recovering phase's failures were
@@ -281,7 +282,7 @@ func (t *Tally) Check(r Rules) []string {
 		}
 		switch {
 		case Recovering(s.Name) && s.RecoveredAt().IsZero():
-			problems = append(problems, fmt.Sprintf("phase %s: never recovered (%d requests, no %d key requests in a row succeeded)", s.Name, s.Requests, RecoveryRun))
+			problems = append(problems, fmt.Sprintf("phase %s: never recovered (%d requests, no %d key requests in a row succeeded to its end)", s.Name, s.Requests, RecoveryRun))
 		case Recovering(s.Name) && s.failedAfterRecovery() > most:
 			problems = append(problems, fmt.Sprintf("phase %s: %d requests failed after it recovered (at most %d)", s.Name, s.failedAfterRecovery(), most))
 		case !Recovering(s.Name) && s.Fails > most:

@@ -174,7 +174,19 @@ func TestARecoveringPhaseBeginsOnceKeyRequestsSucceedInARow(t *testing.T) {
 	if !strings.Contains(out.String(), "recovered at +3.0 s, 0 failed after") {
 		t.Fatalf("the recovery is not reported:\n%s", out.String())
 	}
-	add(10, false)
+	add(10, false) // it did not hold: the recovery is still to come
+	if got := tl.Check(Rules{}); len(got) != 1 || !strings.Contains(got[0], "never recovered") {
+		t.Fatalf("a filing failed after a run of successes, at the phase's end: %q", got)
+	}
+	for i := range RecoveryRun {
+		add(11+float64(i)*0.1, true)
+	}
+	out.Reset()
+	tl.Report(&out, "loader")
+	if got := tl.Check(Rules{}); len(got) != 0 || !strings.Contains(out.String(), "recovered at +11.0 s, 0 failed after") {
+		t.Fatalf("recovered for good at +11 s: %q\n%s", got, out.String())
+	}
+	tl.Add(p, at(0), at(30), "", false) // a page that fails once it has recovered
 	if got := tl.Check(Rules{}); len(got) != 1 || !strings.Contains(got[0], "1 requests failed after it recovered") {
 		t.Fatalf("a failure after the recovery: %q", got)
 	}
