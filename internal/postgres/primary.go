@@ -19,19 +19,19 @@ import (
 const PrimaryWait = 5 * time.Second
 
 // onPrimary runs write, again while its error says the primary is moving
-// (primaryMoving), for at most db.primaryWait in all and within ctx. Only
+// (primaryMoving), begun within db.primaryWait and ctx. Only
 // writes that are idempotent by their key use it (a claim, a filing): one
 // that did commit before its connection died is found by the repeat, never
 // doubled (and CreateLoan knows it for its own: ours).
 func (db *DB) onPrimary(ctx context.Context, write func(ctx context.Context) error) error {
-	// The bound is hard: an attempt begun just before it ends is cut there too.
-	ctx, cancel := context.WithTimeout(ctx, db.primaryWait)
-	defer cancel()
 	var last error
-	// Few attempts (about five in 5 s): each new connection to a member that
-	// is starting or stopping costs it a process, while it has least to spare.
-	b := retry.WithMaxDuration(db.primaryWait, retry.WithCappedDuration(2*time.Second,
-		retry.WithJitterPercent(20, retry.NewExponential(250*time.Millisecond))))
+	// No attempt begins after primaryWait; the last one is bounded by the
+	// connection's connect_timeout (3 s) or statement_timeout (5 s). Not by a
+	// deadline of ours: a statement cancelled while its commit waits for the
+	// synchronous standby has committed on the primary all the same, and a
+	// claim that committed unseen holds its own key against the retry.
+	b := retry.WithMaxDuration(db.primaryWait, retry.WithCappedDuration(time.Second,
+		retry.WithJitterPercent(20, retry.NewExponential(100*time.Millisecond))))
 	err := retry.Do(ctx, b, func(ctx context.Context) error {
 		last = write(ctx)
 		if primaryMoving(last) {
@@ -40,7 +40,7 @@ func (db *DB) onPrimary(ctx context.Context, write func(ctx context.Context) err
 		return last
 	})
 	if err != nil && last != nil && ctx.Err() != nil {
-		return last // a deadline ended the wait: say what the database said
+		return last // the caller's deadline ended the wait: say what the database said
 	}
 	return err
 }
