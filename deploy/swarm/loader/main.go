@@ -1,7 +1,9 @@
 // Command loader keeps LoanDesk busy through a rehearsal (make test-swarm):
 // new filings at a fixed rate from a client that retries with the same
-// Idempotency-Key, and page loads. Every attempt goes on a fresh connection,
-// so each is routed afresh. When the -stop file appears it stops, then checks
+// Idempotency-Key as the SPA does (growing, jittered waits; the server's
+// Retry-After), and page loads. Every attempt goes on a fresh connection, so
+// each is routed afresh; at most -conns are open at once (one client of the
+// load balancer: more wait their turn, as a browser's would). When the -stop file appears it stops, then checks
 // that every filing was kept and decided. It tallies every attempt under the
 // phase the -phases file named when it was sent, prints one line per phase,
 // and exits 1 when a filing was lost or never decided, when a phase had more
@@ -20,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"strconv"
@@ -94,6 +97,7 @@ func run() error {
 	maxFailedIn := phase.CountFlag{}
 	flag.Var(maxFailedIn, "max-failed-in", "PHASE=N: failed attempts allowed in that phase instead (a failover's refusals, retried; repeat)")
 	minFilings := flag.Int("min-filings", 100, "filings needed: a verdict on too little load proves nothing")
+	conns := flag.Int("conns", 64, "connections open at once at most (web answers one client's 129th request in flight 429)")
 	flag.Parse()
 
 	f, err := os.Create(*out)
@@ -103,7 +107,7 @@ func run() error {
 	defer f.Close()
 	rec := &recorder{w: bufio.NewWriter(f), phases: phase.NewTracker(*phases)}
 	defer rec.w.Flush()
-	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, MaxConnsPerHost: *conns}}
 	ctx, cancel := context.WithTimeout(context.Background(), *maxDur)
 	defer cancel()
 
@@ -125,7 +129,12 @@ func run() error {
 		codes[key] = ""
 		mu.Unlock()
 		deadline := time.Now().Add(*giveUp)
-		for wait := 200 * time.Millisecond; time.Now().Before(deadline); wait = min(2*wait, 5*time.Second) {
+		// The SPA's policy (web/src/api/retry.ts): 1 s doubling to 8 s, each
+		// wait between half and all of it. Without the jitter a failover's
+		// refusals come back together; without the growth they come back as
+		// fast as a starved machine refuses them.
+		for ceiling := time.Second; time.Now().Before(deadline); ceiling = min(2*ceiling, 8*time.Second) {
+			wait := ceiling/2 + rand.N(ceiling/2)
 			start := rec.send()
 			req, _ := http.NewRequest(http.MethodPost, *base+"/api/v1/requests", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
