@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,7 +14,8 @@ import (
 // claims the key: a new claim, or one whose time passed unsettled (its
 // winner died) taken over. It also sweeps two claims that expired ten
 // minutes ago, so the table stays at about ten minutes of filings. One
-// statement, one snapshot: the holder's fingerprint is the one it saw, of
+// statement, one snapshot. A claim made with this call's token ($4) is this
+// call's own (an attempt that committed unseen): it is won again. The holder's fingerprint is the one it saw, of
 // a live claim only (NULL when the holder claimed after the snapshot, or
 // its claim expired and is being taken over: the caller asks again).
 const claimQuery = `
@@ -25,10 +27,11 @@ const claimQuery = `
 			WHERE expires_at < now() - interval '10 minutes' AND idempotency_key <> $1
 			LIMIT 2 FOR UPDATE SKIP LOCKED)
 	), claimed AS (
-		INSERT INTO filing_claims (idempotency_key, fingerprint, expires_at)
-		SELECT $1, $2, now() + make_interval(secs => $3) WHERE NOT EXISTS (SELECT FROM filed)
-		ON CONFLICT (idempotency_key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, expires_at = EXCLUDED.expires_at
-			WHERE filing_claims.expires_at < now() AND NOT filing_claims.done
+		INSERT INTO filing_claims (idempotency_key, fingerprint, expires_at, token)
+		SELECT $1, $2, now() + make_interval(secs => $3), $4 WHERE NOT EXISTS (SELECT FROM filed)
+		ON CONFLICT (idempotency_key) DO UPDATE
+			SET fingerprint = EXCLUDED.fingerprint, expires_at = EXCLUDED.expires_at, token = EXCLUDED.token
+			WHERE NOT filing_claims.done AND (filing_claims.expires_at < now() OR filing_claims.token = EXCLUDED.token)
 		RETURNING true AS won
 	)
 	SELECT EXISTS (SELECT FROM claimed),
@@ -36,9 +39,15 @@ const claimQuery = `
 	       (SELECT id FROM filed)`
 
 // ClaimQuery is a filing's first statement (exported for tools/bench, which
-// runs it under pgbench as the API does).
-func ClaimQuery(key, fingerprint string, ttl time.Duration) Query {
-	return Query{SQL: claimQuery, Args: []any{key, fingerprint, ttl.Seconds()}}
+// runs it under pgbench as the API does). token names the call: every
+// attempt of one call passes the same one.
+func ClaimQuery(key, fingerprint, token string, ttl time.Duration) Query {
+	return Query{SQL: claimQuery, Args: []any{key, fingerprint, ttl.Seconds(), token}}
+}
+
+// claimToken names one ClaimFiling call.
+func claimToken() string {
+	return rand.Text()
 }
 
 // ClaimFiling implements domain.LoanStore. A key already filed costs a
@@ -47,7 +56,7 @@ func (db *DB) ClaimFiling(ctx context.Context, key, fingerprint string, ttl time
 	var c domain.Claim
 	var holder *string
 	var id *int64
-	q := ClaimQuery(key, fingerprint, ttl)
+	q := ClaimQuery(key, fingerprint, claimToken(), ttl) // one token for all of onPrimary's attempts
 	if err := db.onPrimary(ctx, func(ctx context.Context) error {
 		return db.pool.QueryRow(ctx, q.SQL, q.Args...).Scan(&c.Won, &holder, &id)
 	}); err != nil {

@@ -55,6 +55,31 @@ func TestASaveThatFindsItsOwnRowIsNoReplay(t *testing.T) {
 	}
 }
 
+// A claim tried again after its first attempt committed unseen is the same
+// call's (ClaimFiling passes one token to all its attempts): won again, not
+// waited out as another call's; a different call still finds it held.
+func TestAClaimThatFindsItsOwnTokenIsWonAgain(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	claim := func(token string) (won bool, holder *string) {
+		t.Helper()
+		var id *int64
+		q := postgres.ClaimQuery("own-claim-0001", "fp-1", token, time.Minute)
+		if err := db.Pool().QueryRow(ctx, q.SQL, q.Args...).Scan(&won, &holder, &id); err != nil {
+			t.Fatal(err)
+		}
+		return won, holder
+	}
+	if won, _ := claim("call-1"); !won {
+		t.Fatal("first attempt: not won")
+	}
+	if won, _ := claim("call-1"); !won {
+		t.Fatal("the same call's second attempt (its first committed unseen): not won, want its own claim")
+	}
+	if won, holder := claim("call-2"); won || holder == nil || *holder != "fp-1" {
+		t.Fatalf("another call: won=%v holder=%v, want held by fp-1", won, holder)
+	}
+}
+
 func TestConcurrentRepeatsMakeExactlyOneRow(t *testing.T) {
 	db, ctx := testenv.DB(t), context.Background()
 	const n = 20

@@ -389,7 +389,7 @@ func filing(cfg config) path {
 	_ = l.ApplyDecision(domain.Decision{Status: domain.StatusApproved, Reason: domain.ReasonScore, Score: &score}, now)
 	return path{
 		name: "filing", want: http.StatusCreated, statements: 2,
-		sets: [][]postgres.Query{{postgres.ClaimQuery(l.IdempotencyKey, l.Fingerprint, 9*time.Second), postgres.FilingQuery(l)}},
+		sets: [][]postgres.Query{{postgres.ClaimQuery(l.IdempotencyKey, l.Fingerprint, "bench", 9*time.Second), postgres.FilingQuery(l)}},
 		// the key (claimed, then written) and the tracking code are new in
 		// every transaction, as they are in every filing
 		shared:   map[string]string{"0:1": "key", "1:10": "key", "1:1": "code"},
