@@ -25,6 +25,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,6 +48,7 @@ type recorder struct {
 	pages           int
 	phases          *phase.Tracker
 	tally           phase.Tally
+	failed          map[string]map[string]int // phase → answer → failed attempts
 }
 
 // sent is one attempt's start, and the phase it was sent in.
@@ -79,6 +81,14 @@ func (r *recorder) note(s sent, kind string, status int, err error, ok bool) {
 	}
 	if !ok {
 		r.fails++
+		answer := strconv.Itoa(status)
+		if err != nil {
+			answer = "no answer" // a timeout, a refused or dropped connection
+		}
+		if r.failed[s.phase] == nil {
+			r.failed[s.phase] = map[string]int{}
+		}
+		r.failed[s.phase][kind+" "+answer]++
 	}
 	fmt.Fprintf(r.w, "%d,%s,%d,%s,%s\n", s.at.UnixMilli(), kind, status, msg, s.phase)
 }
@@ -105,7 +115,7 @@ func run() error {
 		return err
 	}
 	defer f.Close()
-	rec := &recorder{w: bufio.NewWriter(f), phases: phase.NewTracker(*phases)}
+	rec := &recorder{w: bufio.NewWriter(f), phases: phase.NewTracker(*phases), failed: map[string]map[string]int{}}
 	defer rec.w.Flush()
 	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, MaxConnsPerHost: *conns}}
 	ctx, cancel := context.WithTimeout(context.Background(), *maxDur)
@@ -242,6 +252,16 @@ loop:
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	rec.tally.Report(os.Stdout, "loader")
+	for _, st := range rec.tally.Phases() { // what the failed attempts were answered, phase by phase
+		if answers := rec.failed[st.Name]; len(answers) > 0 {
+			parts := []string{}
+			for a, n := range answers {
+				parts = append(parts, fmt.Sprintf("%s ×%d", a, n))
+			}
+			sort.Strings(parts)
+			fmt.Printf("loader: phase %s failed with: %s\n", st.Name, strings.Join(parts, ", "))
+		}
+	}
 	problems := rec.tally.Check(phase.Rules{MaxFailed: *maxFailed, MaxFailedIn: maxFailedIn})
 	if lost > 0 {
 		problems = append(problems, fmt.Sprintf("%d filings lost: no attempt in %s got a tracking code", lost, *giveUp))
