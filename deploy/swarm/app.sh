@@ -64,7 +64,8 @@ app_publish() {
 }
 
 # migrate: the new image's migrations, as a one-off Swarm job on the
-# backend network. They must work with the previous release's code (expand,
+# backend network, as the schema's owner (loandesk), granting the app's role
+# (loandesk_app) the new tables' rows. They must work with the previous release's code (expand,
 # then contract in a later release): the old tasks keep running meanwhile.
 app_migrate() {
     : "${APP_IMAGE:?set APP_IMAGE to the app image by digest}"
@@ -75,7 +76,8 @@ app_migrate() {
         --restart-max-attempts "$restarts" --restart-delay 3s --network "${STACK}_backend" \
         --secret "source=${DB_PASSWORD_SECRET:-loandesk_db_password},target=db_password" \
         --env "APP_ENV=${APP_ENV:-production}" --env "DATABASE_PASSWORD_FILE=/run/secrets/db_password" \
-        --env "DATABASE_URL=${DATABASE_URL:-postgres://loandesk@pg1:5432,pg2:5432,pg3:5432/loandesk?sslmode=disable&target_session_attrs=read-write}" \
+        --env "DATABASE_URL=${MIGRATE_DATABASE_URL:-postgres://loandesk@pg1:5432,pg2:5432,pg3:5432/loandesk?sslmode=disable&target_session_attrs=read-write}" \
+        --env "APP_DB_ROLE=${APP_DB_ROLE:-loandesk_app}" \
         --read-only --with-registry-auth "$APP_IMAGE" migrate >/dev/null
     # Done once a try completes; failed once the first try and every restart did.
     if ! swarmwait -timeout "${MIGRATE_TIMEOUT:-1800}s" job "$job"; then

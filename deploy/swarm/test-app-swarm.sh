@@ -151,7 +151,7 @@ say "images built and pushed in $(secs "$t0" "$(now_ms)") s"
 
 # Secrets: made here, never written to the repository (the REST API's is
 # kept for pgwait's switchover).
-for s in db_password admin_password session_key db_superuser_password db_replication_password db_rest_password; do
+for s in db_password db_app_password admin_password session_key db_superuser_password db_replication_password db_rest_password; do
     head -c 33 /dev/urandom | base64 | tr -d '/+=' | tee "$work/$s" | on node1 secret create "loandesk_$s" - >/dev/null
 done
 
