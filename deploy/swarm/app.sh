@@ -63,10 +63,9 @@ app_publish() {
     done
 }
 
-# migrate: the new image's migrations, as a one-off Swarm job on the
-# backend network, as the schema's owner (loandesk), granting the app's role
-# (loandesk_app) the new tables' rows. They must work with the previous release's code (expand,
-# then contract in a later release): the old tasks keep running meanwhile.
+# migrate: the new image's migrations, as a one-off Swarm job on the backend
+# network, as the schema's owner (granting the app's role the tables). They must work
+# with the previous release's code (expand, then contract): the old tasks keep running.
 app_migrate() {
     : "${APP_IMAGE:?set APP_IMAGE to the app image by digest}"
     local job="${STACK}_migrate" restarts=5
