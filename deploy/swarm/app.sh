@@ -8,33 +8,35 @@
 # and deploy puts every other service back on the images it ran, then fails.
 # Environment (and lib.sh's): APP_REPO, WEB_REPO, DB_REPO, where publish
 # pushes; APP_IMAGE, WEB_IMAGE, the digests (default: what publish recorded);
-# DB_IMAGE, the data tier's (deploy/postgres), for the first release only:
-# later ones keep the one it runs (docs/operations.md); STACK
-# (loandesk; never the site's: --prune would remove its services);
-# STACK_OVERRIDES, compose files deployed over app.yml (rehearsal.yml);
+# DB_IMAGE, the data tier's (deploy/postgres), for the first release only: it
+# makes the data stack (data.yml), which no later one touches (docs/operations.md);
+# STACK (loandesk; never the site's: --prune would remove its services), and
+# DATA_STACK (STACK-data); STACK_OVERRIDES and DATA_OVERRIDES, compose files
+# deployed over app.yml and data.yml (rehearsal.yml, rehearsal-data.yml);
 # MIGRATE_TIMEOUT, seconds (1800: an index at 10M requests takes minutes).
 set -euo pipefail
 # shellcheck source=deploy/swarm/lib.sh
 . "$(dirname "$0")/lib.sh"
 STACK=${STACK:-loandesk}
+DATA_STACK=${DATA_STACK:-$STACK-data}
+export DATA_NETWORK=${DATA_STACK}_backend
 APP_IMAGE=${APP_IMAGE:-$(cat "$STATE_DIR/app-image" 2>/dev/null || true)}
 WEB_IMAGE=${WEB_IMAGE:-$(cat "$STATE_DIR/web-image" 2>/dev/null || true)}
 DB_IMAGE=${DB_IMAGE:-$(cat "$STATE_DIR/db-image" 2>/dev/null || true)}
 export DB_IMAGE
 PROBE_IMAGE=$WEB_IMAGE # nginx's image: it has wget
 
-app_stack() { # deploy app.yml (and STACK_OVERRIDES' files) with APP_IMAGE, WEB_IMAGE and DB_IMAGE
-    local out f running
-    local -a files=(-c app.yml)
-    running=$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "${STACK}_pg1" 2>/dev/null || true)
-    [ -z "$running" ] || DB_IMAGE=$running # a release never restarts the data tier
-    : "${DB_IMAGE:?set DB_IMAGE to the data tier image or run app.sh publish}"
-    for f in ${STACK_OVERRIDES:-}; do files+=(-c "$f"); done
-    if ! out=$(cd "$here" && docker stack deploy --with-registry-auth --prune "${files[@]}" "$STACK" 2>&1); then
+stack() { # NAME FILE…: those compose files (relative to here) deployed as stack NAME
+    local out name=$1 f
+    local -a files=()
+    for f in "${@:2}"; do files+=(-c "$f"); done
+    if ! out=$(cd "$here" && docker stack deploy --with-registry-auth --prune "${files[@]}" "$name" 2>&1); then
         printf '%s\n' "$out" >&2
-        die "docker stack deploy failed"
+        die "docker stack deploy of $name failed"
     fi
 }
+# shellcheck disable=SC2086 # the overrides are a list of files
+app_stack() { stack "$STACK" app.yml ${STACK_OVERRIDES:-}; }
 
 # publish: each app image built ONCE and pushed by digest (with its SBOM
 # and provenance when ATTEST=1); the digests go to $STATE_DIR/app-image and
@@ -72,7 +74,7 @@ app_migrate() {
     docker service rm "$job" >/dev/null 2>&1 || true
     log "migrate with $APP_IMAGE"
     docker service create --detach --quiet --name "$job" --mode replicated-job --restart-condition on-failure \
-        --restart-max-attempts "$restarts" --restart-delay 3s --network "${STACK}_backend" \
+        --restart-max-attempts "$restarts" --restart-delay 3s --network "$DATA_NETWORK" --no-healthcheck \
         --secret "source=${DB_PASSWORD_SECRET:-loandesk_db_password},target=db_password" \
         --env "APP_ENV=${APP_ENV:-production}" --env "DATABASE_PASSWORD_FILE=/run/secrets/db_password" \
         --env "DATABASE_URL=${MIGRATE_DATABASE_URL:-postgres://loandesk@pg1:5432,pg2:5432,pg3:5432/loandesk?sslmode=disable&target_session_attrs=read-write}" \
@@ -140,17 +142,15 @@ app_smoke() { # the SPA from web, and the API's own contract through it
 }
 
 app_release() {
-    if docker network inspect "${STACK}_backend" >/dev/null 2>&1; then
-        app_migrate
-        app_deploy
-    else
-        # The first release: the stack brings its database up, then the
-        # schema (migrate waits for a primary); api tasks wait for it.
-        app_stack
-        for m in pg1 pg2 pg3; do swarmwait -timeout 300s running "${STACK}_$m" || die "$m did not start"; done
-        app_migrate
-        app_deploy
+    if ! docker network inspect "$DATA_NETWORK" >/dev/null 2>&1; then
+        # The first release makes the data tier (migrate waits for a primary).
+        : "${DB_IMAGE:?set DB_IMAGE to the data tier image or run app.sh publish}"
+        # shellcheck disable=SC2086
+        stack "$DATA_STACK" data.yml ${DATA_OVERRIDES:-}
+        for m in pg1 pg2 pg3; do swarmwait -timeout 300s running "${DATA_STACK}_$m" || die "$m did not start"; done
     fi
+    app_migrate
+    app_deploy
     app_smoke
 }
 

@@ -38,7 +38,7 @@ declare -A IP=([node1]=192.168.239.11 [node2]=192.168.239.12 [node3]=192.168.239
 LB_PORT=${TEST_SWARM_PORT:-18090}
 LB_SITE_PORT=${TEST_SWARM_SITE_PORT:-18091}
 REG_PORT=${TEST_SWARM_REGISTRY_PORT:-15001}
-STACK=loandesk
+STACK=loandesk DATA=loandesk-data # the app's stack, the data tier's
 CTRL=node1 # the manager the test drives the Swarm through: one that stays up
 work=$(mktemp -d)
 
@@ -50,11 +50,11 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
 
 # The stack, and the data it left on the nodes (a new run makes new secrets).
 forget_data() {
-    on "$CTRL" stack rm "$STACK" >/dev/null 2>&1 || true
+    on "$CTRL" stack rm "$STACK" "$DATA" >/dev/null 2>&1 || true
     local n
     for n in "${NODES[@]}"; do
-        on "$n" ps -aq --filter "label=com.docker.stack.namespace=$STACK" 2>/dev/null | xargs -r docker -H "tcp://${IP[$n]}:2375" rm -f >/dev/null 2>&1 || true
-        on "$n" volume rm -f "${STACK}_pg${n#node}" "${STACK}_etcd${n#node}" "${STACK}_valkeydata" >/dev/null 2>&1 || true
+        on "$n" ps -aq --filter "label=com.docker.stack.namespace" 2>/dev/null | xargs -r docker -H "tcp://${IP[$n]}:2375" rm -f >/dev/null 2>&1 || true
+        on "$n" volume rm -f "${DATA}_pg${n#node}" "${DATA}_etcd${n#node}" "${DATA}_valkeydata" >/dev/null 2>&1 || true
     done
 }
 
@@ -64,9 +64,9 @@ cleanup() {
     if [ "$status" -ne 0 ]; then
         rm -rf "$root/deploy/swarm/results" && mkdir -p "$root/deploy/swarm/results"
         on "$CTRL" service ls >"$root/deploy/swarm/results/services.txt" 2>&1 || true
-        for s in api worker web pg1 pg2 pg3 etcd1 etcd2 etcd3; do
-            on "$CTRL" service ps --no-trunc "${STACK}_$s" >>"$root/deploy/swarm/results/tasks.txt" 2>&1 || true
-            on "$CTRL" service logs --tail 40 "${STACK}_$s" >>"$root/deploy/swarm/results/logs.txt" 2>&1 || true
+        for s in "${STACK}"_{api,worker,web} "${DATA}"_{pg1,pg2,pg3,etcd1,etcd2,etcd3}; do
+            on "$CTRL" service ps --no-trunc "$s" >>"$root/deploy/swarm/results/tasks.txt" 2>&1 || true
+            on "$CTRL" service logs --tail 40 "$s" >>"$root/deploy/swarm/results/logs.txt" 2>&1 || true
         done
         docker logs loandesk-swarm-lb >"$root/deploy/swarm/results/lb.log" 2>&1 || true
         cp "$work"/*.csv "$root/deploy/swarm/results/" 2>/dev/null || true
@@ -168,8 +168,8 @@ sw() { DOCKER_HOST="tcp://${IP[$CTRL]}:2375" "$SWARMWAIT" "$@"; }
 # raised for it (make test-chaos proves them at their defaults).
 export STACK SUBMIT_RATE_LIMIT=100000 MAX_IN_FLIGHT_PER_CLIENT=128 COOKIE_SECURE=false WORKER_RETRY_MAX=5s WEB_TRUSTED_PROXIES=$LB_IP \
     WEB_REQUESTS_PER_SECOND=5000 WEB_FILINGS_PER_MINUTE=100000
-# The stand-ins and Patroni's published REST API: rehearsal.yml over app.yml.
-export DB_IMAGE VALKEY_IMAGE STACK_OVERRIDES=rehearsal.yml SCORING_URL=http://scoring:7001 IDENTITY_URL=http://identity:7002
+# The stand-ins and Patroni's published REST API: rehearsal.yml over app.yml, rehearsal-data.yml over data.yml.
+export DB_IMAGE VALKEY_IMAGE STACK_OVERRIDES=rehearsal.yml DATA_OVERRIDES=rehearsal-data.yml SCORING_URL=http://scoring:7001 IDENTITY_URL=http://identity:7002
 app() { # STAGE [VAR=VALUE…]: app.sh STAGE as the pipeline runs it, through a manager that is up
     local stage=$1; shift
     # The host's engine keeps building and pushing.
@@ -311,7 +311,7 @@ say "f) site on the three nodes: index.html change live in $(secs "$e0" "$e1") s
 # Each filing once: the loader's filings have distinct names; two rows for
 # one name would be a filing kept twice through the failover.
 pnode=node$(pgw leader | sed 's/^pg//')
-cid=$(on "$pnode" ps -q --filter "label=com.docker.swarm.service.name=${STACK}_pg${pnode#node}" | head -1)
+cid=$(on "$pnode" ps -q --filter "label=com.docker.swarm.service.name=${DATA}_pg${pnode#node}" | head -1)
 read -r rows twice < <(on "$pnode" exec "$cid" psql -U postgres -d loandesk -Atc \
     "SELECT count(*), count(*) - count(DISTINCT full_name) FROM loan_requests WHERE full_name LIKE 'Carga Swarm %'" | tr '|' ' ')
 say "filings kept: $rows rows, $twice twice"
