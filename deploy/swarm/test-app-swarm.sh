@@ -5,8 +5,8 @@
 # stand-in) form a Swarm of three managers, with a registry and a load
 # balancer (rehearsal-lb.conf, on 127.0.0.1 only) that retries the next node
 # on a connection error (POSTs too: a filing carries an Idempotency-Key).
-# PostgreSQL runs on all three (Patroni, synchronous; deploy/postgres). A
-# loader files requests and loads pages throughout, while:
+# PostgreSQL runs on all three (Patroni, synchronous, TLS; deploy/postgres, data.yml).
+# A loader files requests and loads pages throughout, while:
 #   a) release B of api, worker and web rolls out (migrations first, as a job);
 #   b) release C, whose api never listens, is rolled back by Swarm, and the
 #      pipeline fails; it is then put back to B;
@@ -18,12 +18,10 @@
 #   e) a planned switchover moves the primary to the synchronous standby;
 #   f) Part 3's site on the same nodes: an index.html change and an edge.conf
 #      change each roll out under a prober at 50 requests/s.
-# The loader and the prober give the verdict (deploy/swarm/phase): 0 failed
-# requests in every phase but c) and e), whose refusals (retried with the
-# same key) are counted and bounded; 0 filings lost, none twice, all
-# decided; on the site, only the releases each phase allows. pgwait watches
-# Patroni. Prints every phase and duration; the engines' image stores stay
-# in volumes (warm runs pull nothing).
+# The loader and the prober give the verdict (deploy/swarm/phase): 0 failed requests in
+# every phase but c) and e), whose refusals (retried with the same key) are counted; 0
+# filings lost, none twice, all decided; on the site, only the releases each phase allows.
+# pgwait watches Patroni. Prints every phase and duration; the engines' image stores stay in volumes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -149,11 +147,14 @@ A_APP=$(push loandesk/loandesk:swarm-a loandesk/loandesk)
 A_WEB=$(push loandesk/web:swarm-a loandesk/web)
 say "images built and pushed in $(secs "$t0" "$(now_ms)") s"
 
-# Secrets: made here, never written to the repository (the REST API's is
-# kept for pgwait's switchover).
-for s in db_password db_app_password admin_password session_key db_superuser_password db_replication_password db_rest_password; do
+use_swarmwait "$work/bin" # app.sh and site.sh wait on the Swarm with it; the data phases on Patroni with pgwait
+# Secrets: made here, never written to the repository (the REST API's is kept
+# for pgwait's switchover); PostgreSQL's certificate from a CA of the rehearsal's own.
+for s in db_password db_app_password valkey_password admin_password session_key db_superuser_password db_replication_password db_rest_password; do
     head -c 33 /dev/urandom | base64 | tr -d '/+=' | tee "$work/$s" | on node1 secret create "loandesk_$s" - >/dev/null
 done
+"$TESTCERTS" -out "$work" -names pg1,pg2,pg3 || fail "no certificates for PostgreSQL"
+for s in db_ca:ca.crt db_tls_cert:server.crt db_tls_key:server.key; do on node1 secret create "loandesk_${s%:*}" "$work/${s#*:}" >/dev/null; done
 
 # --- the load balancer: what a cloud one does, on 127.0.0.1 ------------------
 sed -e "s/@NODE1@/${IP[node1]}/; s/@NODE2@/${IP[node2]}/; s/@NODE3@/${IP[node3]}/" "$here/rehearsal-lb.conf" >"$work/lb.conf"
@@ -161,7 +162,6 @@ docker run -d --name loandesk-swarm-lb --network "$NET" --ip "$LB_IP" -p "127.0.
     -v "$work/lb.conf:/etc/nginx/conf.d/default.conf:ro" "$NGINX_IMAGE" >/dev/null
 
 export PUBLIC_URL="http://127.0.0.1:$LB_PORT"
-use_swarmwait "$work/bin" # app.sh and site.sh wait on the Swarm with it; the data phases on Patroni with pgwait
 pgw() { "$PGWAIT" -member "pg1=http://${IP[node1]}:8008" -member "pg2=http://${IP[node2]}:8008" -member "pg3=http://${IP[node3]}:8008" "$@"; }
 sw() { DOCKER_HOST="tcp://${IP[$CTRL]}:2375" "$SWARMWAIT" "$@"; }
 # One loader is one client of the load balancer: the per-client limits are
