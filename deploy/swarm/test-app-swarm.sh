@@ -137,7 +137,6 @@ say "release A: the code of $(git -C "$root" log -1 --format='%h (%ad)' --date=s
 for t in scoring identity; do
     docker build -q --build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" --target "$t" -t "loandesk/$t:swarm" "$root" >/dev/null
 done
-export SCORING_IMAGE IDENTITY_IMAGE
 SCORING_IMAGE=$(push loandesk/scoring:swarm loandesk/scoring)
 IDENTITY_IMAGE=$(push loandesk/identity:swarm loandesk/identity)
 docker build -q --build-arg "POSTGRES_IMAGE=$POSTGRES_IMAGE" -t loandesk/postgres:swarm "$root/deploy/postgres" >/dev/null
@@ -169,7 +168,7 @@ sw() { DOCKER_HOST="tcp://${IP[$CTRL]}:2375" "$SWARMWAIT" "$@"; }
 export STACK SUBMIT_RATE_LIMIT=100000 MAX_IN_FLIGHT_PER_CLIENT=128 COOKIE_SECURE=false WORKER_RETRY_MAX=5s WEB_TRUSTED_PROXIES=$LB_IP \
     WEB_REQUESTS_PER_SECOND=5000 WEB_FILINGS_PER_MINUTE=100000
 # The stand-ins and Patroni's published REST API: rehearsal.yml over app.yml, rehearsal-data.yml over data.yml.
-export DB_IMAGE VALKEY_IMAGE STACK_OVERRIDES=rehearsal.yml DATA_OVERRIDES=rehearsal-data.yml SCORING_URL=http://scoring:7001 IDENTITY_URL=http://identity:7002
+export SCORING_IMAGE IDENTITY_IMAGE DB_IMAGE VALKEY_IMAGE STACK_OVERRIDES=rehearsal.yml DATA_OVERRIDES=rehearsal-data.yml SCORING_URL=http://scoring:7001 IDENTITY_URL=http://identity:7002
 app() { # STAGE [VAR=VALUE…]: app.sh STAGE as the pipeline runs it, through a manager that is up
     local stage=$1; shift
     # The host's engine keeps building and pushing.
@@ -308,14 +307,15 @@ say "c) the data tier was $first; $victim killed with the primary $old (it ran: 
 say "d) $victim rejoined the Swarm in $(secs "$d0" "$d1") s, and $old the cluster as a replica $(secs "$d0" "$d2") s after it started: $members"
 say "e) planned switchover to ${switched% *}: it took writes after ${switched#* } s"
 say "f) site on the three nodes: index.html change live in $(secs "$e0" "$e1") s; edge.conf change rolled over the three edges in $(secs "$e1" "$e2") s"
-# Each filing once: the loader's filings have distinct names; two rows for
-# one name would be a filing kept twice through the failover.
+# Each filing once (the loader's filings have distinct names: two rows for one
+# name would be a filing kept twice), and the app's sessions all over TLS.
 pnode=node$(pgw leader | sed 's/^pg//')
 cid=$(on "$pnode" ps -q --filter "label=com.docker.swarm.service.name=${DATA}_pg${pnode#node}" | head -1)
-read -r rows twice < <(on "$pnode" exec "$cid" psql -U postgres -d loandesk -Atc \
-    "SELECT count(*), count(*) - count(DISTINCT full_name) FROM loan_requests WHERE full_name LIKE 'Carga Swarm %'" | tr '|' ' ')
-say "filings kept: $rows rows, $twice twice"
-[ "$twice" = 0 ] || fail "$twice filings were kept twice"
+read -r rows twice tls plain < <(on "$pnode" exec "$cid" psql -U postgres -d loandesk -Atc "SELECT count(*), count(*) - count(DISTINCT full_name),
+    (SELECT count(*) FILTER (WHERE ssl) || ' ' || count(*) FILTER (WHERE NOT ssl) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE usename = 'loandesk_app')
+    FROM loan_requests WHERE full_name LIKE 'Carga Swarm %'" | tr '|' ' ')
+say "filings kept: $rows rows, $twice twice; the app's sessions on the primary: $tls over TLS, $plain without"
+[[ $twice$plain == 00 && ${tls:-0} -gt 0 ]] || fail "$twice filings kept twice, or not every session over TLS"
 [ -n "$site_ok" ] || fail "the site's prober saw failures or a release where it must not be (its phases above)"
 [ -n "$load_ok" ] || fail "the loader saw failures, lost or undecided filings (its phases above)"
 say "ok in $(secs "$start" "$(now_ms)") s: no failed request outside the failovers (their refusals are counted above), 0 filings lost, all decided"
