@@ -23,7 +23,7 @@ export DATA_NETWORK=${DATA_STACK}_backend
 APP_IMAGE=${APP_IMAGE:-$(cat "$STATE_DIR/app-image" 2>/dev/null || true)}
 WEB_IMAGE=${WEB_IMAGE:-$(cat "$STATE_DIR/web-image" 2>/dev/null || true)}
 DB_IMAGE=${DB_IMAGE:-$(cat "$STATE_DIR/db-image" 2>/dev/null || true)}
-export DB_IMAGE
+export APP_IMAGE WEB_IMAGE DB_IMAGE VALKEY_IMAGE # docker stack deploy reads them (VALKEY_IMAGE: pinned in .env)
 PROBE_IMAGE=$WEB_IMAGE # nginx's image: it has wget
 
 stack() { # NAME FILE…: those compose files (relative to here) deployed as stack NAME

@@ -158,3 +158,22 @@ esac`, 1)
 		}
 	}
 }
+
+// docker stack deploy reads the images from its environment: those the
+// pipeline's earlier stages recorded (publish, on GitLab) and the pinned
+// ones from .env must reach it, not only the caller's own variables.
+func TestTheStacksSeeEveryImage(t *testing.T) {
+	script := strings.Replace(fakeDocker, "esac", `*" stack deploy "*) echo "images: app=$APP_IMAGE web=$WEB_IMAGE valkey=$VALKEY_IMAGE" >>"$FAKE_LOG" ;;
+esac`, 1)
+	dir := t.TempDir()
+	app, web := "ghcr.io/acme/loandesk@sha256:0123", "ghcr.io/acme/loandesk-web@sha256:0456"
+	for name, ref := range map[string]string{"app-image": app, "web-image": web} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(ref+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := run(t, script, "app.sh", "deploy", "SITE_IMAGE="+app, "STATE_DIR="+dir)
+	if !strings.Contains(string(b), "images: app="+app+" web="+web+" valkey=valkey/valkey:") {
+		t.Fatalf("want the recorded digests and .env's Valkey exported to docker stack deploy:\n%s", b)
+	}
+}
