@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -118,7 +119,7 @@ func NewCompute(ctx *pulumi.Context, cfg Config, net *Network, data *Data, cert 
 	}); err != nil {
 		return nil, err
 	}
-	dbSecret := data.DB.MasterUserSecrets.Index(pulumi.Int(0)).SecretArn().Elem()
+	dbSecret := data.DB.MasterUserSecrets.ApplyT(first[rds.InstanceMasterUserSecret]).(rds.InstanceMasterUserSecretOutput).SecretArn().Elem()
 	secretsPolicy := pulumi.All(dbSecret, data.CacheAuth.Arn, data.SessionKey.Arn, data.AdminPass.Arn).ApplyT(func(a []any) (string, error) {
 		b, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []map[string]any{{
 			"Effect": "Allow", "Action": []string{"secretsmanager:GetSecretValue"}, "Resource": a,
@@ -130,10 +131,16 @@ func NewCompute(ctx *pulumi.Context, cfg Config, net *Network, data *Data, cert 
 	}
 	// Task roles: the api and the worker may only connect to the database
 	// as AppDBUser (an IAM token per connection); migrate holds nothing.
-	dbUser := pulumi.All(data.DB.Arn, data.DB.ResourceId).ApplyT(func(a []any) string {
+	dbUser := pulumi.All(data.DB.Arn, data.DB.ResourceId).ApplyT(func(a []any) (string, error) {
 		// arn:aws:rds:REGION:ACCOUNT:db:ID → arn:aws:rds-db:REGION:ACCOUNT:dbuser:RESOURCE-ID/USER
-		f := strings.Split(a[0].(string), ":")
-		return fmt.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", f[3], f[4], a[1], AppDBUser)
+		if a[0].(string) == "" {
+			return "", nil // a create that a targeted up skipped (older engines): nothing uses it
+		}
+		f := strings.SplitN(a[0].(string), ":", 6)
+		if len(f) != 6 || f[3] == "" || f[4] == "" {
+			return "", fmt.Errorf("the database's ARN %q names no region and account", a[0])
+		}
+		return fmt.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", f[3], f[4], a[1], AppDBUser), nil
 	}).(pulumi.StringOutput)
 	taskRole := func(name string) (*iam.Role, error) {
 		role, err := iam.NewRole(ctx, name+"-task", &iam.RoleArgs{AssumeRolePolicy: pulumi.String(assumeRole("ecs-tasks.amazonaws.com")), Tags: tags(cfg, name+"-task")})
@@ -383,4 +390,16 @@ func NewCompute(ctx *pulumi.Context, cfg Config, net *Network, data *Data, cert 
 		return nil, err
 	}
 	return c, nil
+}
+
+// first is an array output's first element, or its zero value when the
+// array is empty (Index panics): a create that a targeted up skipped comes
+// back empty on engines before v3.256.0, and deploy.sh's first up targets
+// the registry alone.
+func first[T any](all []T) T {
+	var zero T
+	if len(all) == 0 {
+		return zero
+	}
+	return all[0]
 }

@@ -41,7 +41,7 @@ func NewCertificates(ctx *pulumi.Context, cfg Config) (*Certificates, error) {
 		if err != nil {
 			return nil, err
 		}
-		opt := cert.DomainValidationOptions.Index(pulumi.Int(0))
+		opt := cert.DomainValidationOptions.ApplyT(first[acm.CertificateDomainValidationOption]).(acm.CertificateDomainValidationOptionOutput)
 		rec, err := route53.NewRecord(ctx, name+"-validation", &route53.RecordArgs{
 			ZoneId: pulumi.String(cfg.HostedZoneID), Name: opt.ResourceRecordName().Elem(), Type: opt.ResourceRecordType().Elem(),
 			Records: pulumi.StringArray{opt.ResourceRecordValue().Elem()}, Ttl: pulumi.Int(300), AllowOverwrite: pulumi.Bool(true),
