@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# make aws-deploy STACK=prod: push the image to ECR (once per commit: tags
-# are immutable), apply the infrastructure, run the database migrations as a
-# one-off Fargate task, roll the services to the new image (the ECS circuit
-# breaker and the deployment alarms roll a bad one back), then publish the
-# SPA. Safe to run again after any step failed.
-# Needs: pulumi (logged in to your state backend), aws CLI v2 with
-# credentials, docker with buildx, node 20.19+.
-# IMAGE_DIGEST=sha256:… deploys an image already pushed under TAG (CI pushes
-# the image it tested) instead of building one.
+# make aws-deploy STACK=prod: push the image to ECR (once per commit: tags are immutable),
+# apply the infrastructure, run the database migrations as a one-off Fargate task, roll the
+# services to the new image (the ECS circuit breaker and the deployment alarms roll a bad one
+# back, and this fails then), then publish the SPA. Safe to run again after any step failed.
+# Needs: pulumi (logged in to your state backend), aws CLI v2 with credentials, docker with
+# buildx, node 20.19+. IMAGE_DIGEST=sha256:… deploys an image already pushed under TAG (CI
+# pushes the image it tested) instead of building one.
 set -euo pipefail
 stack=${STACK:?set STACK, e.g. make aws-deploy STACK=prod}
 cd "$(dirname "$0")"
@@ -92,6 +90,12 @@ if $first_deploy; then
     done
 fi
 aws ecs wait services-stable --region "$region" --cluster "$(cluster)" --services api worker
+# The waiter passes on the old tasks too when ECS rolled the release back: ours must be the primary.
+for svc in api worker; do
+    got=$(aws ecs describe-services --region "$region" --cluster "$(cluster)" --services "$svc" --output text \
+        --query "services[0].deployments[?status=='PRIMARY'] | [0].[rolloutState, taskDefinition]")
+    [ "$got" = "COMPLETED	$(pulumi stack output "${svc}TaskDefinition")" ] || { echo "$svc did not take $tag; ECS rolled it back: $got" >&2; exit 1; }
+done
 
 step "single-page app"
 (cd "$root/web" && npm ci --no-audit --no-fund && npm run build)

@@ -32,6 +32,8 @@ aws)
     *" ecr get-login-password "*) echo token ;;
     *" ecs run-task "*) echo arn:aws:ecs:task/migrate ;;
     *" ecs describe-tasks "*) echo "${FAKE_MIGRATE_EXIT:-0}" ;;
+    *" ecs describe-services "*) # the primary deployment: ours, or the one ECS rolled back to
+        svc=${args#* --services }; printf 'COMPLETED\t%s\n' "${FAKE_ROLLED_BACK:-out-${svc%% *}TaskDefinition}" ;;
     esac ;;
 docker)
     case $args in
@@ -157,6 +159,26 @@ func TestFailedMigrationsLeaveTheServicesAlone(t *testing.T) {
 	}
 	if r.index("pulumi config set loandesk:imageTag") >= 0 || r.index("s3 sync") >= 0 {
 		t.Errorf("after failed migrations the services or the SPA moved:\n%s", strings.Join(r.calls, "\n"))
+	}
+}
+
+// ECS rolls back a release whose tasks fail (the circuit breaker), and the
+// services-stable waiter then passes on the old tasks: the deploy must fail,
+// naming it, and the SPA of the failed release must not go out.
+func TestAReleaseECSRolledBackFailsTheDeploy(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "deployed"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runDeploy(t, dir, "FAKE_ROLLED_BACK=arn:aws:ecs:task-definition/api:41")
+	if r.err == nil || !strings.Contains(r.out, "rolled it back") {
+		t.Fatalf("deploy.sh did not fail on a rolled-back release: %v\n%s", r.err, r.out)
+	}
+	if r.index("s3 sync") >= 0 {
+		t.Error("the SPA went out although its API was rolled back")
+	}
+	if ok := runDeploy(t, dir); ok.err != nil || ok.index("ecs describe-services", "--services api") < 0 {
+		t.Fatalf("a release ECS kept: %v\n%s", ok.err, ok.out)
 	}
 }
 

@@ -23,6 +23,9 @@ func main() {
 		ctx.Export("distributionId", s.Edge.Distribution.ID())
 		ctx.Export("cluster", s.Compute.Cluster.Name)
 		ctx.Export("migrateTaskDefinition", s.Compute.MigrateTask.Arn)
+		// deploy.sh checks each service runs these, not what ECS rolled back to.
+		ctx.Export("apiTaskDefinition", s.Compute.APITask.Arn)
+		ctx.Export("workerTaskDefinition", s.Compute.WorkerTask.Arn)
 		ctx.Export("appSubnets", ids(s.Network.AppSubnets))
 		ctx.Export("appSecurityGroup", s.Network.AppSG.ID())
 		var natIPs pulumi.StringArray
