@@ -20,12 +20,13 @@ region=$(pulumi config get aws:region)
 step() { printf '\n== %s\n' "$*"; }
 cluster() { pulumi stack output cluster; }
 
-# A stack without services yet: its first deploy. The program needs an image
-# tag to run at all; the first is this one.
+# A stack without services yet: its first deploy (the program needs an image tag: this one).
 first_deploy=false
 if ! pulumi stack output cluster >/dev/null 2>&1; then
     first_deploy=true
     pulumi config set loandesk:imageTag "$tag"
+else # the services keep what they run until the migrations ran (the committed config's tag may be older)
+    pulumi config set loandesk:imageTag "$(pulumi stack output imageTag 2>/dev/null || pulumi config get loandesk:imageTag)"
 fi
 
 step "registry"

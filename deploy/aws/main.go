@@ -23,6 +23,7 @@ func main() {
 		ctx.Export("distributionId", s.Edge.Distribution.ID())
 		ctx.Export("cluster", s.Compute.Cluster.Name)
 		ctx.Export("migrateTaskDefinition", s.Compute.MigrateTask.Arn)
+		ctx.Export("imageTag", pulumi.String(cfg.ImageTag)) // what the services run: deploy.sh keeps it until the migrations ran
 		// deploy.sh checks each service runs these, not what ECS rolled back to.
 		ctx.Export("apiTaskDefinition", s.Compute.APITask.Arn)
 		ctx.Export("workerTaskDefinition", s.Compute.WorkerTask.Arn)
