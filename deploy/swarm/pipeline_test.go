@@ -177,3 +177,26 @@ esac`, 1)
 		t.Fatalf("want the recorded digests and .env's Valkey exported to docker stack deploy:\n%s", b)
 	}
 }
+
+// A repository without a Swarm (a fork, a fresh copy) must not push images
+// and fail a deploy on every change: each pipeline's first job that pushes
+// waits for the variable that names where it deploys.
+func TestThePipelinesRunOnlyWhereASwarmIsNamed(t *testing.T) {
+	for file, guard := range map[string]string{"app.yml": "vars.APP_URL != ''", "site.yml": "vars.SITE_URL != ''"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", ".github", "workflows", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, publish, ok := strings.Cut(string(b), "\n  publish:\n")
+		if !ok {
+			t.Fatalf("%s: no publish job", file)
+		}
+		job, _, _ := strings.Cut(publish, "\n  deploy:\n")
+		if !strings.Contains(job, "    if: ") || !strings.Contains(job, guard) {
+			t.Errorf("%s: the publish job runs without %s", file, guard)
+		}
+		if !strings.Contains(publish, "\n  deploy:\n    needs: publish\n") {
+			t.Errorf("%s: deploy does not wait for publish (and its guard)", file)
+		}
+	}
+}
