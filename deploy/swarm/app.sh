@@ -1,19 +1,16 @@
 #!/usr/bin/env bash
-# The app's pipeline (app.yml) on a Swarm, for GitHub (app.yml), GitLab
-# (.gitlab/ci/app.yml) and make test-swarm alike (lib.sh: what site.sh shares).
-#   app.sh publish|verify|migrate|deploy|smoke|release
-# publish builds each image once and pushes it by digest; CI scans and signs
-# those, and verify checks the signatures. release = migrate (a one-off job
-# of the new image), deploy, smoke; a failed update is rolled back by Swarm
-# and deploy puts every other service back on the images it ran, then fails.
-# Environment (and lib.sh's): APP_REPO, WEB_REPO, DB_REPO, where publish
-# pushes; APP_IMAGE, WEB_IMAGE, the digests (default: what publish recorded);
-# DB_IMAGE, the data tier's (deploy/postgres), for the first release only: it
-# makes the data stack (data.yml), which no later one touches (docs/operations.md);
-# STACK (loandesk; never the site's: --prune would remove its services), and
-# DATA_STACK (STACK-data); STACK_OVERRIDES and DATA_OVERRIDES, compose files
-# deployed over app.yml and data.yml (rehearsal.yml, rehearsal-data.yml);
-# MIGRATE_TIMEOUT, seconds (1800: an index at 10M requests takes minutes).
+# The app's pipeline on a Swarm, for GitHub (app.yml), GitLab (.gitlab/ci/app.yml) and make
+# test-swarm alike (lib.sh: what site.sh shares). app.sh publish|verify|migrate|deploy|smoke|release
+# publish builds each image once and pushes it by digest; CI scans and signs those, and verify
+# checks the signatures. release = migrate (a one-off job of the new image), deploy, smoke; a failed
+# update is rolled back by Swarm and deploy puts every other service back on the images it ran,
+# then fails. Environment (and lib.sh's): APP_REPO, WEB_REPO, DB_REPO, where publish pushes;
+# APP_IMAGE, WEB_IMAGE, the digests (default: what publish recorded); DB_IMAGE, the data tier's
+# (deploy/postgres), for the first release only: it makes the data stack (data.yml), which no later
+# one touches (docs/operations.md); STACK (loandesk; never the site's: --prune would remove its
+# services), and DATA_STACK (STACK-data); STACK_OVERRIDES and DATA_OVERRIDES, compose files
+# deployed over app.yml and data.yml (rehearsal.yml, rehearsal-data.yml); MIGRATE_TIMEOUT,
+# seconds (1800: an index at 10M requests takes minutes).
 set -euo pipefail
 # shellcheck source=deploy/swarm/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -123,6 +120,7 @@ app_deploy() {
 
 app_verify() { # every digest carries our CI's signature
     : "${APP_IMAGE:?set APP_IMAGE or run app.sh publish}" "${WEB_IMAGE:?set WEB_IMAGE or run app.sh publish}" "${DB_IMAGE:?set DB_IMAGE or run app.sh publish}"
+    registry_login "$APP_IMAGE" # cosign reads private packages with the client's login
     verify_ref "$APP_IMAGE"
     verify_ref "$WEB_IMAGE"
     verify_ref "$DB_IMAGE"
@@ -142,6 +140,7 @@ app_smoke() { # the SPA from web, and the API's own contract through it
 }
 
 app_release() {
+    registry_login "$APP_IMAGE" # the data stack and the migrate job pull with it too
     if ! docker network inspect "$DATA_NETWORK" >/dev/null 2>&1; then
         # The first release makes the data tier (migrate waits for a primary).
         : "${DB_IMAGE:?set DB_IMAGE to the data tier image or run app.sh publish}"

@@ -35,8 +35,10 @@ func run(t *testing.T, script, pipeline, stage string, env ...string) (calls []b
 	}
 	// swarmwait asks the Engine API, not the CLI: the fake says the Swarm converged.
 	wait := filepath.Join(dir, "swarmwait")
-	if err := os.WriteFile(wait, []byte("#!/bin/sh\necho \"swarmwait $*\" >>\"$FAKE_LOG\"\n"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, tool := range []string{"swarmwait", "cosign"} { // cosign: every signature checks out
+		if err := os.WriteFile(filepath.Join(dir, tool), []byte("#!/bin/sh\necho \""+tool+" $*\" >>\"$FAKE_LOG\"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	log := filepath.Join(dir, "calls.log")
 	cmd := exec.Command("bash", pipeline, stage)
@@ -198,5 +200,33 @@ func TestThePipelinesRunOnlyWhereASwarmIsNamed(t *testing.T) {
 		if !strings.Contains(publish, "\n  deploy:\n    needs: publish\n") {
 			t.Errorf("%s: deploy does not wait for publish (and its guard)", file)
 		}
+	}
+}
+
+// Packages are private by default: the client logs in with the read-only
+// pull credential before cosign reads the signatures, and before a release
+// starts anything that pulls (the data stack, the migrate job, the app).
+func TestThePullCredentialComesBeforeAnythingPulls(t *testing.T) {
+	img := "ghcr.io/acme/loandesk@sha256:0123"
+	env := []string{"APP_IMAGE=" + img, "WEB_IMAGE=" + img, "DB_IMAGE=" + img, "SITE_IMAGE=" + img,
+		"REGISTRY_PULL_USER=swarm-reader", "REGISTRY_PULL_TOKEN=read-only-token",
+		"COSIGN_IDENTITY=https://github.com/acme/loandesk/.github/workflows/app.yml@refs/heads/main",
+		"COSIGN_ISSUER=https://token.actions.githubusercontent.com"}
+	b, _ := run(t, fakeDocker, "app.sh", "verify", env...)
+	login, verify := strings.Index(string(b), "docker login -u swarm-reader --password-stdin ghcr.io"), strings.Index(string(b), "cosign verify")
+	if login < 0 || verify < 0 || login > verify {
+		t.Errorf("verify: want the read-only login before cosign verify:\n%s", b)
+	}
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, `<div id="root">`, "\nopenapi: 3.1.0")
+	}))
+	defer site.Close()
+	first := strings.Replace(fakeDocker, "esac", `*" network inspect "*) exit 1 ;;
+*" run "*) printf '<div id="root">\nopenapi: 3.1.0\n' ;;
+esac`, 1)
+	b, _ = run(t, first, "app.sh", "release", append(env, "PUBLIC_URL="+site.URL)...)
+	login, data := strings.Index(string(b), "docker login -u swarm-reader"), strings.Index(string(b), "-c data.yml")
+	if login < 0 || data < 0 || login > data {
+		t.Errorf("release: want the read-only login before the first stack deploy:\n%s", b)
 	}
 }
