@@ -72,9 +72,9 @@ app_migrate() {
     log "migrate with $APP_IMAGE"
     docker service create --detach --quiet --name "$job" --mode replicated-job --restart-condition on-failure \
         --restart-max-attempts "$restarts" --restart-delay 3s --network "$DATA_NETWORK" --no-healthcheck \
-        --secret "source=${DB_PASSWORD_SECRET:-loandesk_db_password},target=db_password" --secret "source=${DB_CA_SECRET:-loandesk_db_ca},target=db_ca" \
+        --secret "source=${DB_PASSWORD_SECRET:-loandesk_db_password},target=db_password" \
         --env "APP_ENV=${APP_ENV:-production}" --env "DATABASE_PASSWORD_FILE=/run/secrets/db_password" \
-        --env "DATABASE_URL=${MIGRATE_DATABASE_URL:-postgres://loandesk@pg1:5432,pg2:5432,pg3:5432/loandesk?sslmode=verify-full&sslrootcert=/run/secrets/db_ca&target_session_attrs=read-write}" \
+        --env "DATABASE_URL=${MIGRATE_DATABASE_URL:-postgres://loandesk@pg1:5432,pg2:5432,pg3:5432/loandesk?sslmode=disable&target_session_attrs=read-write}" \
         --env "APP_DB_ROLE=${APP_DB_ROLE:-loandesk_app}" \
         --read-only --with-registry-auth "$APP_IMAGE" migrate >/dev/null
     # Done once a try completes; failed once the first try and every restart did.

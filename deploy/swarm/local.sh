@@ -28,15 +28,15 @@ ensure_registry() {
     return 1
 }
 
-# use_swarmwait DIR: lib.sh's swarmwait, the rehearsal's pgwait and testcerts, built static
-# in the Go image (this machine needs only Docker) into DIR; SWARMWAIT, PGWAIT and TESTCERTS name them.
+# use_swarmwait DIR: lib.sh's swarmwait and the rehearsal's pgwait, built static
+# in the Go image (this machine needs only Docker) into DIR; SWARMWAIT and PGWAIT name them.
 use_swarmwait() {
     local src
     src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
     mkdir -p "$1"
     docker run --rm -v "$src:/src:ro" -v "$1:/out" -v loandesk-test_gomod:/go/pkg/mod -v loandesk-test_gocache:/root/.cache/go-build \
-        -e GOFLAGS=-buildvcs=false -e CGO_ENABLED=0 -w /src "$GO_IMAGE" go build -o /out/ ./deploy/swarm/swarmwait ./deploy/swarm/pgwait ./deploy/swarm/testcerts
-    export SWARMWAIT=$1/swarmwait PGWAIT=$1/pgwait TESTCERTS=$1/testcerts
+        -e GOFLAGS=-buildvcs=false -e CGO_ENABLED=0 -w /src "$GO_IMAGE" go build -o /out/ ./deploy/swarm/swarmwait ./deploy/swarm/pgwait
+    export SWARMWAIT=$1/swarmwait PGWAIT=$1/pgwait
 }
 
 # phase FILE NAME: the rehearsal's phase is NAME from now on; the prober or
