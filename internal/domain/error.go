@@ -21,6 +21,12 @@ const (
 	EINTERNAL     Code = "internal"     // a bug or an unexpected failure; details are logged, not shown
 )
 
+// ErrCallerGone is the cause (context.Cause) of a context ended because the
+// caller hung up: an edge that knows (the HTTP API) says so, and an adapter
+// may then let work already under way finish rather than break it off
+// mid-way (internal/postgres keeps its connection).
+var ErrCallerGone = errors.New("the caller hung up")
+
 // Error is the one error type the domain speaks. Message is safe to show to
 // the caller; Fields holds per-field validation messages.
 type Error struct {

@@ -232,3 +232,17 @@ func shed(h http.Handler, max, perClient int, client clientaddr.Resolver, m *obs
 		h.ServeHTTP(w, r)
 	})
 }
+
+// callerGone ends a request's context with domain.ErrCallerGone as its cause
+// when the client hangs up (net/http gives none), so the adapters can tell a
+// client who left from a deadline of ours: the database then lets a
+// statement under way finish instead of closing its connection.
+func callerGone(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
+		defer cancel(nil)
+		stop := context.AfterFunc(r.Context(), func() { cancel(domain.ErrCallerGone) })
+		defer stop()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -174,4 +176,45 @@ func TestOneClientTakesOnlyItsShareOfTheSlots(t *testing.T) {
 	if rec := from("203.0.113.1", "/fast"); rec.Code != http.StatusNoContent {
 		t.Fatalf("the first client after its requests ended: %d", rec.Code)
 	}
+}
+
+// A client who hangs up ends its request's context with ErrCallerGone as
+// the cause (what the database adapter keys on); nothing else does.
+func TestAHangUpIsCalledSo(t *testing.T) {
+	started, cause := make(chan struct{}), make(chan error, 1)
+	srv := httptest.NewServer(callerGone(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/quick" {
+			if err := r.Context().Err(); err != nil {
+				t.Errorf("a request in progress has an ended context: %v", err)
+			}
+			return
+		}
+		close(started)
+		<-r.Context().Done()
+		cause <- context.Cause(r.Context())
+	})))
+	defer srv.Close()
+	if resp, err := srv.Client().Get(srv.URL + "/quick"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/slow", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := srv.Client().Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-started
+	cancel()
+	if got := <-cause; !errors.Is(got, domain.ErrCallerGone) {
+		t.Fatalf("cause %v, want domain.ErrCallerGone", got)
+	}
+	<-done
 }

@@ -86,6 +86,7 @@ func NewServer(cfg Config) *Server {
 	var h http.Handler = problemFallback(mux, cfg.Log)
 	h = shed(h, cfg.MaxInFlight, cfg.MaxInFlightPerClient, cfg.Client, cfg.Metrics, cfg.Log)
 	h = observe(h, cfg.Metrics, cfg.Log)
+	h = callerGone(h)
 	h = recoverPanics(h, cfg.Log)
 	h = requestID(h)
 	// Outermost: a span per request; observe names it by route once the

@@ -123,6 +123,8 @@ func Open(ctx context.Context, url string, password PasswordFunc) (*DB, error) {
 			return nil
 		}
 	}
+	// A caller who hangs up must not cost a connection (cancel.go).
+	cfg.ConnConfig.BuildContextWatcherHandler = newCancelHandler
 	// A connection idle for a second is pinged before it is handed out
 	// (pgxpool's default); one whose server died with its machine does not
 	// refuse, it stays silent: after a second it is dropped and another
