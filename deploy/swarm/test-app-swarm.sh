@@ -64,7 +64,7 @@ cleanup() {
         on "$CTRL" service ls >"$root/deploy/swarm/results/services.txt" 2>&1 || true
         for s in "${STACK}"_{api,worker,web} "${DATA}"_{pg1,pg2,pg3,etcd1,etcd2,etcd3}; do
             on "$CTRL" service ps --no-trunc "$s" >>"$root/deploy/swarm/results/tasks.txt" 2>&1 || true
-            on "$CTRL" service logs --tail 40 "$s" >>"$root/deploy/swarm/results/logs.txt" 2>&1 || true
+            timeout 30 docker -H "tcp://${IP[$CTRL]}:2375" service logs --timestamps --tail 3000 "$s" >>"$root/deploy/swarm/results/logs.txt" 2>&1 || true
         done
         docker logs loandesk-swarm-lb >"$root/deploy/swarm/results/lb.log" 2>&1 || true
         cp "$work"/*.csv "$root/deploy/swarm/results/" 2>/dev/null || true

@@ -2,8 +2,13 @@
 // new filings at a fixed rate from a client that retries with the same
 // Idempotency-Key as the SPA does (growing, jittered waits; the server's
 // Retry-After), and page loads. Every attempt goes on a fresh connection, so
-// each is routed afresh; at most -conns are open at once (one client of the
-// load balancer: more wait their turn, as a browser's would). When the -stop file appears it stops, then checks
+// each is routed afresh; at most -conns are in flight at once (the loader is
+// one address to the load balancer's per-client limits, but stands for many
+// applicants). An attempt's 15 s start when it is sent, not while it waits
+// for a slot: an applicant's browser waits for no other applicant, and a
+// shared queue whose wait counted against every attempt would turn a slow
+// second into a lasting outage of the loader's own making (every attempt
+// timing out in the queue, retried into the same queue). When the -stop file appears it stops, then checks
 // that every filing was kept and decided. It tallies every attempt under the
 // phase the -phases file named when it was sent, prints one line per phase,
 // and exits 1 when a filing was lost or never decided, when a phase had more
@@ -83,7 +88,13 @@ func (r *recorder) note(s sent, kind string, status int, err error, ok bool) {
 		r.fails++
 		answer := strconv.Itoa(status)
 		if err != nil {
-			answer = "no answer" // a timeout, a refused or dropped connection
+			// A timeout, a refused or dropped connection: which one, by
+			// the error's last words (the URL and addresses before them
+			// vary).
+			answer = "no answer"
+			if i := strings.LastIndex(err.Error(), ": "); i >= 0 {
+				answer += " (" + err.Error()[i+2:] + ")"
+			}
 		}
 		if r.failed[s.phase] == nil {
 			r.failed[s.phase] = map[string]int{}
@@ -117,9 +128,36 @@ func run() error {
 	defer f.Close()
 	rec := &recorder{w: bufio.NewWriter(f), phases: phase.NewTracker(*phases), failed: map[string]map[string]int{}}
 	defer rec.w.Flush()
-	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, MaxConnsPerHost: *conns}}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	slots := make(chan struct{}, max(*conns, 1))
 	ctx, cancel := context.WithTimeout(context.Background(), *maxDur)
 	defer cancel()
+	// do sends one attempt once a slot is free, within 15 s of sending it,
+	// and reads its answer (at most 64 KiB).
+	do := func(method, url string, body []byte, header map[string]string) (sent, int, http.Header, []byte, error) {
+		slots <- struct{}{}
+		defer func() { <-slots }()
+		start := rec.send()
+		actx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(actx, method, url, bytes.NewReader(body))
+		if err != nil {
+			return start, 0, nil, nil, err
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return start, 0, nil, nil, err
+		}
+		defer resp.Body.Close()
+		payload, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if err != nil {
+			return start, 0, nil, nil, err
+		}
+		return start, resp.StatusCode, resp.Header, payload, nil
+	}
 
 	run := time.Now().UnixNano()
 	var (
@@ -145,19 +183,15 @@ func run() error {
 		// fast as a starved machine refuses them.
 		for ceiling := time.Second; time.Now().Before(deadline); ceiling = min(2*ceiling, 8*time.Second) {
 			wait := ceiling/2 + rand.N(ceiling/2)
-			start := rec.send()
-			req, _ := http.NewRequest(http.MethodPost, *base+"/api/v1/requests", bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Idempotency-Key", key)
-			resp, err := client.Do(req)
+			start, status, header, payload, err := do(http.MethodPost, *base+"/api/v1/requests", body,
+				map[string]string{"Content-Type": "application/json", "Idempotency-Key": key})
 			if err == nil {
 				var receipt struct {
 					Code string `json:"tracking_code"`
 				}
-				_ = json.NewDecoder(resp.Body).Decode(&receipt)
-				resp.Body.Close()
-				ok := resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusOK
-				rec.note(start, "file", resp.StatusCode, nil, ok)
+				_ = json.Unmarshal(payload, &receipt)
+				ok := status == http.StatusCreated || status == http.StatusOK
+				rec.note(start, "file", status, nil, ok)
 				if ok && receipt.Code != "" {
 					mu.Lock()
 					codes[key] = receipt.Code
@@ -166,7 +200,7 @@ func run() error {
 				}
 				// As the SPA does: a 429 or 503 says when to come back. A
 				// client that retries sooner only adds to the outage.
-				if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+				if s, err := strconv.Atoi(header.Get("Retry-After")); err == nil && s > 0 {
 					wait = max(wait, min(time.Duration(s)*time.Second, 10*time.Second))
 				}
 			} else {
@@ -177,15 +211,12 @@ func run() error {
 	}
 	page := func() {
 		defer wg.Done()
-		start := rec.send()
-		resp, err := client.Get(*base + "/")
+		start, status, _, _, err := do(http.MethodGet, *base+"/", nil, nil)
 		if err != nil {
 			rec.note(start, "page", 0, err, false)
 			return
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		rec.note(start, "page", resp.StatusCode, nil, resp.StatusCode == http.StatusOK)
+		rec.note(start, "page", status, nil, status == http.StatusOK)
 	}
 
 	fileTick := time.NewTicker(time.Second / time.Duration(max(*rate, 1)))
@@ -231,16 +262,15 @@ loop:
 	until := time.Now().Add(*decide)
 	for len(pending) > 0 && time.Now().Before(until) {
 		for code := range pending {
-			resp, err := client.Get(*base + "/api/v1/requests/" + code)
+			_, status, _, payload, err := do(http.MethodGet, *base+"/api/v1/requests/"+code, nil, nil)
 			if err != nil {
 				continue
 			}
 			var r struct {
 				Status string `json:"status"`
 			}
-			_ = json.NewDecoder(resp.Body).Decode(&r)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && r.Status != "in_review" {
+			_ = json.Unmarshal(payload, &r)
+			if status == http.StatusOK && r.Status != "in_review" {
 				delete(pending, code)
 			}
 		}
