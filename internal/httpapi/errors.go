@@ -42,9 +42,11 @@ type Problem struct {
 // writeError answers err as problem+json. It is the only place that logs
 // internal errors, and it never shows their details to the caller.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+	if (errors.Is(err, context.Canceled) && r.Context().Err() != nil) || errors.Is(context.Cause(r.Context()), domain.ErrCallerGone) {
 		// The caller hung up: nobody to answer, nothing to report. 499 (as
-		// nginx counts it) keeps it out of the server's errors.
+		// nginx counts it) keeps it out of the server's errors — also when
+		// the database, left to finish, answered something else meanwhile
+		// (57014 for a statement it cancelled is not the server failing).
 		w.WriteHeader(statusClientClosed)
 		return
 	}

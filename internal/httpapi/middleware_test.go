@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -217,4 +218,18 @@ func TestAHangUpIsCalledSo(t *testing.T) {
 		t.Fatalf("cause %v, want domain.ErrCallerGone", got)
 	}
 	<-done
+}
+
+// A request whose caller hung up is answered 499 whatever the adapter said
+// meanwhile: a statement left to finish that the database then cancelled
+// (57014, unavailable) is not the server failing.
+func TestAHungUpRequestIsA499WhateverTheDatabaseSaid(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(domain.ErrCallerGone)
+	r := httptest.NewRequest(http.MethodPost, "/api/v1/requests", nil).WithContext(ctx)
+	w := httptest.NewRecorder()
+	writeError(w, r, slog.New(slog.NewTextHandler(io.Discard, nil)), domain.Errorf(domain.EUNAVAILABLE, "the database cannot answer now"))
+	if w.Code != statusClientClosed {
+		t.Fatalf("status %d, want %d", w.Code, statusClientClosed)
+	}
 }

@@ -72,6 +72,20 @@ func TestAClientWhoHangsUpCostsNoConnection(t *testing.T) {
 	if after := backend(); after != before {
 		t.Fatalf("a client who hung up cost the connection (backend %d, then %d; the statement: %v)", before, after, err)
 	}
+	// A hang-up during a transaction's last statement: no commit, and the
+	// connection stays.
+	tctx, cancel := context.WithCancelCause(ctx)
+	err = db.InTx(tctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(tctx, "SELECT 1")
+		cancel(domain.ErrCallerGone)
+		return err
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("a transaction whose caller hung up: %v, want it not committed (context.Canceled)", err)
+	}
+	if after := backend(); after != before {
+		t.Fatalf("a hang-up at a transaction's end cost the connection (backend %d, then %d)", before, after)
+	}
 	if err := hangUp(errors.New("stopping")); err == nil {
 		t.Fatal("a statement cancelled without the cause finished, want it interrupted")
 	}

@@ -269,6 +269,12 @@ func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	if err := fn(tx); err != nil {
 		return err
 	}
+	// A caller who hung up during fn's last statement (left to finish:
+	// cancel.go) gets no commit; rolled back above, the connection stays
+	// (pgx's Commit on an ended context would close it).
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return tx.Commit(ctx)
 }
 

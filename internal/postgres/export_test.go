@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -14,6 +15,9 @@ var (
 	CountQuery      = countQuery
 	SearchPageQuery = searchPageQuery
 )
+
+// InTx is the adapter's transaction, for the tests of its edges.
+func (db *DB) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error { return db.inTx(ctx, fn) }
 
 // Pool is the adapter's pool, for the tests' own SQL (the product has no
 // way to reach around the adapter). Its connections carry the
