@@ -152,6 +152,18 @@ use_swarmwait "$work/bin" # app.sh and site.sh wait on the Swarm with it; the da
 for s in db_password db_app_password valkey_password admin_password session_key db_superuser_password db_replication_password db_rest_password; do
     head -c 33 /dev/urandom | base64 | tr -d '/+=' | tee "$work/$s" | on node1 secret create "loandesk_$s" - >/dev/null
 done
+# Part 3's two site releases (f), built now: this machine is also the nodes', and a build in
+# the switchover's aftermath starved the new primary's disk (a 9 MB checkpoint took 12 s).
+site_image() { # REVISION: built from $work/site, pushed, its digest for the nodes
+    IMAGE=loandesk-site-swarm SITE_DIR="$work/site" REVISION=$1 "$here/site.sh" build >/dev/null 2>&1
+    push "loandesk-site-swarm:sha-$1" loandesk-site
+}
+cp -r "$root/site" "$work/site"
+mkdir -p "$work/swarm" && cp "$here/stack.yml" "$here/edge.conf" "$work/swarm/"
+EDGE_IMAGE=$(push "$NGINX_IMAGE" nginx)
+S1=$(site_image swarm-s1)
+echo '<p>Release S2.</p>' >>"$work/site/index.html"
+S2=$(site_image swarm-s2)
 
 # --- the load balancer: what a cloud one does, on 127.0.0.1 ------------------
 sed -e "s/@NODE1@/${IP[node1]}/; s/@NODE2@/${IP[node2]}/; s/@NODE3@/${IP[node3]}/" "$here/rehearsal-lb.conf" >"$work/lb.conf"
@@ -263,14 +275,6 @@ site() { # site.sh STAGE for the site, on this Swarm (the nodes pull from regist
     IMAGE=loandesk-site-swarm DOCKER_HOST="tcp://${IP[$CTRL]}:2375" STACK=loandesk-site EDGE_PORT=8081 STACK_DIR="$work/swarm" \
         NGINX_IMAGE=$EDGE_IMAGE SITE_IMAGE=$1 PUBLIC_URL="http://127.0.0.1:$LB_SITE_PORT" REVISION=$2 "$here/site.sh" "$3"
 }
-site_image() { # REVISION: built from $work/site, pushed, its digest for the nodes
-    IMAGE=loandesk-site-swarm SITE_DIR="$work/site" REVISION=$1 "$here/site.sh" build >/dev/null 2>&1
-    push "loandesk-site-swarm:sha-$1" loandesk-site
-}
-cp -r "$root/site" "$work/site"
-mkdir -p "$work/swarm" && cp "$here/stack.yml" "$here/edge.conf" "$work/swarm/"
-EDGE_IMAGE=$(push "$NGINX_IMAGE" nginx)
-S1=$(site_image swarm-s1)
 site "$S1" swarm-s1 deploy >/dev/null 2>&1 || fail "the site did not deploy"
 site "$S1" swarm-s1 smoke >/dev/null 2>&1 || fail "the site is not served"
 probe=$work/phase-site
@@ -279,8 +283,6 @@ tool_start loandesk-swarm-prober "$work" probe.csv prober -url "http://127.0.0.1
     -stop /out/stop-prober -out /out/probe.csv -phases /out/phase-site -max-failed 0 -min-requests 500 \
     -allow s1=swarm-s1 -allow "s2=swarm-s1|swarm-s2" -allow edge=swarm-s2 -allow edge-done=swarm-s2 || fail "the prober did not start"
 sleep 2
-echo '<p>Release S2.</p>' >>"$work/site/index.html"
-S2=$(site_image swarm-s2)
 e0=$(now_ms)
 phase "$probe" s2
 site "$S2" swarm-s2 deploy >/dev/null 2>&1 || fail "the index.html change did not roll out"
