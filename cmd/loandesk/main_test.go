@@ -552,16 +552,26 @@ func TestWorkerDecidesWhatTheAPICouldNot(t *testing.T) {
 		t.Fatalf("worker /healthz: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	resp, err = http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{`loandesk_decisions_total{source="worker",status="approved"} 1`, `loandesk_queue_depth{state="ready"}`} {
-		if !bytes.Contains(m, []byte(want)) {
-			t.Errorf("worker metrics lack %s", want)
+	// The depth is read once the queue runs, beside the first job: wait for
+	// the series (a state), not for a moment.
+	wants := []string{`loandesk_decisions_total{source="worker",status="approved"} 1`, `loandesk_queue_depth{state="ready"}`}
+	for missing := wants; len(missing) > 0; {
+		resp, err = http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
 		}
+		m, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		missing = nil
+		for _, want := range wants {
+			if !bytes.Contains(m, []byte(want)) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) > 0 && time.Now().After(deadline) {
+			t.Fatalf("worker metrics lack %v", missing)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
