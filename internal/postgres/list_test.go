@@ -523,6 +523,24 @@ func TestTwoHundredAdminsAtOnceQueueForThePool(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer watch.Close(ctx)
+	// A backend exits a moment after its client closes the connection, so
+	// the count from outside also sees connections the process already let
+	// go of: first wait for the setup's (the migration's pool) to be gone,
+	// then allow, above the pool's 10, one per connection the pool replaced
+	// during the run (a ping that took longer than PingTimeout on a busy
+	// machine closes one and opens another). A second pool, or a
+	// connection opened outside this one, is still over the limit.
+	held := func() int {
+		var c int
+		if err := watch.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for held() > int(db.Pool().Stat().TotalConns()) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	before := db.Pool().Stat()
 	stop, most := make(chan struct{}), make(chan int)
 	go func() {
 		n := 0
@@ -568,10 +586,12 @@ func TestTwoHundredAdminsAtOnceQueueForThePool(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if n > 10 || n < 2 {
-		t.Fatalf("the process held up to %d connections under %d admins; want 2 to the pool's 10", n, admins)
+	after := db.Pool().Stat()
+	replaced := int(after.NewConnsCount()-before.NewConnsCount()) - int(after.TotalConns()-before.TotalConns())
+	if n > 10+replaced || n < 2 {
+		t.Fatalf("the process held up to %d connections under %d admins (%d replaced during the run); want 2 to the pool's 10", n, admins, replaced)
 	}
-	t.Logf("%d admins at once: at most %d connections", admins, n)
+	t.Logf("%d admins at once: at most %d connections (%d replaced during the run)", admins, n, replaced)
 }
 
 func pageIDs(p domain.Page) []int64 {
