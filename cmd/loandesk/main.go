@@ -10,6 +10,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -272,6 +274,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	auth := &domain.Auth{
 		Admins: d.db, Sessions: vk, Limiter: limiter, SessionTTL: cfg.SessionTTL, Limits: domain.DefaultLoginLimits,
 		HashSlots: domain.DefaultHashSlots, HashWait: domain.DefaultHashWait,
+		DeviceKey: deviceKey(cfg.SessionKey),
+		Refused:   func(limit string) { d.metrics.LoginRefused.WithLabelValues(limit).Inc() },
+	}
+	// Every limit's series exists from the start, at 0, so an alert on its
+	// rate sees the first refusal.
+	for _, l := range []string{domain.LimitAddress, domain.LimitAccountAddress, domain.LimitAccount, domain.LimitDevice} {
+		d.metrics.LoginRefused.WithLabelValues(l)
 	}
 	go cfg.TrustedProxies.Watch(ctx, 5*time.Second, d.log)
 	// On a first deploy the api may start before `loandesk migrate` ran.
@@ -345,4 +354,13 @@ func work(ctx context.Context, getenv func(string) string, stdout io.Writer) err
 		err = err2
 	}
 	return err
+}
+
+// deviceKey derives the device cookies' signing key from SESSION_KEY, so
+// that one secret keeps serving both and a cookie of one cannot pass for
+// the other.
+func deviceKey(sessionKey string) []byte {
+	m := hmac.New(sha256.New, []byte(sessionKey))
+	m.Write([]byte("loandesk device cookies"))
+	return m.Sum(nil)
 }

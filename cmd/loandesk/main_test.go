@@ -21,6 +21,7 @@ import (
 	validator "github.com/pb33f/libopenapi-validator"
 
 	"github.com/loandesk/loandesk/api"
+	"github.com/loandesk/loandesk/internal/domain"
 	"github.com/loandesk/loandesk/internal/httpapi"
 	identityprov "github.com/loandesk/loandesk/internal/provider/identity"
 	scoringprov "github.com/loandesk/loandesk/internal/provider/scoring"
@@ -497,6 +498,87 @@ func TestAFloodOfWrongLoginsIsCountedBeforeHashing(t *testing.T) {
 		t.Fatalf("statuses %v, want 5 × 401 and %d × 429", count, n-5)
 	}
 	a.expect(a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"s3cret-pass-word"}`, "X-Real-IP", "198.51.100.4"), 200, "admin during the flood")
+}
+
+// 200 addresses guess at one account at once: only the account's budget
+// for unknown devices reaches a password check, whatever the number of
+// addresses, and each refusal is counted in the metrics; the admin's own
+// browser still gets in, from an address it never used.
+func TestGuessesAtOneAccountFromEverywhereAreCapped(t *testing.T) {
+	a := startApp(t, map[string]string{"CLIENT_IP_HEADER": "X-Real-IP", "TRUSTED_PROXIES": "127.0.0.1",
+		"MAX_IN_FLIGHT": "400", "MAX_IN_FLIGHT_PER_CLIENT": "400"})
+	right := `{"email":"admin@example.com","password":"s3cret-pass-word"}`
+	r := a.do("POST", "/api/v1/admin/session", right, "X-Real-IP", "198.51.100.4")
+	a.expect(r, 200, "the admin, once, in their browser")
+	device := ""
+	for _, c := range r.header.Values("Set-Cookie") {
+		if strings.HasPrefix(c, "loandesk_device=") {
+			device = c
+		}
+	}
+	for _, want := range []string{"HttpOnly", "SameSite=Strict", "Path=/api/v1/admin/session", "Max-Age="} {
+		if !strings.Contains(device, want) {
+			t.Fatalf("device cookie %q lacks %s", device, want)
+		}
+	}
+	began := time.Now()
+	const n = 200
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			req, _ := http.NewRequest("POST", a.base+"/api/v1/admin/session", strings.NewReader(`{"email":"admin@example.com","password":"guess"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Real-IP", fmt.Sprintf("10.%d.%d.1", i/250, i%250))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode == 429 && resp.Header.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+			statuses <- resp.StatusCode
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	// The budget: 20 at once (one spent by the admin's first login), and
+	// one more every 45 s that the burst took; 503s (no free hash slot)
+	// spent theirs too.
+	limit := domain.DefaultLoginLimits.PerAccount
+	budget := limit.Burst - 1 + int(time.Since(began)/(limit.Per/time.Duration(limit.Events)))
+	if got := count[401] + count[503]; got > budget || count[401] == 0 || count[429] != n-got {
+		t.Fatalf("statuses %v from %d addresses, want at most %d checked (401/503) and the rest 429", count, n, budget)
+	}
+	metrics := string(a.doUnlisted("GET", "/metrics", "").body)
+	if want := fmt.Sprintf(`loandesk_login_refused_total{limit="account"} %d`, count[429]); !strings.Contains(metrics, want) {
+		t.Fatalf("metrics lack %q", want)
+	}
+	// The right password from an unknown browser waits for the account...
+	fresh, _ := http.NewRequest("POST", a.base+"/api/v1/admin/session", strings.NewReader(right))
+	fresh.Header.Set("Content-Type", "application/json")
+	fresh.Header.Set("X-Real-IP", "192.0.2.52")
+	resp, err := http.DefaultClient.Do(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 {
+		t.Fatalf("the right password from an unknown browser while the account is capped: %d, want 429", resp.StatusCode)
+	}
+	// ...while the admin's own browser (its cookie jar) gets in.
+	a.expect(a.do("POST", "/api/v1/admin/session", right, "X-Real-IP", "192.0.2.50"), 200, "the admin's browser from a new address")
 }
 
 func TestADatabaseOutageIsA503ToRetry(t *testing.T) {

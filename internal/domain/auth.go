@@ -3,7 +3,9 @@ package domain
 import (
 	"cmp"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
@@ -64,24 +66,38 @@ type LoginLimits struct {
 	PerAccountAndAddress Rate
 	// PerAddress is strict too: one address trying many accounts.
 	PerAddress Rate
-	// PerAccount counts an account's attempts from every address. Spending
-	// it does not lock the account (that would let anyone lock the real
-	// admin out); its attempts are slowed to SlowRate instead, each waiting
-	// up to SlowWait for its turn before it is refused.
+	// PerAccount caps an account's attempts from devices it does not know,
+	// from every address together (OWASP ASVS 2.2.1: at most 100 failed
+	// attempts an hour). A spent budget refuses nobody at once: an attempt
+	// waits up to SlowWait for the next turn, then gets 429.
 	PerAccount Rate
-	SlowRate   Rate
 	SlowWait   time.Duration
+	// PerDevice is the budget of a device this admin logged in on before
+	// (a signed device cookie, OWASP's "device cookies"): it never waits
+	// behind PerAccount, so guesses from elsewhere, however many, cannot
+	// lock the real admin out of the browsers they use.
+	PerDevice Rate
 }
 
 // DefaultLoginLimits: per 15 minutes, 5 attempts per account and address
-// and 20 per address; past 20 per account, one attempt every 2 s.
+// and 20 per address; per account, from unknown devices, 20 at once and
+// 80 more an hour (one every 45 s), so never more than 100 in any hour;
+// per known device, 5 an hour.
 var DefaultLoginLimits = LoginLimits{
 	PerAccountAndAddress: Rate{Events: 5, Per: 15 * time.Minute, Burst: 5},
 	PerAddress:           Rate{Events: 20, Per: 15 * time.Minute, Burst: 20},
-	PerAccount:           Rate{Events: 20, Per: 15 * time.Minute, Burst: 20},
-	SlowRate:             Rate{Events: 1, Per: 2 * time.Second, Burst: 1},
+	PerAccount:           Rate{Events: 80, Per: time.Hour, Burst: 20},
 	SlowWait:             5 * time.Second,
+	PerDevice:            Rate{Events: 5, Per: time.Hour, Burst: 5},
 }
+
+// The limits a login can be refused by, as Auth.Refused names them.
+const (
+	LimitAddress        = "address"
+	LimitAccountAddress = "account_address"
+	LimitAccount        = "account"
+	LimitDevice         = "device"
+)
 
 // Password checks hold ~19 MiB each (argon2id): DefaultHashSlots of them at
 // once fit a 128 MiB container with room to spare.
@@ -103,8 +119,31 @@ type Auth struct {
 	HashSlots int64
 	HashWait  time.Duration
 
+	// DeviceKey signs device cookies (at least 32 bytes; derived from the
+	// session key in production). Without it no device is ever known.
+	DeviceKey []byte
+	// Refused, if set, is told each time a limit refuses a login (one of
+	// the Limit* names), for the operators' metrics.
+	Refused func(limit string)
+
 	slotsOnce sync.Once
 	slots     *semaphore.Weighted
+}
+
+// LoginAttempt is one try to log in. Client identifies the caller's
+// network (its address, or its /64 for IPv6); Device is the device cookie
+// the browser sent, if any.
+type LoginAttempt struct {
+	Email, Password string
+	Client, Device  string
+}
+
+// LoggedIn is a successful login: the session's token, and the device
+// cookie to keep in the browser (new, or the one it sent, renewed).
+type LoggedIn struct {
+	Token   string
+	Session Session
+	Device  string
 }
 
 // Bootstrap creates the first admin from configuration if missing.
@@ -114,42 +153,43 @@ func (a *Auth) Bootstrap(ctx context.Context, email, password string) (bool, err
 }
 
 // Login checks credentials under the LoginLimits and opens a session.
-// client identifies the caller's network (its address, or its /64 for
-// IPv6). Errors: EINVALID, EUNAUTHORIZED, ERATELIMITED, EUNAVAILABLE.
-func (a *Auth) Login(ctx context.Context, email, password, client string) (string, Session, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
+// Errors: EINVALID, EUNAUTHORIZED, ERATELIMITED, EUNAVAILABLE.
+func (a *Auth) Login(ctx context.Context, in LoginAttempt) (LoggedIn, error) {
+	email, password := strings.ToLower(strings.TrimSpace(in.Email)), in.Password
 	if email == "" || password == "" || len(email) > 254 || len(password) > 1024 {
-		return "", Session{}, &Error{Code: EINVALID, Message: "email and password are required",
+		return LoggedIn{}, &Error{Code: EINVALID, Message: "email and password are required",
 			Fields: map[string]string{"email": "is required", "password": "is required"}}
 	}
-	pairKey := "login:pair:" + client + " " + email
+	pairKey := "login:pair:" + in.Client + " " + email
 	// The address's budget first: once an address is refused, nothing it
 	// sends (a new email each time) makes the store keep anything more.
 	for _, l := range []struct {
-		key  string
-		rate Rate
-	}{{"login:addr:" + client, a.Limits.PerAddress}, {pairKey, a.Limits.PerAccountAndAddress}} {
+		key, name string
+		rate      Rate
+	}{{"login:addr:" + in.Client, LimitAddress, a.Limits.PerAddress}, {pairKey, LimitAccountAddress, a.Limits.PerAccountAndAddress}} {
 		ok, wait, err := a.Limiter.Allow(ctx, l.key, l.rate)
 		if err != nil {
-			return "", Session{}, err
+			return LoggedIn{}, err
 		}
 		if !ok {
-			return "", Session{}, &Error{Code: ERATELIMITED, Message: "too many login attempts from your address; wait and try again",
-				RetryAfter: RetryAfterSeconds(wait)}
+			return LoggedIn{}, a.refuse(l.name, "too many login attempts from your address; wait and try again", wait)
 		}
 	}
-	ok, _, err := a.Limiter.Allow(ctx, "login:acct:"+email, a.Limits.PerAccount)
-	if err != nil {
-		return "", Session{}, err
-	}
-	if !ok {
-		if err := a.slowDown(ctx, email); err != nil {
-			return "", Session{}, err
+	device := a.knownDevice(email, in.Device)
+	if device != "" {
+		ok, wait, err := a.Limiter.Allow(ctx, "login:dev:"+device, a.Limits.PerDevice)
+		if err != nil {
+			return LoggedIn{}, err
 		}
+		if !ok {
+			return LoggedIn{}, a.refuse(LimitDevice, "too many login attempts from this browser; wait and try again", wait)
+		}
+	} else if err := a.accountTurn(ctx, email); err != nil {
+		return LoggedIn{}, err
 	}
 	admin, err := a.Admins.AdminByEmail(ctx, email)
 	if err != nil && ErrorCode(err) != ENOTFOUND {
-		return "", Session{}, err
+		return LoggedIn{}, err
 	}
 	hash := dummyHash()
 	if admin != nil {
@@ -158,30 +198,47 @@ func (a *Auth) Login(ctx context.Context, email, password, client string) (strin
 	// Verify even for unknown emails, so timing does not reveal accounts.
 	match, err := a.verify(ctx, hash, password)
 	if err != nil {
-		return "", Session{}, err
+		return LoggedIn{}, err
 	}
 	if !match || admin == nil {
-		return "", Session{}, Errorf(EUNAUTHORIZED, "wrong email or password")
+		return LoggedIn{}, Errorf(EUNAUTHORIZED, "wrong email or password")
 	}
 	// Best effort: if it fails, earlier attempts from here keep counting.
 	_ = a.Limiter.Reset(ctx, pairKey)
+	token := in.Device
+	if device != "" {
+		_ = a.Limiter.Reset(ctx, "login:dev:"+device)
+	} else {
+		token = a.newDevice(email)
+	}
 	s := Session{AdminID: admin.ID, Email: admin.Email, CSRFToken: RandomToken(), CreatedAt: time.Now().UTC()}
-	token, err := a.Sessions.CreateSession(ctx, s, a.SessionTTL)
-	return token, s, err
+	t, err := a.Sessions.CreateSession(ctx, s, a.SessionTTL)
+	if err != nil {
+		return LoggedIn{}, err
+	}
+	return LoggedIn{Token: t, Session: s, Device: token}, nil
 }
 
-// slowDown waits for the account's next slow-lane turn, or refuses when that
-// is further away than SlowWait.
-func (a *Auth) slowDown(ctx context.Context, email string) error {
+// refuse reports a refusal to Refused and makes its error.
+func (a *Auth) refuse(limit, message string, wait time.Duration) error {
+	if a.Refused != nil {
+		a.Refused(limit)
+	}
+	return &Error{Code: ERATELIMITED, Message: message, RetryAfter: RetryAfterSeconds(wait)}
+}
+
+// accountTurn spends one of the account's attempts from unknown devices,
+// waiting for the next one when it is at most SlowWait away.
+func (a *Auth) accountTurn(ctx context.Context, email string) error {
 	deadline := time.Now().Add(a.Limits.SlowWait)
 	for {
-		ok, wait, err := a.Limiter.Allow(ctx, "login:slow:"+email, a.Limits.SlowRate)
+		ok, wait, err := a.Limiter.Allow(ctx, "login:acct:"+email, a.Limits.PerAccount)
 		if err != nil || ok {
 			return err
 		}
 		if time.Now().Add(wait).After(deadline) {
-			return &Error{Code: ERATELIMITED, Message: "this account is receiving many login attempts; wait a few seconds and try again",
-				RetryAfter: RetryAfterSeconds(wait)}
+			return a.refuse(LimitAccount, "this account is receiving many login attempts; wait and try again, or log in from a browser you used before",
+				wait)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -191,6 +248,44 @@ func (a *Auth) slowDown(ctx context.Context, email string) error {
 		case <-t.C:
 		}
 	}
+}
+
+// A device cookie is 16 random bytes (the device's name in the limiter)
+// and the first 16 bytes of their HMAC-SHA256 with the admin's email:
+// it is made only by a successful login and names that one account.
+const deviceIDLen, deviceMACLen = 16, 16
+
+func (a *Auth) deviceMAC(email string, id []byte) []byte {
+	m := hmac.New(sha256.New, a.DeviceKey)
+	m.Write([]byte("loandesk device v1\x00"))
+	m.Write([]byte(email))
+	m.Write([]byte{0})
+	m.Write(id)
+	return m.Sum(nil)[:deviceMACLen]
+}
+
+func (a *Auth) newDevice(email string) string {
+	if len(a.DeviceKey) == 0 {
+		return ""
+	}
+	id := make([]byte, deviceIDLen)
+	if _, err := rand.Read(id); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(append(id, a.deviceMAC(email, id)...))
+}
+
+// knownDevice returns the device's id when cookie is a device cookie this
+// key made for email, and "" otherwise.
+func (a *Auth) knownDevice(email, cookie string) string {
+	if len(a.DeviceKey) == 0 || len(cookie) != base64.RawURLEncoding.EncodedLen(deviceIDLen+deviceMACLen) {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(cookie)
+	if err != nil || !hmac.Equal(b[deviceIDLen:], a.deviceMAC(email, b[:deviceIDLen])) {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:deviceIDLen])
 }
 
 // verify checks a password in one of the HashSlots.

@@ -20,6 +20,10 @@ type limiterMock struct {
 	err    error
 	wait   time.Duration // the retry-after it reports when refusing
 	resets []string
+	// refill, if set, gives a refused key one event back once its wait
+	// has passed (as a real limiter's budget refills).
+	refill bool
+	next   map[string]time.Time
 }
 
 var _ domain.Limiter = &limiterMock{}
@@ -34,7 +38,17 @@ func (m *limiterMock) Allow(_ context.Context, key string, r domain.Rate) (bool,
 	if m.used == nil {
 		m.used = map[string]int{}
 	}
+	if m.refill && m.used[key] >= r.Burst && !m.next[key].IsZero() && !time.Now().Before(m.next[key]) {
+		m.used[key]--
+		delete(m.next, key)
+	}
 	if m.used[key] >= r.Burst {
+		if m.refill && m.next[key].IsZero() {
+			if m.next == nil {
+				m.next = map[string]time.Time{}
+			}
+			m.next[key] = time.Now().Add(m.wait)
+		}
 		return false, m.wait, nil
 	}
 	m.used[key]++
@@ -99,26 +113,27 @@ func newAuth(l *limiterMock) (*domain.Auth, *int) {
 		}},
 		Sessions: sessionsMock{create: func(context.Context, domain.Session, time.Duration) (string, error) { return "token-1", nil }},
 		Limiter:  l, SessionTTL: time.Hour, Limits: domain.DefaultLoginLimits,
+		DeviceKey: []byte("test-device-key-of-at-least-32-bytes"),
 	}, &lookups
 }
 
 func TestLoginOpensASessionAndForgetsTheAddressesFailures(t *testing.T) {
 	l := &limiterMock{}
 	a, _ := newAuth(l)
-	token, s, err := a.Login(context.Background(), " Admin@Example.com ", "right-password", "203.0.113.7")
+	token, s, err := login(a, " Admin@Example.com ", "right-password", "203.0.113.7")
 	if err != nil || token != "token-1" || s.Email != "admin@example.com" || s.CSRFToken == "" {
 		t.Fatalf("Login = %q %+v %v", token, s, err)
 	}
 	if len(l.resets) != 1 || l.resets[0] != "login:pair:203.0.113.7 admin@example.com" {
 		t.Fatalf("resets %v, want the account-and-address budget only", l.resets)
 	}
-	if _, _, err := a.Login(context.Background(), "admin@example.com", "wrong", "203.0.113.7"); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+	if _, _, err := login(a, "admin@example.com", "wrong", "203.0.113.7"); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
 		t.Fatalf("wrong password: %v", err)
 	}
-	if _, _, err := a.Login(context.Background(), "nobody@example.com", "wrong", "203.0.113.7"); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+	if _, _, err := login(a, "nobody@example.com", "wrong", "203.0.113.7"); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
 		t.Fatalf("unknown account: %v", err)
 	}
-	if _, _, err := a.Login(context.Background(), "", "", "203.0.113.7"); domain.ErrorCode(err) != domain.EINVALID {
+	if _, _, err := login(a, "", "", "203.0.113.7"); domain.ErrorCode(err) != domain.EINVALID {
 		t.Fatalf("empty: %v", err)
 	}
 }
@@ -127,10 +142,10 @@ func TestLoginCountsBeforeItChecksThePassword(t *testing.T) {
 	l := &limiterMock{wait: 90 * time.Second}
 	a, lookups := newAuth(l)
 	for range 5 {
-		_, _, _ = a.Login(context.Background(), "admin@example.com", "guess", "203.0.113.7")
+		_, _, _ = login(a, "admin@example.com", "guess", "203.0.113.7")
 	}
 	*lookups = 0
-	_, _, err := a.Login(context.Background(), "admin@example.com", "right-password", "203.0.113.7")
+	_, _, err := login(a, "admin@example.com", "right-password", "203.0.113.7")
 	e, _ := domain.AsError(err)
 	if e == nil || e.Code != domain.ERATELIMITED || e.RetryAfter != 90 {
 		t.Fatalf("sixth attempt from the address: %v, want ERATELIMITED retry 90 s", err)
@@ -139,7 +154,7 @@ func TestLoginCountsBeforeItChecksThePassword(t *testing.T) {
 		t.Fatal("a refused attempt still looked the account up (and hashed)")
 	}
 	// Another address still gets in: the guesses did not lock the account.
-	if _, _, err := a.Login(context.Background(), "admin@example.com", "right-password", "198.51.100.4"); err != nil {
+	if _, _, err := login(a, "admin@example.com", "right-password", "198.51.100.4"); err != nil {
 		t.Fatalf("the admin from another address: %v", err)
 	}
 }
@@ -148,40 +163,113 @@ func TestLoginLimitsEachAddressAcrossAccounts(t *testing.T) {
 	l := &limiterMock{wait: time.Minute}
 	a, _ := newAuth(l)
 	for i := range 20 {
-		_, _, _ = a.Login(context.Background(), "user"+string(rune('a'+i))+"@example.com", "guess", "203.0.113.7")
+		_, _, _ = login(a, "user"+string(rune('a'+i))+"@example.com", "guess", "203.0.113.7")
 	}
-	if _, _, err := a.Login(context.Background(), "other@example.com", "guess", "203.0.113.7"); domain.ErrorCode(err) != domain.ERATELIMITED {
+	if _, _, err := login(a, "other@example.com", "guess", "203.0.113.7"); domain.ErrorCode(err) != domain.ERATELIMITED {
 		t.Fatalf("21st account from one address: %v, want ERATELIMITED", err)
 	}
 }
 
-func TestABusyAccountIsSlowedNotLocked(t *testing.T) {
-	l := &limiterMock{wait: 10 * time.Millisecond}
+// An account's guesses from unknown devices, from any number of addresses,
+// stop at its cap; a browser the admin logged in on before still gets in.
+func TestAnAccountsGuessesAreCappedButItsDevicesGetIn(t *testing.T) {
+	l := &limiterMock{wait: time.Hour}
 	a, _ := newAuth(l)
-	a.Limits.SlowRate = domain.Rate{Events: 1, Per: time.Second, Burst: 1000}
-	// 20 addresses spend the account's budget.
-	for i := range 20 {
-		_, _, _ = a.Login(context.Background(), "admin@example.com", "guess", "203.0.113."+string(rune('0'+i%10))+string(rune('0'+i/10)))
+	var refused []string
+	a.Refused = func(limit string) { refused = append(refused, limit) }
+	ctx := context.Background()
+	home, err := a.Login(ctx, domain.LoginAttempt{Email: "admin@example.com", Password: "right-password", Client: "198.51.100.4"})
+	if err != nil || home.Device == "" {
+		t.Fatalf("first login: %+v %v, want a device cookie", home, err)
 	}
-	// The real admin still gets in, through the slow lane.
-	if _, _, err := a.Login(context.Background(), "admin@example.com", "right-password", "198.51.100.4"); err != nil {
-		t.Fatalf("the admin while the account is busy: %v", err)
+	// Guesses from 30 addresses: the account's budget (its burst here; the
+	// mock never refills) reaches a password check, the rest are refused.
+	checked := 0
+	for i := range 30 {
+		_, _, err := login(a, "admin@example.com", "guess", "203.0.113."+strconv.Itoa(i))
+		if domain.ErrorCode(err) == domain.EUNAUTHORIZED {
+			checked++
+		}
 	}
-	if l.used["login:slow:admin@example.com"] != 1 {
-		t.Fatalf("slow lane used %d times, want 1", l.used["login:slow:admin@example.com"])
+	if want := domain.DefaultLoginLimits.PerAccount.Burst - 1; checked != want {
+		t.Fatalf("%d guesses checked, want the account's budget left after the admin's login (%d)", checked, want)
 	}
-	// When the slow lane's next turn is further than SlowWait, refuse.
-	a.Limits.SlowRate.Burst = 1
-	l.wait = time.Hour
-	_, _, err := a.Login(context.Background(), "admin@example.com", "right-password", "198.51.100.5")
+	_, _, err = login(a, "admin@example.com", "right-password", "192.0.2.8")
 	if e, _ := domain.AsError(err); e == nil || e.Code != domain.ERATELIMITED || e.RetryAfter != 3600 {
-		t.Fatalf("slow lane full: %v", err)
+		t.Fatalf("the right password from an unknown device while capped: %v, want 429 retry 3600 s", err)
 	}
+	if len(refused) == 0 || refused[len(refused)-1] != domain.LimitAccount {
+		t.Fatalf("refusals reported %v, want the account's", refused)
+	}
+	// The admin's own browser, from yet another address.
+	again, err := a.Login(ctx, domain.LoginAttempt{Email: "admin@example.com", Password: "right-password", Client: "192.0.2.9", Device: home.Device})
+	if err != nil || again.Device != home.Device {
+		t.Fatalf("the admin's browser while the account is capped: %+v %v", again, err)
+	}
+	// A device cookie names one account and cannot be forged or altered.
+	flip := map[byte]string{'A': "B"}[home.Device[30]]
+	if flip == "" {
+		flip = "A"
+	}
+	other := home.Device[:30] + flip + home.Device[31:] // a byte of the MAC
+	for _, c := range []struct{ email, device string }{{"other@example.com", home.Device}, {"admin@example.com", other}, {"admin@example.com", "x"}} {
+		_, err := a.Login(ctx, domain.LoginAttempt{Email: c.email, Password: "guess", Client: "192.0.2.10", Device: c.device})
+		if c.email == "admin@example.com" && domain.ErrorCode(err) != domain.ERATELIMITED {
+			t.Fatalf("device %q for %s: %v, want the capped account's 429", c.device, c.email, err)
+		}
+	}
+	if l.used["login:acct:other@example.com"] != 1 {
+		t.Fatal("another account's login with the admin's device cookie did not count as an unknown device")
+	}
+}
+
+// A known device has a budget of its own, strict: its guesses do not wait.
+func TestAKnownDeviceGuessingIsRefused(t *testing.T) {
+	l := &limiterMock{wait: time.Hour}
+	a, _ := newAuth(l)
+	ctx := context.Background()
+	home, err := a.Login(ctx, domain.LoginAttempt{Email: "admin@example.com", Password: "right-password", Client: "198.51.100.4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	burst := domain.DefaultLoginLimits.PerDevice.Burst
+	for i := range burst + 1 {
+		_, err := a.Login(ctx, domain.LoginAttempt{Email: "admin@example.com", Password: "guess", Client: "192.0.2." + strconv.Itoa(i), Device: home.Device})
+		want := domain.EUNAUTHORIZED
+		if i == burst {
+			want = domain.ERATELIMITED
+		}
+		if domain.ErrorCode(err) != want {
+			t.Fatalf("guess %d from the known device: %v, want %s", i+1, err, want)
+		}
+	}
+	if l.used["login:acct:admin@example.com"] != 1 {
+		t.Fatalf("the known device's guesses spent the account's budget (%d)", l.used["login:acct:admin@example.com"])
+	}
+}
+
+// A spent account budget whose next turn is near waits for it.
+func TestAnAttemptWaitsForItsAccountsNextTurn(t *testing.T) {
+	l := &limiterMock{wait: 20 * time.Millisecond, refill: true}
+	a, _ := newAuth(l)
+	a.Limits.PerAccount.Burst = 1
+	if _, _, err := login(a, "admin@example.com", "guess", "203.0.113.1"); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+		t.Fatal(err)
+	}
+	if _, _, err := login(a, "admin@example.com", "right-password", "203.0.113.2"); err != nil {
+		t.Fatalf("the next turn was 20 ms away: %v", err)
+	}
+}
+
+// login is a.Login from a browser with no device cookie.
+func login(a *domain.Auth, email, password, client string) (string, domain.Session, error) {
+	in, err := a.Login(context.Background(), domain.LoginAttempt{Email: email, Password: password, Client: client})
+	return in.Token, in.Session, err
 }
 
 func TestLoginFailsClosedWithoutItsLimiter(t *testing.T) {
 	a, lookups := newAuth(&limiterMock{err: domain.Errorf(domain.EUNAVAILABLE, "valkey down")})
-	if _, _, err := a.Login(context.Background(), "admin@example.com", "right-password", "203.0.113.7"); domain.ErrorCode(err) != domain.EUNAVAILABLE {
+	if _, _, err := login(a, "admin@example.com", "right-password", "203.0.113.7"); domain.ErrorCode(err) != domain.EUNAVAILABLE {
 		t.Fatalf("err = %v, want EUNAVAILABLE", err)
 	}
 	if *lookups != 0 {
@@ -200,7 +288,7 @@ func TestPasswordChecksAreBounded(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _, err := a.Login(context.Background(), "admin@example.com", "guess", "203.0.113.7")
+			_, _, err := login(a, "admin@example.com", "guess", "203.0.113.7")
 			mu.Lock()
 			codes[domain.ErrorCode(err)]++
 			mu.Unlock()
@@ -254,7 +342,7 @@ func TestAnAddressPastItsBudgetSpendsNothingPerEmail(t *testing.T) {
 	l := &limiterMock{wait: time.Minute}
 	a, _ := newAuth(l)
 	for i := range 1000 {
-		_, _, _ = a.Login(context.Background(), "guess"+strconv.Itoa(i)+"@example.com", "x", "203.0.113.7")
+		_, _, _ = login(a, "guess"+strconv.Itoa(i)+"@example.com", "x", "203.0.113.7")
 	}
 	pairs := map[string]bool{}
 	for _, k := range l.calls {

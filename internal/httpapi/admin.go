@@ -40,6 +40,13 @@ type sessionView struct {
 	CSRFToken string `json:"csrf_token"`
 }
 
+// deviceCookie marks a browser where an admin logged in before; a login
+// from it is not held up by guesses at the account from elsewhere.
+const (
+	deviceCookie    = "loandesk_device"
+	deviceCookieAge = 180 * 24 * time.Hour
+)
+
 func handleLogin(cfg Config) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
@@ -50,16 +57,28 @@ func handleLogin(cfg Config) http.Handler {
 			writeError(w, r, cfg.Log, err)
 			return
 		}
-		token, s, err := cfg.Auth.Login(r.Context(), in.Email, in.Password, cfg.Client.Key(r))
+		attempt := domain.LoginAttempt{Email: in.Email, Password: in.Password, Client: cfg.Client.Key(r)}
+		if c, err := r.Cookie(deviceCookie); err == nil {
+			attempt.Device = c.Value
+		}
+		done, err := cfg.Auth.Login(r.Context(), attempt)
 		if err != nil {
 			writeError(w, r, cfg.Log, err)
 			return
 		}
 		http.SetCookie(w, &http.Cookie{
-			Name: sessionCookie, Value: token, Path: "/api/", MaxAge: int(cfg.SessionTTL.Seconds()),
+			Name: sessionCookie, Value: done.Token, Path: "/api/", MaxAge: int(cfg.SessionTTL.Seconds()),
 			HttpOnly: true, Secure: cfg.CookieSecure, SameSite: http.SameSiteStrictMode,
 		})
-		writeJSON(w, http.StatusOK, sessionView{Email: s.Email, CSRFToken: s.CSRFToken})
+		if done.Device != "" {
+			// Sent only to this endpoint: it names the browser to the login
+			// limits (domain.LoginLimits.PerDevice), nothing else.
+			http.SetCookie(w, &http.Cookie{
+				Name: deviceCookie, Value: done.Device, Path: "/api/v1/admin/session", MaxAge: int(deviceCookieAge.Seconds()),
+				HttpOnly: true, Secure: cfg.CookieSecure, SameSite: http.SameSiteStrictMode,
+			})
+		}
+		writeJSON(w, http.StatusOK, sessionView{Email: done.Session.Email, CSRFToken: done.Session.CSRFToken})
 	})
 }
 

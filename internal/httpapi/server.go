@@ -33,7 +33,7 @@ type Desk interface {
 
 // Auth is what the API needs for admin sessions (implemented by *domain.Auth).
 type Auth interface {
-	Login(ctx context.Context, email, password, ip string) (string, domain.Session, error)
+	Login(ctx context.Context, in domain.LoginAttempt) (domain.LoggedIn, error)
 	Authenticate(ctx context.Context, token string) (domain.Session, error)
 	Logout(ctx context.Context, token string) error
 }

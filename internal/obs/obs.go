@@ -128,6 +128,9 @@ type Metrics struct {
 	// Shed counts requests refused because the process, or their client,
 	// already had its maximum in flight.
 	Shed prometheus.Counter
+	// LoginRefused counts logins refused by a limit (domain.Limit*):
+	// "account" is an account's cap reached by guesses from unknown devices.
+	LoginRefused *prometheus.CounterVec // limit
 }
 
 // NewMetrics creates and registers the metrics.
@@ -164,9 +167,12 @@ func NewMetrics() *Metrics {
 		Shed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loandesk_http_shed_total", Help: "Requests refused at once because the process (503) or their client (429) had its maximum in flight.",
 		}),
+		LoginRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loandesk_login_refused_total", Help: "Logins refused by a limit: address, account_address, account (its cap for unknown devices), device.",
+		}, []string{"limit"}),
 	}
 	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.External, m.ExternalTime, m.BreakerState, m.Decisions,
-		m.QueueDepth, m.LimiterFallback, m.Shed, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.QueueDepth, m.LimiterFallback, m.Shed, m.LoginRefused, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
