@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end: builds and starts the whole stack with compose, checks the
-# containers, then drives Chromium through the flows in phases, changing the
-# stack between phases. Tears everything down (volumes too) at the end.
+# End-to-end: builds and starts the whole stack with compose, checks the containers, then drives
+# Chromium through the flows in phases, changing the stack between them. Tears all down (volumes too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,8 +9,7 @@ export COMPOSE_PROJECT_NAME=${E2E_PROJECT:-loandesk-e2e}
 export WEB_PORT=${E2E_WEB_PORT:-18080}
 dc() { docker compose "$@"; }
 
-mkdir -p e2e/results
-rm -rf e2e/results/state.json e2e/results/report e2e/results/artifacts
+rm -rf e2e/results/state.json e2e/results/report e2e/results/artifacts && mkdir -p e2e/results
 cleanup() {
     status=$?
     if [ "$status" -ne 0 ]; then
@@ -29,6 +27,8 @@ dc up --wait
 echo "e2e: stack healthy $(( $(date +%s) - start )) s after 'docker compose up' (images built)"
 bash e2e/check-containers.sh
 
+# The README's command for a reviewer's own account; @main logs in with the password it printed.
+export REVIEWER_PASSWORD; REVIEWER_PASSWORD=$(dc exec -T api loandesk admin add e2e-reviewer@example.com | tail -n 1)
 phase() { echo "e2e: phase $1"; dc --profile test run --rm e2e --grep "@$1"; }
 phase main
 dc stop scoring

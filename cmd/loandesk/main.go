@@ -51,17 +51,17 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "loandesk: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-const usage = "usage: loandesk serve|worker|migrate|healthcheck [flags]"
+const usage = "usage: loandesk serve|worker|migrate|admin|healthcheck [flags]"
 
 // run is the whole program, callable from tests with its own arguments,
 // environment and outputs.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
 		return errors.New(usage)
 	}
@@ -84,6 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return migrate(ctx, getenv, stdout)
+	case "admin":
+		return admin(ctx, rest, getenv, stdin, stdout)
 	case "healthcheck":
 		url := fs.String("url", "", "URL to probe (default: /healthz on LISTEN_ADDR's port)")
 		if err := fs.Parse(rest); err != nil {

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -107,7 +108,9 @@ func process(t *testing.T, cmd string, vars map[string]string) (base string, sto
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lineWriter{lines: make(chan string, 1000)}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"loandesk", cmd}, getenvOf(vars), out, io.Discard) }()
+	go func() {
+		done <- run(ctx, []string{"loandesk", cmd}, getenvOf(vars), strings.NewReader(""), out, io.Discard)
+	}()
 	addrRE := regexp.MustCompile(`"msg":"listening".*"addr":"([^"]+)"`)
 	var addr string
 	deadline := time.After(20 * time.Second)
@@ -492,10 +495,14 @@ func TestAFloodOfWrongLoginsIsCountedBeforeHashing(t *testing.T) {
 	for s := range statuses {
 		count[s]++
 	}
-	// Exactly the budget of 5 reached a password check; the rest were
-	// refused before hashing, so the flood cost 5 hashes, not 200.
-	if count[401] != 5 || count[429] != n-5 {
-		t.Fatalf("statuses %v, want 5 × 401 and %d × 429", count, n-5)
+	// The budget of 5 passed the limits (each then checked, 401, or told
+	// to retry because both hash slots were busy, 503); the rest were
+	// refused before hashing, so the flood cost 5 hashes, not 200. When
+	// the limiter's Valkey was too slow to answer (a busy machine), this
+	// process decided alone: at most one more each time (limiter.Fallback).
+	budget := 5 + a.fallbacks()
+	if got := count[401] + count[503]; got < 5 || got > budget || count[429] != n-got {
+		t.Fatalf("statuses %v, want 5 (to %d) × 401 or 503 and the rest 429", count, budget)
 	}
 	a.expect(a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"s3cret-pass-word"}`, "X-Real-IP", "198.51.100.4"), 200, "admin during the flood")
 }
@@ -553,32 +560,124 @@ func TestGuessesAtOneAccountFromEverywhereAreCapped(t *testing.T) {
 	for s := range statuses {
 		count[s]++
 	}
-	// The budget: 20 at once (one spent by the admin's first login), and
-	// one more every 45 s that the burst took; 503s (no free hash slot)
-	// spent theirs too.
+	// The budget: 20 at once (one spent by the admin's first login), one
+	// more every 45 s that the burst took, and one per decision this
+	// process took alone because the limiter's Valkey was too slow
+	// (limiter.Fallback; a busy machine); 503s (no free hash slot) spent
+	// theirs too.
 	limit := domain.DefaultLoginLimits.PerAccount
-	budget := limit.Burst - 1 + int(time.Since(began)/(limit.Per/time.Duration(limit.Events)))
-	if got := count[401] + count[503]; got > budget || count[401] == 0 || count[429] != n-got {
-		t.Fatalf("statuses %v from %d addresses, want at most %d checked (401/503) and the rest 429", count, n, budget)
+	bound := func() int {
+		return limit.Burst + int(time.Since(began)/(limit.Per/time.Duration(limit.Events))) + a.fallbacks()
+	}
+	checked := count[401] + count[503]
+	if checked+1 > bound() || count[401] == 0 || count[429] != n-checked {
+		t.Fatalf("statuses %v from %d addresses, want at most %d checked (401/503) and the rest 429", count, n, bound()-1)
 	}
 	metrics := string(a.doUnlisted("GET", "/metrics", "").body)
 	if want := fmt.Sprintf(`loandesk_login_refused_total{limit="account"} %d`, count[429]); !strings.Contains(metrics, want) {
 		t.Fatalf("metrics lack %q", want)
 	}
-	// The right password from an unknown browser waits for the account...
-	fresh, _ := http.NewRequest("POST", a.base+"/api/v1/admin/session", strings.NewReader(right))
-	fresh.Header.Set("Content-Type", "application/json")
-	fresh.Header.Set("X-Real-IP", "192.0.2.52")
-	resp, err := http.DefaultClient.Do(fresh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 429 {
-		t.Fatalf("the right password from an unknown browser while the account is capped: %d, want 429", resp.StatusCode)
+	// The right password from browsers the account does not know: let in
+	// only while the budget lasts, then 429 like the guesses.
+	allowed := 1 + checked
+	for i := 0; ; i++ {
+		fresh, _ := http.NewRequest("POST", a.base+"/api/v1/admin/session", strings.NewReader(right))
+		fresh.Header.Set("Content-Type", "application/json")
+		fresh.Header.Set("X-Real-IP", fmt.Sprintf("192.0.2.%d", 100+i))
+		resp, err := http.DefaultClient.Do(fresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 429 {
+			break
+		}
+		if allowed++; allowed > bound() {
+			t.Fatalf("%d logins from unknown browsers passed the account's limit, want at most %d", allowed, bound())
+		}
 	}
 	// ...while the admin's own browser (its cookie jar) gets in.
 	a.expect(a.do("POST", "/api/v1/admin/session", right, "X-Real-IP", "192.0.2.50"), 200, "the admin's browser from a new address")
+}
+
+// fallbacks reads how many limit checks this process decided alone.
+func (a *app) fallbacks() int {
+	a.t.Helper()
+	m := regexp.MustCompile(`(?m)^loandesk_limiter_fallback_total (\d+)`).FindSubmatch(a.doUnlisted("GET", "/metrics", "").body)
+	if m == nil {
+		a.t.Fatal("metrics lack loandesk_limiter_fallback_total")
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// `loandesk admin`, as an operator runs it beside a running api: named
+// accounts that log in, a disabled one whose open session ends at its next
+// request, and errors that say what was wrong.
+func TestOperatorsManageNamedAdmins(t *testing.T) {
+	vars := baseVars(t)
+	a := startApp(t, vars)
+	admin := func(stdin string, args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), append([]string{"loandesk", "admin"}, args...), getenvOf(vars), strings.NewReader(stdin), &out, io.Discard)
+		return out.String(), err
+	}
+	browser := func() *app {
+		jar, _ := cookiejar.New(nil)
+		b := *a
+		b.client = &http.Client{Jar: jar, Timeout: 10 * time.Second}
+		return &b
+	}
+	out, err := admin("", "add", " Rocio@Example.com ")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if err != nil || len(lines) != 2 || lines[0] != "added rocio@example.com; its password, shown this once:" {
+		t.Fatalf("admin add = %q, %v", out, err)
+	}
+	rocio := browser()
+	rocio.expect(rocio.do("POST", "/api/v1/admin/session", `{"email":"rocio@example.com","password":"`+lines[1]+`"}`), 200, "rocio's first login")
+	rocio.expect(rocio.do("GET", "/api/v1/admin/requests", ""), 200, "rocio's desk")
+	if out, err := admin("correct horse battery staple\n", "add", "--password-stdin", "juan@example.com"); err != nil || out != "added juan@example.com\n" {
+		t.Fatalf("admin add --password-stdin = %q, %v", out, err)
+	}
+	juan := browser()
+	juan.expect(juan.do("POST", "/api/v1/admin/session", `{"email":"juan@example.com","password":"correct horse battery staple"}`), 200, "juan's login")
+
+	if out, err := admin("", "disable", "ROCIO@example.com"); err != nil || out != "rocio@example.com disabled\n" {
+		t.Fatalf("admin disable = %q, %v", out, err)
+	}
+	rocio.expectProblem(rocio.do("GET", "/api/v1/admin/requests", ""), 401, "unauthorized", "rocio's open session, disabled")
+	rocio.expectProblem(rocio.do("POST", "/api/v1/admin/session", `{"email":"rocio@example.com","password":"`+lines[1]+`"}`), 401, "unauthorized", "rocio's login, disabled")
+	juan.expect(juan.do("GET", "/api/v1/admin/requests", ""), 200, "juan, not disabled")
+	out, err = admin("", "list")
+	if err != nil || !regexp.MustCompile(`(?m)^EMAIL +CREATED +DISABLED\n(admin@example\.com +\S+ +-\n)(juan@example\.com +\S+ +-\n)rocio@example\.com +\S+ +20\d\d-\S+\n$`).MatchString(out) {
+		t.Fatalf("admin list = %q, %v", out, err)
+	}
+	if _, err := admin("", "enable", "rocio@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	rocio.expect(rocio.do("POST", "/api/v1/admin/session", `{"email":"rocio@example.com","password":"`+lines[1]+`"}`), 200, "rocio, enabled again")
+
+	for _, c := range []struct {
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"", []string{"add", "rocio@example.com"}, "an admin with this email already exists"},
+		{"", []string{"disable", "nobody@example.com"}, "admin not found"},
+		{"", []string{"add", "Rocío <rocio@example.com>"}, "not an email address"},
+		{"short\n", []string{"add", "--password-stdin", "ana@example.com"}, "12 to 1024 characters"},
+		{"", []string{"add", "--password-stdin", "ana@example.com"}, "stdin's first line is empty"},
+		{"", []string{"remove", "rocio@example.com"}, "usage: loandesk admin"},
+		{"", []string{"list", "extra"}, "usage: loandesk admin"},
+		{"", nil, "usage: loandesk admin"},
+	} {
+		if out, err := admin(c.stdin, c.args...); err == nil || !strings.Contains(err.Error(), c.want) || out != "" {
+			t.Errorf("admin %q: %q, %v; want an error saying %q", c.args, out, err, c.want)
+		}
+	}
+	if out, _ := admin("", "list"); strings.Contains(out, "ana@") {
+		t.Fatal("a refused add stored an account")
+	}
 }
 
 func TestADatabaseOutageIsA503ToRetry(t *testing.T) {
@@ -835,11 +934,11 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 	}
 	// run reports configuration errors instead of starting.
 	var stderr bytes.Buffer
-	err := run(context.Background(), []string{"loandesk", "serve"}, getenvOf(map[string]string{}), io.Discard, &stderr)
+	err := run(context.Background(), []string{"loandesk", "serve"}, getenvOf(map[string]string{}), strings.NewReader(""), io.Discard, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") || !strings.Contains(err.Error(), "ADMIN_EMAIL") {
 		t.Fatalf("run with no config: %v", err)
 	}
-	if err := run(context.Background(), []string{"loandesk", "bogus"}, getenvOf(nil), io.Discard, &stderr); err == nil {
+	if err := run(context.Background(), []string{"loandesk", "bogus"}, getenvOf(nil), strings.NewReader(""), io.Discard, &stderr); err == nil {
 		t.Fatal("unknown command accepted")
 	}
 }
@@ -866,7 +965,7 @@ func TestMigrateWaitsForTheDatabase(t *testing.T) {
 	out := &lineWriter{lines: make(chan string, 1000)}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(context.Background(), []string{"loandesk", "migrate"}, getenvOf(vars), out, io.Discard)
+		done <- run(context.Background(), []string{"loandesk", "migrate"}, getenvOf(vars), strings.NewReader(""), out, io.Discard)
 	}()
 	waitLine(t, out, "no writable database yet", done)
 	testenv.NewProxyOn(t, addr, target) // the database comes up where the job looks
@@ -883,7 +982,7 @@ func TestMigrateWaitsForTheDatabase(t *testing.T) {
 	u, _ = url.Parse(testenv.DatabaseURL(t))
 	u.User = url.UserPassword(u.User.Username(), "not-the-password")
 	vars["DATABASE_URL"] = u.String()
-	err = run(context.Background(), []string{"loandesk", "migrate"}, getenvOf(vars), out, io.Discard)
+	err = run(context.Background(), []string{"loandesk", "migrate"}, getenvOf(vars), strings.NewReader(""), out, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "28P01") {
 		t.Fatalf("migrate with a wrong password: %v, want the server's refusal (28P01)", err)
 	}

@@ -30,15 +30,23 @@ async function trackingCode(page: Page): Promise<string> {
   return (await page.locator("code.tracking").textContent())?.trim() ?? "";
 }
 
-async function login(page: Page) {
+async function login(page: Page, who = ADMIN) {
   await page.goto("/admin/login");
-  await page.getByLabel("Correo electrónico").fill(ADMIN.email);
-  await page.getByLabel("Contraseña").fill(ADMIN.password);
+  await page.getByLabel("Correo electrónico").fill(who.email);
+  await page.getByLabel("Contraseña").fill(who.password);
   await page.getByRole("button", { name: "Ingresar" }).click();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Solicitudes");
 }
 
 test.describe("@main", () => {
+  test("a reviewer's own account, made with `loandesk admin add`, logs in", async ({ page }) => {
+    // e2e/run.sh ran the README's command and passed the password it printed.
+    const password = process.env.REVIEWER_PASSWORD ?? "";
+    expect(password, "REVIEWER_PASSWORD from e2e/run.sh").toMatch(/^[A-Z2-7]{26}$/);
+    await login(page, { email: "e2e-reviewer@example.com", password });
+    await expect(page.getByText("e2e-reviewer@example.com", { exact: true })).toBeVisible();
+  });
+
   test("a request in Spanish is approved", async ({ page }) => {
     const uniqueName = `Ana Persistente ${run}`;
     await applyInSpanish(page, { name: uniqueName, email: "ana@example.com", dni: "30.123.950", gender: "F", amount: "150.000" });

@@ -23,6 +23,8 @@ type Admin struct {
 	Email        string
 	PasswordHash string
 	CreatedAt    time.Time
+	// DisabledAt, when set, ends the admin's sessions and refuses logins.
+	DisabledAt *time.Time
 }
 
 // Session is a logged-in admin. The CSRF token must accompany every
@@ -44,8 +46,10 @@ func (s Session) Actor() Actor {
 type AdminStore interface {
 	// AdminByEmail errors: ENOTFOUND.
 	AdminByEmail(ctx context.Context, email string) (*Admin, error)
-	// EnsureAdmin creates the admin unless the email exists; it never
-	// changes an existing account's password.
+	// AdminByID errors: ENOTFOUND.
+	AdminByID(ctx context.Context, id int64) (*Admin, error)
+	// EnsureAdmin creates the admin while no admin exists (the first
+	// start); it never changes an existing account.
 	EnsureAdmin(ctx context.Context, email, passwordHash string) (created bool, err error)
 }
 
@@ -203,6 +207,9 @@ func (a *Auth) Login(ctx context.Context, in LoginAttempt) (LoggedIn, error) {
 	if !match || admin == nil {
 		return LoggedIn{}, Errorf(EUNAUTHORIZED, "wrong email or password")
 	}
+	if admin.DisabledAt != nil {
+		return LoggedIn{}, Errorf(EUNAUTHORIZED, "this account is disabled; ask another admin")
+	}
 	// Best effort: if it fails, earlier attempts from here keep counting.
 	_ = a.Limiter.Reset(ctx, pairKey)
 	token := in.Device
@@ -303,12 +310,28 @@ func (a *Auth) verify(ctx context.Context, hash, password string) (bool, error) 
 	return VerifyPassword(hash, password), nil
 }
 
-// Authenticate resolves a session token. Errors: EUNAUTHORIZED.
+// Authenticate resolves a session token, and ends the session of an admin
+// who was disabled meanwhile (or removed): each request asks the account,
+// so `loandesk admin disable` takes effect on the next one.
+// Errors: EUNAUTHORIZED, EUNAVAILABLE.
 func (a *Auth) Authenticate(ctx context.Context, token string) (Session, error) {
 	if token == "" {
 		return Session{}, Errorf(EUNAUTHORIZED, "log in first")
 	}
-	return a.Sessions.Session(ctx, token)
+	s, err := a.Sessions.Session(ctx, token)
+	if err != nil {
+		return Session{}, err
+	}
+	admin, err := a.Admins.AdminByID(ctx, s.AdminID)
+	switch {
+	case ErrorCode(err) == ENOTFOUND || err == nil && admin.DisabledAt != nil:
+		// Best effort: the account check refuses it on every request anyway.
+		_ = a.Sessions.DeleteSession(ctx, token)
+		return Session{}, Errorf(EUNAUTHORIZED, "this account is disabled; ask another admin")
+	case err != nil:
+		return Session{}, err
+	}
+	return s, nil
 }
 
 // Logout ends a session.

@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,7 +66,12 @@ func (m *limiterMock) Reset(_ context.Context, key string) error {
 
 type adminsMock struct {
 	byEmail func(ctx context.Context, email string) (*domain.Admin, error)
+	byID    func(ctx context.Context, id int64) (*domain.Admin, error)
 	ensure  func(ctx context.Context, email, hash string) (bool, error)
+}
+
+func (m adminsMock) AdminByID(ctx context.Context, id int64) (*domain.Admin, error) {
+	return m.byID(ctx, id)
 }
 
 func (m adminsMock) AdminByEmail(ctx context.Context, email string) (*domain.Admin, error) {
@@ -312,7 +318,7 @@ func TestSessionsAndCSRF(t *testing.T) {
 		del: func(_ context.Context, token string) error { deleted = token; return nil },
 	}, Admins: adminsMock{ensure: func(_ context.Context, email, hash string) (bool, error) {
 		return email == "boss@example.com" && domain.VerifyPassword(hash, "pw-pw-pw-pw-pw"), nil
-	}}}
+	}, byID: func(_ context.Context, id int64) (*domain.Admin, error) { return &domain.Admin{ID: id}, nil }}}
 	if _, err := a.Authenticate(context.Background(), ""); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
 		t.Fatalf("no token: %v", err)
 	}
@@ -352,5 +358,117 @@ func TestAnAddressPastItsBudgetSpendsNothingPerEmail(t *testing.T) {
 	}
 	if burst := domain.DefaultLoginLimits.PerAddress.Burst; len(pairs) != burst {
 		t.Fatalf("%d pair keys spent for 1,000 emails from one address, want the address's burst (%d)", len(pairs), burst)
+	}
+}
+
+// A disabled (or removed) admin's session ends at its next request, and
+// their right password opens none; a database that cannot answer is a 503,
+// not a logout.
+func TestADisabledAdminIsOutAtOnce(t *testing.T) {
+	disabled := time.Now()
+	accounts := map[int64]*domain.Admin{
+		1: {ID: 1, Email: "on@example.com", PasswordHash: adminHash},
+		2: {ID: 2, Email: "off@example.com", PasswordHash: adminHash, DisabledAt: &disabled},
+	}
+	var deleted []string
+	var lookupErr error
+	a := &domain.Auth{
+		Admins: adminsMock{
+			byID: func(_ context.Context, id int64) (*domain.Admin, error) {
+				if lookupErr != nil {
+					return nil, lookupErr
+				}
+				if a, ok := accounts[id]; ok {
+					return a, nil
+				}
+				return nil, domain.Errorf(domain.ENOTFOUND, "admin not found")
+			},
+			byEmail: func(_ context.Context, email string) (*domain.Admin, error) {
+				for _, a := range accounts {
+					if a.Email == email {
+						return a, nil
+					}
+				}
+				return nil, domain.Errorf(domain.ENOTFOUND, "admin not found")
+			},
+		},
+		Sessions: sessionsMock{
+			get: func(_ context.Context, token string) (domain.Session, error) {
+				id, _ := strconv.ParseInt(token, 10, 64)
+				return domain.Session{AdminID: id}, nil
+			},
+			del:    func(_ context.Context, token string) error { deleted = append(deleted, token); return nil },
+			create: func(context.Context, domain.Session, time.Duration) (string, error) { return "t", nil },
+		},
+		Limiter: &limiterMock{}, Limits: domain.DefaultLoginLimits,
+	}
+	ctx := context.Background()
+	if _, err := a.Authenticate(ctx, "1"); err != nil {
+		t.Fatalf("an enabled admin: %v", err)
+	}
+	for _, token := range []string{"2", "3"} {
+		if _, err := a.Authenticate(ctx, token); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+			t.Fatalf("session of admin %s: %v, want EUNAUTHORIZED", token, err)
+		}
+	}
+	if !slices.Equal(deleted, []string{"2", "3"}) {
+		t.Fatalf("sessions deleted %v, want the disabled and the removed admin's", deleted)
+	}
+	if _, _, err := login(a, "off@example.com", "right-password", "203.0.113.1"); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+		t.Fatalf("a disabled admin's right password: %v", err)
+	}
+	lookupErr = domain.Errorf(domain.EUNAVAILABLE, "database down")
+	if _, err := a.Authenticate(ctx, "1"); domain.ErrorCode(err) != domain.EUNAVAILABLE || len(deleted) != 2 {
+		t.Fatalf("database down: %v (deleted %v), want EUNAVAILABLE and the session kept", err, deleted)
+	}
+}
+
+type accountsMock struct {
+	add func(ctx context.Context, email, hash string) (*domain.Admin, error)
+	set func(ctx context.Context, email string, disabled bool) (*domain.Admin, error)
+}
+
+func (m accountsMock) AddAdmin(ctx context.Context, email, hash string) (*domain.Admin, error) {
+	return m.add(ctx, email, hash)
+}
+func (m accountsMock) SetAdminDisabled(ctx context.Context, email string, disabled bool) (*domain.Admin, error) {
+	return m.set(ctx, email, disabled)
+}
+func (m accountsMock) ListAdmins(context.Context) ([]domain.Admin, error) { return nil, nil }
+
+func TestAccountsTakeOneAddressAndAStrongPassword(t *testing.T) {
+	var stored []string
+	acc := domain.Accounts{Store: accountsMock{
+		add: func(_ context.Context, email, hash string) (*domain.Admin, error) {
+			stored = append(stored, email+" "+hash)
+			return &domain.Admin{Email: email, PasswordHash: hash}, nil
+		},
+		set: func(_ context.Context, email string, disabled bool) (*domain.Admin, error) {
+			return &domain.Admin{Email: email}, nil
+		},
+	}}
+	ctx := context.Background()
+	a, pw, err := acc.Add(ctx, " Ana@Example.COM ", "")
+	if err != nil || a.Email != "ana@example.com" || len(pw) < 20 || !domain.VerifyPassword(a.PasswordHash, pw) || strings.Contains(stored[0], pw) {
+		t.Fatalf("Add with a made password = %+v %q %v", a, pw, err)
+	}
+	if _, pw2, _ := acc.Add(ctx, "bo@example.com", ""); pw2 == pw {
+		t.Fatal("two made passwords are the same")
+	}
+	for _, c := range []struct{ email, password, field string }{
+		{"not-an-email", "", "email"}, {"Ana <ana@example.com>", "", "email"}, {"a@example.com, b@example.com", "", "email"},
+		{strings.Repeat("a", 250) + "@example.com", "", "email"}, {"ana@example.com", "short-pass", "password"},
+		{"ana@example.com", strings.Repeat("x", 1025), "password"},
+	} {
+		_, _, err := acc.Add(ctx, c.email, c.password)
+		if e, _ := domain.AsError(err); e == nil || e.Code != domain.EINVALID || e.Fields[c.field] == "" {
+			t.Errorf("Add(%q, %d chars): %v, want EINVALID on %s", c.email, len(c.password), err, c.field)
+		}
+	}
+	if len(stored) != 2 {
+		t.Fatalf("stored %d accounts, want the 2 valid ones", len(stored))
+	}
+	if _, err := acc.Disable(ctx, "nope"); domain.ErrorCode(err) != domain.EINVALID {
+		t.Fatalf("Disable of a non-address: %v", err)
 	}
 }

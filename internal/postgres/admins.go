@@ -3,26 +3,74 @@ package postgres
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/loandesk/loandesk/internal/domain"
 )
 
-// AdminByEmail finds an admin account by its (lower-case) email.
-func (db *DB) AdminByEmail(ctx context.Context, email string) (*domain.Admin, error) {
+const adminColumns = `id, email, password_hash, created_at, disabled_at`
+
+func scanAdmin(row pgx.Row) (*domain.Admin, error) {
 	var a domain.Admin
-	err := db.pool.QueryRow(ctx, `SELECT id, email, password_hash, created_at FROM admins WHERE email = $1`, email).
-		Scan(&a.ID, &a.Email, &a.PasswordHash, &a.CreatedAt)
-	if err != nil {
-		return nil, translate(err, "admin")
+	if err := row.Scan(&a.ID, &a.Email, &a.PasswordHash, &a.CreatedAt, &a.DisabledAt); err != nil {
+		return nil, err
 	}
 	return &a, nil
 }
 
-// EnsureAdmin creates the admin if the email is new; an existing password is
-// never overwritten by configuration.
+// AdminByEmail finds an admin account by its (lower-case) email.
+func (db *DB) AdminByEmail(ctx context.Context, email string) (*domain.Admin, error) {
+	a, err := scanAdmin(db.pool.QueryRow(ctx, `SELECT `+adminColumns+` FROM admins WHERE email = $1`, email))
+	return a, translate(err, "admin")
+}
+
+// AdminByID finds an admin account by its id.
+func (db *DB) AdminByID(ctx context.Context, id int64) (*domain.Admin, error) {
+	a, err := scanAdmin(db.pool.QueryRow(ctx, `SELECT `+adminColumns+` FROM admins WHERE id = $1`, id))
+	return a, translate(err, "admin")
+}
+
+// EnsureAdmin creates the bootstrap admin on the first start only: while
+// no admin exists. Afterwards accounts are `loandesk admin`'s, and an
+// existing password is never overwritten by configuration.
 func (db *DB) EnsureAdmin(ctx context.Context, email, passwordHash string) (bool, error) {
-	tag, err := db.pool.Exec(ctx, `INSERT INTO admins (email, password_hash) VALUES ($1, $2) ON CONFLICT (email) DO NOTHING`, email, passwordHash)
+	tag, err := db.pool.Exec(ctx, `INSERT INTO admins (email, password_hash)
+		SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM admins) ON CONFLICT (email) DO NOTHING`, email, passwordHash)
 	if err != nil {
 		return false, translate(err, "admin")
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// AddAdmin creates an account. Errors: ECONFLICT (the email has one).
+func (db *DB) AddAdmin(ctx context.Context, email, passwordHash string) (*domain.Admin, error) {
+	a, err := scanAdmin(db.pool.QueryRow(ctx, `INSERT INTO admins (email, password_hash) VALUES ($1, $2) RETURNING `+adminColumns,
+		email, passwordHash))
+	return a, translate(err, "an admin with this email")
+}
+
+// SetAdminDisabled disables an account (keeping the moment it first was)
+// or enables it again. Errors: ENOTFOUND.
+func (db *DB) SetAdminDisabled(ctx context.Context, email string, disabled bool) (*domain.Admin, error) {
+	a, err := scanAdmin(db.pool.QueryRow(ctx, `UPDATE admins
+		SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END
+		WHERE email = $1 RETURNING `+adminColumns, email, disabled))
+	return a, translate(err, "admin")
+}
+
+// ListAdmins returns every account by email; there are as many as
+// operators made, never more per request.
+func (db *DB) ListAdmins(ctx context.Context) ([]domain.Admin, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+adminColumns+` FROM admins ORDER BY email`)
+	if err != nil {
+		return nil, translate(err, "admins")
+	}
+	admins, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.Admin, error) {
+		a, err := scanAdmin(r)
+		if err != nil {
+			return domain.Admin{}, err
+		}
+		return *a, nil
+	})
+	return admins, translate(err, "admins")
 }

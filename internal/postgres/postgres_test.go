@@ -478,3 +478,47 @@ func TestSearchFoldsCaseAndAccents(t *testing.T) {
 		}
 	}
 }
+
+// Accounts: the bootstrap admin only while there is none; named accounts
+// unique by email; disabling keeps the first moment and is undone.
+func TestAdminAccounts(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	hash := domain.HashPassword("pw-pw-pw-pw-pw")
+	if ok, err := db.EnsureAdmin(ctx, "boot@example.com", hash); !ok || err != nil {
+		t.Fatalf("first start: %v %v", ok, err)
+	}
+	if ok, err := db.EnsureAdmin(ctx, "other-boot@example.com", hash); ok || err != nil {
+		t.Fatalf("a later start with another ADMIN_EMAIL created it: %v %v", ok, err)
+	}
+	zoe, err := db.AddAdmin(ctx, "zoe@example.com", hash)
+	if err != nil || zoe.ID == 0 || zoe.DisabledAt != nil {
+		t.Fatalf("AddAdmin = %+v %v", zoe, err)
+	}
+	if _, err := db.AddAdmin(ctx, "zoe@example.com", hash); domain.ErrorCode(err) != domain.ECONFLICT {
+		t.Fatalf("the same email again: %v", err)
+	}
+	off, err := db.SetAdminDisabled(ctx, "zoe@example.com", true)
+	if err != nil || off.DisabledAt == nil {
+		t.Fatalf("disable: %+v %v", off, err)
+	}
+	again, _ := db.SetAdminDisabled(ctx, "zoe@example.com", true)
+	if !again.DisabledAt.Equal(*off.DisabledAt) {
+		t.Fatalf("disabling twice moved the moment: %v, then %v", off.DisabledAt, again.DisabledAt)
+	}
+	if byID, err := db.AdminByID(ctx, zoe.ID); err != nil || byID.DisabledAt == nil || byID.Email != "zoe@example.com" {
+		t.Fatalf("AdminByID = %+v %v", byID, err)
+	}
+	if on, err := db.SetAdminDisabled(ctx, "zoe@example.com", false); err != nil || on.DisabledAt != nil {
+		t.Fatalf("enable: %+v %v", on, err)
+	}
+	if _, err := db.SetAdminDisabled(ctx, "nobody@example.com", true); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("unknown email: %v", err)
+	}
+	if _, err := db.AdminByID(ctx, 1<<40); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("unknown id: %v", err)
+	}
+	all, err := db.ListAdmins(ctx)
+	if err != nil || len(all) != 2 || all[0].Email != "boot@example.com" || all[1].Email != "zoe@example.com" {
+		t.Fatalf("ListAdmins = %+v %v", all, err)
+	}
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/loandesk/loandesk/internal/domain"
+)
+
+const adminUsage = `usage: loandesk admin add [--password-stdin] EMAIL | disable EMAIL | enable EMAIL | list
+
+  add       creates an account; its password is read from the first line of
+            stdin (--password-stdin) or made and printed once
+  disable   refuses the account's logins and ends its sessions at their next request
+  enable    lets a disabled account log in again
+  list      every account and whether it is disabled
+
+Run it where the api's environment is (DATABASE_URL, its secrets): docker compose exec api
+loandesk admin …; on Swarm, docker exec into an api task. Its output is not a log.`
+
+// admin is `loandesk admin`: the operators' command for admin accounts.
+func admin(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(adminUsage)
+	}
+	fs := flag.NewFlagSet("loandesk admin "+args[0], flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fromStdin := false
+	if args[0] == "add" {
+		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from stdin's first line")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("%w\n%s", err, adminUsage)
+	}
+	wantArgs := map[string]int{"add": 1, "disable": 1, "enable": 1, "list": 0}
+	n, known := wantArgs[args[0]]
+	if !known || fs.NArg() != n {
+		return errors.New(adminUsage)
+	}
+	password := ""
+	if fromStdin {
+		line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("reading the password from stdin: %w", err)
+		}
+		if password = strings.TrimRight(line, "\r\n"); password == "" {
+			return errors.New("--password-stdin: stdin's first line is empty")
+		}
+	}
+	cfg, err := loadConfig(getenv, need{db: true})
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg, getenv)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	accounts := domain.Accounts{Store: db}
+	switch args[0] {
+	case "add":
+		a, pw, err := accounts.Add(ctx, fs.Arg(0), password)
+		if err != nil {
+			return explain(err)
+		}
+		if fromStdin {
+			_, err = fmt.Fprintf(stdout, "added %s\n", a.Email)
+		} else {
+			_, err = fmt.Fprintf(stdout, "added %s; its password, shown this once:\n%s\n", a.Email, pw)
+		}
+		return err
+	case "disable", "enable":
+		do := accounts.Disable
+		if args[0] == "enable" {
+			do = accounts.Enable
+		}
+		a, err := do(ctx, fs.Arg(0))
+		if err != nil {
+			return explain(err)
+		}
+		_, err = fmt.Fprintf(stdout, "%s %sd\n", a.Email, args[0])
+		return err
+	default: // list
+		all, err := accounts.List(ctx)
+		if err != nil {
+			return explain(err)
+		}
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "EMAIL\tCREATED\tDISABLED")
+		for _, a := range all {
+			disabled := "-"
+			if a.DisabledAt != nil {
+				disabled = a.DisabledAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\n", a.Email, a.CreatedAt.UTC().Format(time.RFC3339), disabled)
+		}
+		return w.Flush()
+	}
+}
+
+// explain gives a domain error's message alone (it is written for a
+// person); anything else as it is.
+func explain(err error) error {
+	if e, ok := domain.AsError(err); ok && e.Code != domain.EINTERNAL {
+		return errors.New(e.Message)
+	}
+	return err
+}
