@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -14,13 +15,16 @@ import (
 	"github.com/loandesk/loandesk/internal/domain"
 )
 
-const adminUsage = `usage: loandesk admin add [--password-stdin] EMAIL | disable EMAIL | enable EMAIL | list
+const adminUsage = `usage: loandesk admin add [--password-stdin] EMAIL | disable EMAIL | enable EMAIL | list | events [--limit N] [EMAIL]
 
   add       creates an account; its password is read from the first line of
             stdin (--password-stdin) or made and printed once
   disable   refuses the account's logins and ends its sessions at their next request
   enable    lets a disabled account log in again
   list      every account and whether it is disabled
+  events    the security log, newest first: logins and account changes, of one
+            account or of all (an email that is no account's, and the caller's
+            address, appear as pseudonyms)
 
 Run it where the api's environment is (DATABASE_URL, its secrets): docker compose exec api
 loandesk admin …; on Swarm, docker exec into an api task. Its output is not a log.`
@@ -33,14 +37,21 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 	fs := flag.NewFlagSet("loandesk admin "+args[0], flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fromStdin := false
-	if args[0] == "add" {
+	limit := 0
+	switch args[0] {
+	case "add":
 		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from stdin's first line")
+	case "events":
+		fs.IntVar(&limit, "limit", 50, "how many events, at most 1000")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w\n%s", err, adminUsage)
 	}
 	wantArgs := map[string]int{"add": 1, "disable": 1, "enable": 1, "list": 0}
 	n, known := wantArgs[args[0]]
+	if args[0] == "events" {
+		n, known = min(fs.NArg(), 1), limit >= 1 && limit <= 1000
+	}
 	if !known || fs.NArg() != n {
 		return errors.New(adminUsage)
 	}
@@ -87,6 +98,26 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 		}
 		_, err = fmt.Fprintf(stdout, "%s %sd\n", a.Email, args[0])
 		return err
+	case "events":
+		var id int64
+		if fs.NArg() == 1 {
+			a, err := db.AdminByEmail(ctx, strings.ToLower(strings.TrimSpace(fs.Arg(0))))
+			if err != nil {
+				return explain(err)
+			}
+			id = a.ID
+		}
+		events, err := db.SecurityEvents(ctx, id, 0, limit)
+		if err != nil {
+			return explain(err)
+		}
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "AT\tEVENT\tADMIN\tSUBJECT\tCLIENT")
+		for _, e := range events {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), e.Kind, cmp.Or(e.AdminEmail, "-"),
+				cmp.Or(e.Subject, "-"), cmp.Or(e.Client, "-"))
+		}
+		return w.Flush()
 	default: // list
 		all, err := accounts.List(ctx)
 		if err != nil {

@@ -276,8 +276,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	auth := &domain.Auth{
 		Admins: d.db, Sessions: vk, Limiter: limiter, SessionTTL: cfg.SessionTTL, Limits: domain.DefaultLoginLimits,
 		HashSlots: domain.DefaultHashSlots, HashWait: domain.DefaultHashWait,
-		DeviceKey: deviceKey(cfg.SessionKey),
+		DeviceKey: derivedKey(cfg.SessionKey, "loandesk device cookies"),
 		Refused:   func(limit string) { d.metrics.LoginRefused.WithLabelValues(limit).Inc() },
+		Log:       d.db, PseudonymKey: derivedKey(cfg.SessionKey, "loandesk security log"),
+		FailuresLogged: domain.DefaultFailuresLogged, Unlogged: d.metrics.Unlogged.Inc,
 	}
 	// Every limit's series exists from the start, at 0, so an alert on its
 	// rate sees the first refusal.
@@ -358,11 +360,11 @@ func work(ctx context.Context, getenv func(string) string, stdout io.Writer) err
 	return err
 }
 
-// deviceKey derives the device cookies' signing key from SESSION_KEY, so
-// that one secret keeps serving both and a cookie of one cannot pass for
-// the other.
-func deviceKey(sessionKey string) []byte {
+// derivedKey derives a key for one use from SESSION_KEY, so that one
+// secret serves the sessions, the device cookies and the security log's
+// pseudonyms, and no value made for one passes for another's.
+func derivedKey(sessionKey, use string) []byte {
 	m := hmac.New(sha256.New, []byte(sessionKey))
-	m.Write([]byte("loandesk device cookies"))
+	m.Write([]byte(use))
 	return m.Sum(nil)
 }

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -656,6 +657,26 @@ func TestOperatorsManageNamedAdmins(t *testing.T) {
 		t.Fatal(err)
 	}
 	rocio.expect(rocio.do("POST", "/api/v1/admin/session", `{"email":"rocio@example.com","password":"`+lines[1]+`"}`), 200, "rocio, enabled again")
+	rocio.expectProblem(rocio.do("POST", "/api/v1/admin/session", `{"email":"nadie@example.com","password":"guess"}`), 401, "unauthorized", "an email that is no account's")
+
+	// The security log: rocio's story, newest first; all of it with a
+	// pseudonym for the unknown email; never an email or address in clear
+	// but the accounts' own.
+	out, err = admin("", "events", "rocio@example.com")
+	var story []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		story = append(story, strings.Fields(l)[1])
+	}
+	if want := []string{"login_ok", "admin_enabled", "login_disabled", "admin_disabled", "login_ok", "admin_added"}; err != nil || !slices.Equal(story, want) {
+		t.Fatalf("admin events rocio = %q, %v; want %q", out, err, want)
+	}
+	out, err = admin("", "events", "--limit", "1")
+	if f := strings.Fields(strings.Split(out, "\n")[1]); err != nil || len(f) != 5 || f[1] != "login_failed" || f[2] != "-" || len(f[3]) != 22 || len(f[4]) != 22 {
+		t.Fatalf("admin events --limit 1 = %q, %v; want the unknown email's failure under pseudonyms", out, err)
+	}
+	if out, _ := admin("", "events", "--limit", "1000"); strings.Contains(out, "nadie") || strings.Contains(out, "127.0.0.1") {
+		t.Fatalf("the security log names an email or an address: %q", out)
+	}
 
 	for _, c := range []struct {
 		stdin string
@@ -669,6 +690,9 @@ func TestOperatorsManageNamedAdmins(t *testing.T) {
 		{"", []string{"add", "--password-stdin", "ana@example.com"}, "stdin's first line is empty"},
 		{"", []string{"remove", "rocio@example.com"}, "usage: loandesk admin"},
 		{"", []string{"list", "extra"}, "usage: loandesk admin"},
+		{"", []string{"events", "--limit", "0"}, "usage: loandesk admin"},
+		{"", []string{"events", "a@example.com", "b@example.com"}, "usage: loandesk admin"},
+		{"", []string{"events", "nobody@example.com"}, "admin not found"},
 		{"", nil, "usage: loandesk admin"},
 	} {
 		if out, err := admin(c.stdin, c.args...); err == nil || !strings.Contains(err.Error(), c.want) || out != "" {

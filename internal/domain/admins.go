@@ -9,7 +9,8 @@ import (
 )
 
 // AccountStore keeps admin accounts for the operators' command
-// (`loandesk admin`).
+// (`loandesk admin`). Each change is recorded in the security log in the
+// same transaction (EventAdminAdded, EventAdminDisabled, EventAdminEnabled).
 type AccountStore interface {
 	// AddAdmin errors: ECONFLICT.
 	AddAdmin(ctx context.Context, email, passwordHash string) (*Admin, error)

@@ -95,6 +95,10 @@ var DefaultLoginLimits = LoginLimits{
 	PerDevice:            Rate{Events: 5, Per: time.Hour, Burst: 5},
 }
 
+// DefaultFailuresLogged: ten failed logins a second itemized in the
+// security log, from all addresses together.
+var DefaultFailuresLogged = Rate{Events: 600, Per: time.Minute, Burst: 600}
+
 // The limits a login can be refused by, as Auth.Refused names them.
 const (
 	LimitAddress        = "address"
@@ -129,6 +133,16 @@ type Auth struct {
 	// Refused, if set, is told each time a limit refuses a login (one of
 	// the Limit* names), for the operators' metrics.
 	Refused func(limit string)
+	// Log records every login that passed the limits: its outcome, the
+	// admin (or a pseudonym of an email that is no account's) and a
+	// pseudonym of the caller's address, keyed with PseudonymKey. A login
+	// whose outcome cannot be recorded fails (EUNAVAILABLE).
+	Log          SecurityLog
+	PseudonymKey []byte
+	// FailuresLogged bounds the failed logins itemized in Log, from every
+	// address together; past it they are only counted (Unlogged).
+	FailuresLogged Rate
+	Unlogged       func()
 
 	slotsOnce sync.Once
 	slots     *semaphore.Weighted
@@ -204,10 +218,23 @@ func (a *Auth) Login(ctx context.Context, in LoginAttempt) (LoggedIn, error) {
 	if err != nil {
 		return LoggedIn{}, err
 	}
+	event := SecurityEvent{Kind: EventLoginFailed, Client: Pseudonym(a.PseudonymKey, "client", in.Client)}
+	if admin != nil {
+		event.AdminID = &admin.ID
+	} else {
+		event.Subject = Pseudonym(a.PseudonymKey, "email", email)
+	}
 	if !match || admin == nil {
+		if err := a.logFailure(ctx, event); err != nil {
+			return LoggedIn{}, err
+		}
 		return LoggedIn{}, Errorf(EUNAUTHORIZED, "wrong email or password")
 	}
 	if admin.DisabledAt != nil {
+		event.Kind = EventLoginDisabled
+		if err := a.logFailure(ctx, event); err != nil {
+			return LoggedIn{}, err
+		}
 		return LoggedIn{}, Errorf(EUNAUTHORIZED, "this account is disabled; ask another admin")
 	}
 	// Best effort: if it fails, earlier attempts from here keep counting.
@@ -223,7 +250,37 @@ func (a *Auth) Login(ctx context.Context, in LoginAttempt) (LoggedIn, error) {
 	if err != nil {
 		return LoggedIn{}, err
 	}
+	event.Kind = EventLoginOK
+	if a.Log != nil {
+		if err := a.Log.RecordSecurityEvent(ctx, event); err != nil {
+			// A session nobody can account for is not handed out.
+			_ = a.Sessions.DeleteSession(context.WithoutCancel(ctx), t)
+			return LoggedIn{}, err
+		}
+	}
 	return LoggedIn{Token: t, Session: s, Device: token}, nil
+}
+
+// logFailure records a failed login while FailuresLogged allows, so that
+// what a flood of wrong passwords from many addresses adds to the log is
+// bounded; past it, the failure is only counted.
+func (a *Auth) logFailure(ctx context.Context, e SecurityEvent) error {
+	if a.Log == nil {
+		return nil
+	}
+	if !a.FailuresLogged.Off() {
+		ok, _, err := a.Limiter.Allow(ctx, "audit:login-failures", a.FailuresLogged)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if a.Unlogged != nil {
+				a.Unlogged()
+			}
+			return nil
+		}
+	}
+	return a.Log.RecordSecurityEvent(ctx, e)
 }
 
 // refuse reports a refusal to Refused and makes its error.

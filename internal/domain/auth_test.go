@@ -472,3 +472,67 @@ func TestAccountsTakeOneAddressAndAStrongPassword(t *testing.T) {
 		t.Fatalf("Disable of a non-address: %v", err)
 	}
 }
+
+type logMock struct {
+	mu     sync.Mutex
+	events []domain.SecurityEvent
+	err    error
+}
+
+func (m *logMock) RecordSecurityEvent(_ context.Context, e domain.SecurityEvent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return m.err
+	}
+	m.events = append(m.events, e)
+	return nil
+}
+
+// Every login that passed the limits leaves a line naming the admin, or a
+// pseudonym of an email that is no account's, and a pseudonym of the
+// address: never the email or the address themselves.
+func TestLoginsAreLoggedUnderPseudonyms(t *testing.T) {
+	log := &logMock{}
+	a, _ := newAuth(&limiterMock{})
+	deleted := ""
+	a.Sessions = sessionsMock{
+		create: func(context.Context, domain.Session, time.Duration) (string, error) { return "token-1", nil },
+		del:    func(_ context.Context, token string) error { deleted = token; return nil },
+	}
+	a.Log, a.PseudonymKey, a.FailuresLogged = log, []byte("pseudonym-key"), domain.Rate{Events: 2, Per: time.Hour, Burst: 2}
+	unlogged := 0
+	a.Unlogged = func() { unlogged++ }
+	if _, _, err := login(a, "admin@example.com", "right-password", "203.0.113.7"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _ = login(a, "admin@example.com", "guess", "203.0.113.8")
+	_, _, _ = login(a, "nobody@example.com", "guess", "203.0.113.8")
+	client := domain.Pseudonym([]byte("pseudonym-key"), "client", "203.0.113.8")
+	want := []domain.SecurityEvent{
+		{Kind: domain.EventLoginOK, Client: domain.Pseudonym([]byte("pseudonym-key"), "client", "203.0.113.7")},
+		{Kind: domain.EventLoginFailed, Client: client},
+		{Kind: domain.EventLoginFailed, Client: client, Subject: domain.Pseudonym([]byte("pseudonym-key"), "email", "nobody@example.com")},
+	}
+	if len(log.events) != len(want) {
+		t.Fatalf("logged %+v, want %d events", log.events, len(want))
+	}
+	for i, e := range log.events {
+		if e.Kind != want[i].Kind || e.Client != want[i].Client || e.Subject != want[i].Subject || (e.AdminID != nil) != (i < 2) {
+			t.Errorf("event %d = %+v, want %+v (admin named: %v)", i, e, want[i], i < 2)
+		}
+		if strings.Contains(e.Subject+e.Client, "example.com") || strings.Contains(e.Subject+e.Client, "203.0.113") {
+			t.Errorf("event %d names an email or an address: %+v", i, e)
+		}
+	}
+	// Past FailuresLogged, failures are counted, not itemized.
+	_, _, err := login(a, "nobody@example.com", "guess", "203.0.113.9")
+	if domain.ErrorCode(err) != domain.EUNAUTHORIZED || len(log.events) != 3 || unlogged != 1 {
+		t.Fatalf("a failure past the log's bound: %v, %d events, %d unlogged", err, len(log.events), unlogged)
+	}
+	// A login whose success cannot be recorded opens no session.
+	log.err = domain.Errorf(domain.EUNAVAILABLE, "database down")
+	if _, _, err := login(a, "admin@example.com", "right-password", "203.0.113.7"); domain.ErrorCode(err) != domain.EUNAVAILABLE || deleted != "token-1" {
+		t.Fatalf("log down: %v, session deleted %q; want EUNAVAILABLE and the session gone", err, deleted)
+	}
+}

@@ -131,6 +131,9 @@ type Metrics struct {
 	// LoginRefused counts logins refused by a limit (domain.Limit*):
 	// "account" is an account's cap reached by guesses from unknown devices.
 	LoginRefused *prometheus.CounterVec // limit
+	// Unlogged counts failed logins past the security log's bound
+	// (domain.Auth.FailuresLogged): counted here, not itemized there.
+	Unlogged prometheus.Counter
 }
 
 // NewMetrics creates and registers the metrics.
@@ -170,9 +173,12 @@ func NewMetrics() *Metrics {
 		LoginRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "loandesk_login_refused_total", Help: "Logins refused by a limit: address, account_address, account (its cap for unknown devices), device.",
 		}, []string{"limit"}),
+		Unlogged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loandesk_security_log_unlogged_total", Help: "Failed logins not itemized in the security log because more than its bound arrived at once.",
+		}),
 	}
 	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.External, m.ExternalTime, m.BreakerState, m.Decisions,
-		m.QueueDepth, m.LimiterFallback, m.Shed, m.LoginRefused, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.QueueDepth, m.LimiterFallback, m.Shed, m.LoginRefused, m.Unlogged, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

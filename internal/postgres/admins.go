@@ -44,17 +44,27 @@ func (db *DB) EnsureAdmin(ctx context.Context, email, passwordHash string) (bool
 
 // AddAdmin creates an account. Errors: ECONFLICT (the email has one).
 func (db *DB) AddAdmin(ctx context.Context, email, passwordHash string) (*domain.Admin, error) {
-	a, err := scanAdmin(db.pool.QueryRow(ctx, `INSERT INTO admins (email, password_hash) VALUES ($1, $2) RETURNING `+adminColumns,
-		email, passwordHash))
+	// One statement: the account and its line in the security log, or
+	// neither.
+	a, err := scanAdmin(db.pool.QueryRow(ctx, `WITH a AS (
+			INSERT INTO admins (email, password_hash) VALUES ($1, $2) RETURNING `+adminColumns+`
+		), e AS (INSERT INTO security_events (kind, admin_id) SELECT $3::text, id FROM a)
+		SELECT `+adminColumns+` FROM a`, email, passwordHash, domain.EventAdminAdded))
 	return a, translate(err, "an admin with this email")
 }
 
 // SetAdminDisabled disables an account (keeping the moment it first was)
-// or enables it again. Errors: ENOTFOUND.
+// or enables it again, with its line in the security log. Errors: ENOTFOUND.
 func (db *DB) SetAdminDisabled(ctx context.Context, email string, disabled bool) (*domain.Admin, error) {
-	a, err := scanAdmin(db.pool.QueryRow(ctx, `UPDATE admins
-		SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END
-		WHERE email = $1 RETURNING `+adminColumns, email, disabled))
+	kind := domain.EventAdminEnabled
+	if disabled {
+		kind = domain.EventAdminDisabled
+	}
+	a, err := scanAdmin(db.pool.QueryRow(ctx, `WITH a AS (
+			UPDATE admins SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END
+			WHERE email = $1 RETURNING `+adminColumns+`
+		), e AS (INSERT INTO security_events (kind, admin_id) SELECT $3::text, id FROM a)
+		SELECT `+adminColumns+` FROM a`, email, disabled, kind))
 	return a, translate(err, "admin")
 }
 
@@ -73,4 +83,29 @@ func (db *DB) ListAdmins(ctx context.Context) ([]domain.Admin, error) {
 		return *a, nil
 	})
 	return admins, translate(err, "admins")
+}
+
+// RecordSecurityEvent appends to the security log.
+func (db *DB) RecordSecurityEvent(ctx context.Context, e domain.SecurityEvent) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO security_events (kind, admin_id, subject, client) VALUES ($1, $2, $3, $4)`,
+		e.Kind, e.AdminID, e.Subject, e.Client)
+	return translate(err, "security event")
+}
+
+// SecurityEvents returns the newest events first, up to limit, before the
+// event id before (0: from the newest), of one admin if adminID is not 0.
+func (db *DB) SecurityEvents(ctx context.Context, adminID, before int64, limit int) ([]domain.SecurityEvent, error) {
+	rows, err := db.pool.Query(ctx, `SELECT e.id, e.at, e.kind, e.admin_id, coalesce(a.email, ''), e.subject, e.client
+		FROM security_events e LEFT JOIN admins a ON a.id = e.admin_id
+		WHERE ($1 = 0 OR e.admin_id = $1) AND ($2 = 0 OR e.id < $2)
+		ORDER BY e.id DESC LIMIT $3`, adminID, before, limit)
+	if err != nil {
+		return nil, translate(err, "security events")
+	}
+	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.SecurityEvent, error) {
+		var e domain.SecurityEvent
+		err := r.Scan(&e.ID, &e.At, &e.Kind, &e.AdminID, &e.AdminEmail, &e.Subject, &e.Client)
+		return e, err
+	})
+	return events, translate(err, "security events")
 }

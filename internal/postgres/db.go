@@ -342,7 +342,8 @@ func unavailable(err error, what string) error {
 
 // EnsureAppRole creates role (if missing) as the application's login role:
 // it may read and write every table and sequence of the schema, now and
-// later (default privileges), and nothing else — no DDL. With iam, it logs
+// later (default privileges), but only add to security_events, and nothing
+// else — no DDL. With iam, it logs
 // in with IAM tokens (RDS's rds_iam role) instead of a password. Run by
 // `loandesk migrate` as the owner, after the migrations.
 func (db *DB) EnsureAppRole(ctx context.Context, role string, iam bool, log *slog.Logger) error {
@@ -364,6 +365,8 @@ func (db *DB) EnsureAppRole(ctx context.Context, role string, iam bool, log *slo
 			`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO `+id,
 			`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO `+id,
 			`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO `+id,
+			// The security log is append-only for the application.
+			`REVOKE UPDATE, DELETE, TRUNCATE ON security_events FROM `+id,
 		)
 		if iam {
 			stmts = append(stmts, `GRANT rds_iam TO `+id)

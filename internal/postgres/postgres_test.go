@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -449,6 +451,24 @@ func TestTheAppRoleMayUseTheTablesButNotChangeThem(t *testing.T) {
 			t.Errorf("the app role may run %q", ddl)
 		}
 	}
+	// The security log: the app role adds and reads, never alters; the
+	// owner neither, while the trigger stands.
+	if err := app.RecordSecurityEvent(ctx, domain.SecurityEvent{Kind: domain.EventLoginFailed, Subject: "s", Client: "c"}); err != nil {
+		t.Fatalf("the app role cannot log: %v", err)
+	}
+	if ev, err := app.SecurityEvents(ctx, 0, 0, 10); err != nil || len(ev) != 1 {
+		t.Fatalf("the app role reads the log: %+v %v", ev, err)
+	}
+	for _, who := range []*postgres.DB{app, owner} {
+		for _, q := range []string{`UPDATE security_events SET kind = 'login_ok'`, `DELETE FROM security_events`, `TRUNCATE security_events`} {
+			if _, err := who.Pool().Exec(ctx, q); err == nil || !strings.Contains(err.Error(), "42501") {
+				t.Errorf("%q as %s: %v, want insufficient_privilege (42501)", q, map[bool]string{true: "the app role", false: "the owner"}[who == app], err)
+			}
+		}
+	}
+	if ev, _ := owner.SecurityEvents(ctx, 0, 0, 10); len(ev) != 1 || ev[0].Kind != domain.EventLoginFailed {
+		t.Fatalf("the log after the attempts to alter it: %+v", ev)
+	}
 }
 
 func TestSearchFoldsCaseAndAccents(t *testing.T) {
@@ -520,5 +540,18 @@ func TestAdminAccounts(t *testing.T) {
 	all, err := db.ListAdmins(ctx)
 	if err != nil || len(all) != 2 || all[0].Email != "boot@example.com" || all[1].Email != "zoe@example.com" {
 		t.Fatalf("ListAdmins = %+v %v", all, err)
+	}
+	// Each change is in the security log, and only the changes that were.
+	events, err := db.SecurityEvents(ctx, zoe.ID, 0, 10)
+	var kinds []string
+	for _, e := range events {
+		kinds = append(kinds, e.Kind+" "+e.AdminEmail)
+	}
+	want := []string{"admin_enabled zoe@example.com", "admin_disabled zoe@example.com", "admin_disabled zoe@example.com", "admin_added zoe@example.com"}
+	if err != nil || !slices.Equal(kinds, want) {
+		t.Fatalf("zoe's events %q %v, want %q", kinds, err, want)
+	}
+	if page, _ := db.SecurityEvents(ctx, zoe.ID, events[1].ID, 10); len(page) != 2 || page[0].ID != events[2].ID {
+		t.Fatalf("events before %d: %+v", events[1].ID, page)
 	}
 }
