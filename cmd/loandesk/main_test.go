@@ -469,33 +469,7 @@ func TestAFloodOfWrongLoginsIsCountedBeforeHashing(t *testing.T) {
 	a := startApp(t, map[string]string{"CLIENT_IP_HEADER": "X-Real-IP", "TRUSTED_PROXIES": "127.0.0.1",
 		"MAX_IN_FLIGHT": "400", "MAX_IN_FLIGHT_PER_CLIENT": "400"})
 	const n = 200
-	statuses := make(chan int, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			req, _ := http.NewRequest("POST", a.base+"/api/v1/admin/session", strings.NewReader(`{"email":"admin@example.com","password":"guess"}`))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("X-Real-IP", "203.0.113.66")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			resp.Body.Close()
-			statuses <- resp.StatusCode
-		}()
-	}
-	close(start)
-	wg.Wait()
-	close(statuses)
-	count := map[int]int{}
-	for s := range statuses {
-		count[s]++
-	}
+	count := a.guessesAtOnce(n, func(int) string { return "203.0.113.66" })
 	// The budget of 5 passed the limits (each then checked, 401, or told
 	// to retry because both hash slots were busy, 503); the rest were
 	// refused before hashing, so the flood cost 5 hashes, not 200. When
@@ -531,36 +505,7 @@ func TestGuessesAtOneAccountFromEverywhereAreCapped(t *testing.T) {
 	}
 	began := time.Now()
 	const n = 200
-	statuses := make(chan int, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			req, _ := http.NewRequest("POST", a.base+"/api/v1/admin/session", strings.NewReader(`{"email":"admin@example.com","password":"guess"}`))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("X-Real-IP", fmt.Sprintf("10.%d.%d.1", i/250, i%250))
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			resp.Body.Close()
-			if resp.StatusCode == 429 && resp.Header.Get("Retry-After") == "" {
-				t.Error("429 without Retry-After")
-			}
-			statuses <- resp.StatusCode
-		}()
-	}
-	close(start)
-	wg.Wait()
-	close(statuses)
-	count := map[int]int{}
-	for s := range statuses {
-		count[s]++
-	}
+	count := a.guessesAtOnce(n, func(i int) string { return fmt.Sprintf("10.%d.%d.1", i/250, i%250) })
 	// The budget: 20 at once (one spent by the admin's first login), one
 	// more every 45 s that the burst took, and one per decision this
 	// process took alone because the limiter's Valkey was too slow
@@ -599,6 +544,44 @@ func TestGuessesAtOneAccountFromEverywhereAreCapped(t *testing.T) {
 	}
 	// ...while the admin's own browser (its cookie jar) gets in.
 	a.expect(a.do("POST", "/api/v1/admin/session", right, "X-Real-IP", "192.0.2.50"), 200, "the admin's browser from a new address")
+}
+
+// guessesAtOnce sends n wrong passwords for admin@example.com at once, the
+// i-th from the address from(i), and counts the answers' statuses; a 429
+// must say when to retry.
+func (a *app) guessesAtOnce(n int, from func(i int) string) map[int]int {
+	t := a.t
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			req, _ := http.NewRequest("POST", a.base+"/api/v1/admin/session", strings.NewReader(`{"email":"admin@example.com","password":"guess"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Real-IP", from(i))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode == 429 && resp.Header.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+			statuses <- resp.StatusCode
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	return count
 }
 
 // fallbacks reads how many limit checks this process decided alone.
