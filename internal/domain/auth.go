@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"sync"
@@ -95,8 +96,9 @@ var DefaultLoginLimits = LoginLimits{
 	PerDevice:            Rate{Events: 5, Per: time.Hour, Burst: 5},
 }
 
-// DefaultFailuresLogged: ten failed logins a second itemized in the
-// security log, from all addresses together.
+// DefaultFailuresLogged: failed logins at emails that are no account's,
+// itemized in the security log from all addresses together: 600 at once,
+// then 600 a minute.
 var DefaultFailuresLogged = Rate{Events: 600, Per: time.Minute, Burst: 600}
 
 // The limits a login can be refused by, as Auth.Refused names them.
@@ -139,13 +141,24 @@ type Auth struct {
 	// whose outcome cannot be recorded fails (EUNAVAILABLE).
 	Log          SecurityLog
 	PseudonymKey []byte
-	// FailuresLogged bounds the failed logins itemized in Log, from every
-	// address together; past it they are only counted (Unlogged).
+	// FailuresLogged bounds the failed logins at emails that are no
+	// account's itemized in Log, from every address together; past it they
+	// are only counted (Unlogged).
 	FailuresLogged Rate
 	Unlogged       func()
 
+	// Clock, if set, replaces time.Now for the device cookies' age (tests).
+	Clock func() time.Time
+
 	slotsOnce sync.Once
 	slots     *semaphore.Weighted
+}
+
+func (a *Auth) now() time.Time {
+	if a.Clock != nil {
+		return a.Clock()
+	}
+	return time.Now()
 }
 
 // LoginAttempt is one try to log in. Client identifies the caller's
@@ -194,8 +207,9 @@ func (a *Auth) Login(ctx context.Context, in LoginAttempt) (LoggedIn, error) {
 		}
 	}
 	device := a.knownDevice(email, in.Device)
-	if device != "" {
-		ok, wait, err := a.Limiter.Allow(ctx, "login:dev:"+device, a.Limits.PerDevice)
+	deviceKey := "login:dev:" + base64.RawURLEncoding.EncodeToString(device)
+	if device != nil {
+		ok, wait, err := a.Limiter.Allow(ctx, deviceKey, a.Limits.PerDevice)
 		if err != nil {
 			return LoggedIn{}, err
 		}
@@ -235,16 +249,16 @@ func (a *Auth) Login(ctx context.Context, in LoginAttempt) (LoggedIn, error) {
 		if err := a.logFailure(ctx, event); err != nil {
 			return LoggedIn{}, err
 		}
-		return LoggedIn{}, Errorf(EUNAUTHORIZED, "this account is disabled; ask another admin")
+		// The answer a wrong password gets: a guesser must not learn that
+		// this password is the account's (the log says it was disabled).
+		return LoggedIn{}, Errorf(EUNAUTHORIZED, "wrong email or password")
 	}
 	// Best effort: if it fails, earlier attempts from here keep counting.
 	_ = a.Limiter.Reset(ctx, pairKey)
-	token := in.Device
-	if device != "" {
-		_ = a.Limiter.Reset(ctx, "login:dev:"+device)
-	} else {
-		token = a.newDevice(email)
+	if device != nil {
+		_ = a.Limiter.Reset(ctx, deviceKey)
 	}
+	token := a.issueDevice(email, device)
 	s := Session{AdminID: admin.ID, Email: admin.Email, CSRFToken: RandomToken(), CreatedAt: time.Now().UTC()}
 	t, err := a.Sessions.CreateSession(ctx, s, a.SessionTTL)
 	if err != nil {
@@ -261,14 +275,16 @@ func (a *Auth) Login(ctx context.Context, in LoginAttempt) (LoggedIn, error) {
 	return LoggedIn{Token: t, Session: s, Device: token}, nil
 }
 
-// logFailure records a failed login while FailuresLogged allows, so that
-// what a flood of wrong passwords from many addresses adds to the log is
-// bounded; past it, the failure is only counted.
+// logFailure records a failed login. One at an admin's account always is
+// (those are bounded already: PerAccount, PerDevice); one at an email that
+// is no account's only while FailuresLogged allows, so that a flood of
+// made-up emails from many addresses neither grows the log without bound
+// nor crowds out the attempts at real accounts; past it, it is counted.
 func (a *Auth) logFailure(ctx context.Context, e SecurityEvent) error {
 	if a.Log == nil {
 		return nil
 	}
-	if !a.FailuresLogged.Off() {
+	if e.AdminID == nil && !a.FailuresLogged.Off() {
 		ok, _, err := a.Limiter.Allow(ctx, "audit:login-failures", a.FailuresLogged)
 		if err != nil {
 			return err
@@ -314,42 +330,58 @@ func (a *Auth) accountTurn(ctx context.Context, email string) error {
 	}
 }
 
-// A device cookie is 16 random bytes (the device's name in the limiter)
-// and the first 16 bytes of their HMAC-SHA256 with the admin's email:
-// it is made only by a successful login and names that one account.
-const deviceIDLen, deviceMACLen = 16, 16
+// A device cookie is 16 random bytes (the device's name in the limiter),
+// the day it was issued (4 bytes, days since 1970), and the first 16 bytes
+// of their HMAC-SHA256 with the admin's email: it is made only by a
+// successful login, names that one account, and is refused DeviceMaxAge
+// after it was issued (each login with it issues it anew).
+const (
+	deviceIDLen, deviceDayLen, deviceMACLen = 16, 4, 16
+	// DeviceMaxAge is how long a device cookie is honoured after its last
+	// successful login.
+	DeviceMaxAge = 180 * 24 * time.Hour
+)
 
-func (a *Auth) deviceMAC(email string, id []byte) []byte {
+func (a *Auth) deviceMAC(email string, idAndDay []byte) []byte {
 	m := hmac.New(sha256.New, a.DeviceKey)
 	m.Write([]byte("loandesk device v1\x00"))
 	m.Write([]byte(email))
 	m.Write([]byte{0})
-	m.Write(id)
+	m.Write(idAndDay)
 	return m.Sum(nil)[:deviceMACLen]
 }
 
-func (a *Auth) newDevice(email string) string {
+// issueDevice makes the cookie for the device id (new when id is nil).
+func (a *Auth) issueDevice(email string, id []byte) string {
 	if len(a.DeviceKey) == 0 {
 		return ""
 	}
-	id := make([]byte, deviceIDLen)
-	if _, err := rand.Read(id); err != nil {
-		panic(err)
+	if id == nil {
+		id = make([]byte, deviceIDLen)
+		if _, err := rand.Read(id); err != nil {
+			panic(err)
+		}
 	}
-	return base64.RawURLEncoding.EncodeToString(append(id, a.deviceMAC(email, id)...))
+	b := binary.BigEndian.AppendUint32(append([]byte(nil), id...), uint32(a.now().Unix()/86400))
+	return base64.RawURLEncoding.EncodeToString(append(b, a.deviceMAC(email, b)...))
 }
 
 // knownDevice returns the device's id when cookie is a device cookie this
-// key made for email, and "" otherwise.
-func (a *Auth) knownDevice(email, cookie string) string {
-	if len(a.DeviceKey) == 0 || len(cookie) != base64.RawURLEncoding.EncodedLen(deviceIDLen+deviceMACLen) {
-		return ""
+// key made for email within DeviceMaxAge, and nil otherwise.
+func (a *Auth) knownDevice(email, cookie string) []byte {
+	const n = deviceIDLen + deviceDayLen
+	if len(a.DeviceKey) == 0 || len(cookie) != base64.RawURLEncoding.EncodedLen(n+deviceMACLen) {
+		return nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(cookie)
-	if err != nil || !hmac.Equal(b[deviceIDLen:], a.deviceMAC(email, b[:deviceIDLen])) {
-		return ""
+	if err != nil || !hmac.Equal(b[n:], a.deviceMAC(email, b[:n])) {
+		return nil
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:deviceIDLen])
+	issued := time.Unix(int64(binary.BigEndian.Uint32(b[deviceIDLen:n]))*86400, 0)
+	if a.now().Sub(issued) > DeviceMaxAge {
+		return nil
+	}
+	return b[:deviceIDLen]
 }
 
 // verify checks a password in one of the HashSlots.

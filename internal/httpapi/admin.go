@@ -44,7 +44,7 @@ type sessionView struct {
 // from it is not held up by guesses at the account from elsewhere.
 const (
 	deviceCookie    = "loandesk_device"
-	deviceCookieAge = 180 * 24 * time.Hour
+	deviceCookieAge = domain.DeviceMaxAge
 )
 
 func handleLogin(cfg Config) http.Handler {

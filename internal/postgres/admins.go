@@ -34,12 +34,17 @@ func (db *DB) AdminByID(ctx context.Context, id int64) (*domain.Admin, error) {
 // no admin exists. Afterwards accounts are `loandesk admin`'s, and an
 // existing password is never overwritten by configuration.
 func (db *DB) EnsureAdmin(ctx context.Context, email, passwordHash string) (bool, error) {
-	tag, err := db.pool.Exec(ctx, `INSERT INTO admins (email, password_hash)
-		SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM admins) ON CONFLICT (email) DO NOTHING`, email, passwordHash)
+	// With its line in the security log, in the same statement.
+	var created bool
+	err := db.pool.QueryRow(ctx, `WITH a AS (
+			INSERT INTO admins (email, password_hash) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM admins)
+			ON CONFLICT (email) DO NOTHING RETURNING id
+		), e AS (INSERT INTO security_events (kind, admin_id) SELECT $3::text, id FROM a)
+		SELECT EXISTS (SELECT 1 FROM a)`, email, passwordHash, domain.EventAdminAdded).Scan(&created)
 	if err != nil {
 		return false, translate(err, "admin")
 	}
-	return tag.RowsAffected() == 1, nil
+	return created, nil
 }
 
 // AddAdmin creates an account. Errors: ECONFLICT (the email has one).
@@ -97,7 +102,7 @@ func (db *DB) RecordSecurityEvent(ctx context.Context, e domain.SecurityEvent) e
 func (db *DB) SecurityEvents(ctx context.Context, adminID, before int64, limit int) ([]domain.SecurityEvent, error) {
 	rows, err := db.pool.Query(ctx, `SELECT e.id, e.at, e.kind, e.admin_id, coalesce(a.email, ''), e.subject, e.client
 		FROM security_events e LEFT JOIN admins a ON a.id = e.admin_id
-		WHERE ($1 = 0 OR e.admin_id = $1) AND ($2 = 0 OR e.id < $2)
+		WHERE ($1::bigint = 0 OR e.admin_id = $1) AND ($2::bigint = 0 OR e.id < $2)
 		ORDER BY e.id DESC LIMIT $3`, adminID, before, limit)
 	if err != nil {
 		return nil, translate(err, "security events")

@@ -554,4 +554,7 @@ func TestAdminAccounts(t *testing.T) {
 	if page, _ := db.SecurityEvents(ctx, zoe.ID, events[1].ID, 10); len(page) != 2 || page[0].ID != events[2].ID {
 		t.Fatalf("events before %d: %+v", events[1].ID, page)
 	}
+	if all, _ := db.SecurityEvents(ctx, 0, 0, 10); len(all) != 5 || all[4].Kind != domain.EventAdminAdded || all[4].AdminEmail != "boot@example.com" {
+		t.Fatalf("the log of every account: %+v, want the bootstrap admin's addition first", all)
+	}
 }
