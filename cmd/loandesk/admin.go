@@ -13,14 +13,17 @@ import (
 	"time"
 
 	"github.com/loandesk/loandesk/internal/domain"
+	"github.com/loandesk/loandesk/internal/valkey"
 )
 
-const adminUsage = `usage: loandesk admin add [--password-stdin] EMAIL | disable EMAIL | enable EMAIL | list | events [--limit N] [EMAIL]
+const adminUsage = `usage: loandesk admin add [--password-stdin] EMAIL | disable EMAIL | enable EMAIL | unlock EMAIL | list | events [--limit N] [EMAIL]
 
   add       creates an account; its password is read from the first line of
             stdin (--password-stdin) or made and printed once
   disable   refuses the account's logins and ends its sessions at their next request
   enable    lets a disabled account log in again
+  unlock    gives the account its login budget for unknown browsers back (guesses
+            spent it, and its admin has no browser it knows yet)
   list      every account and whether it is disabled
   events    the security log, newest first: logins and account changes, of one
             account or of all (an email that is no account's, and the caller's
@@ -47,7 +50,7 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w\n%s", err, adminUsage)
 	}
-	wantArgs := map[string]int{"add": 1, "disable": 1, "enable": 1, "list": 0}
+	wantArgs := map[string]int{"add": 1, "disable": 1, "enable": 1, "unlock": 1, "list": 0}
 	n, known := wantArgs[args[0]]
 	if args[0] == "events" {
 		n, known = min(fs.NArg(), 1), limit >= 1 && limit <= 1000
@@ -65,7 +68,9 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 			return errors.New("--password-stdin: stdin's first line is empty")
 		}
 	}
-	cfg, err := loadConfig(getenv, need{db: true})
+	// unlock also reaches the limits' Valkey, whose keys SESSION_KEY hashes.
+	unlock := args[0] == "unlock"
+	cfg, err := loadConfig(getenv, need{db: true, valkey: unlock, admin: unlock})
 	if err != nil {
 		return err
 	}
@@ -97,6 +102,19 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 			return explain(err)
 		}
 		_, err = fmt.Fprintf(stdout, "%s %sd\n", a.Email, args[0])
+		return err
+	case "unlock":
+		limits, err := valkey.Dial(cfg.LimitsURL, cfg.LimitsPass, []byte(cfg.SessionKey))
+		if err != nil {
+			return fmt.Errorf("LIMITS_VALKEY_URL: %w", err)
+		}
+		defer limits.Close()
+		auth := &domain.Auth{Admins: db, Limiter: limits.WithPrefix(cfg.ValkeyPrefix), Log: db}
+		a, err := auth.Unlock(ctx, fs.Arg(0))
+		if err != nil {
+			return explain(err)
+		}
+		_, err = fmt.Fprintf(stdout, "%s unlocked\n", a.Email)
 		return err
 	case "events":
 		var id int64

@@ -487,8 +487,12 @@ func TestAFloodOfWrongLoginsIsCountedBeforeHashing(t *testing.T) {
 // addresses, and each refusal is counted in the metrics; the admin's own
 // browser still gets in, from an address it never used.
 func TestGuessesAtOneAccountFromEverywhereAreCapped(t *testing.T) {
-	a := startApp(t, map[string]string{"CLIENT_IP_HEADER": "X-Real-IP", "TRUSTED_PROXIES": "127.0.0.1",
-		"MAX_IN_FLIGHT": "400", "MAX_IN_FLIGHT_PER_CLIENT": "400"})
+	vars := baseVars(t)
+	for k, v := range map[string]string{"CLIENT_IP_HEADER": "X-Real-IP", "TRUSTED_PROXIES": "127.0.0.1",
+		"MAX_IN_FLIGHT": "400", "MAX_IN_FLIGHT_PER_CLIENT": "400"} {
+		vars[k] = v
+	}
+	a := startApp(t, vars)
 	right := `{"email":"admin@example.com","password":"s3cret-pass-word"}`
 	r := a.do("POST", "/api/v1/admin/session", right, "X-Real-IP", "198.51.100.4")
 	a.expect(r, 200, "the admin, once, in their browser")
@@ -525,22 +529,44 @@ func TestGuessesAtOneAccountFromEverywhereAreCapped(t *testing.T) {
 	}
 	// The right password from browsers the account does not know: let in
 	// only while the budget lasts, then 429 like the guesses.
-	allowed := 1 + checked
-	for i := 0; ; i++ {
-		fresh, _ := http.NewRequest("POST", a.base+"/api/v1/admin/session", strings.NewReader(right))
-		fresh.Header.Set("Content-Type", "application/json")
-		fresh.Header.Set("X-Real-IP", fmt.Sprintf("192.0.2.%d", 100+i))
-		resp, err := http.DefaultClient.Do(fresh)
+	freshLogin := func(addr string) int {
+		req, _ := http.NewRequest("POST", a.base+"/api/v1/admin/session", strings.NewReader(right))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Real-IP", addr)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode == 429 {
+		return resp.StatusCode
+	}
+	allowed := 1 + checked
+	for i := 0; ; i++ {
+		status := freshLogin(fmt.Sprintf("192.0.2.%d", 100+i))
+		if status == 429 {
 			break
 		}
 		if allowed++; allowed > bound() {
 			t.Fatalf("%d logins from unknown browsers passed the account's limit, want at most %d", allowed, bound())
 		}
+	}
+	// An operator unlocks the account: a browser it does not know gets in
+	// again (once this process asks Valkey again, if it was deciding alone).
+	if out, err := adminCommand(vars, "", "unlock", "Admin@Example.com"); err != nil || out != "admin@example.com unlocked\n" {
+		t.Fatalf("admin unlock = %q, %v", out, err)
+	}
+	for i := 0; ; i++ {
+		status := freshLogin(fmt.Sprintf("192.0.2.%d", 200+i))
+		if status == 200 {
+			break
+		}
+		if status != 429 || i == 40 || a.fallbacks() == 0 {
+			t.Fatalf("a new browser after the unlock: %d (try %d, %d decisions in-process)", status, i+1, a.fallbacks())
+		}
+		time.Sleep(100 * time.Millisecond) // the in-process limiter's breaker asks Valkey again after 2 s
+	}
+	if out, _ := adminCommand(vars, "", "events", "--limit", "2", "admin@example.com"); !strings.Contains(out, "account_unlocked") {
+		t.Fatalf("the unlock is not in the security log: %q", out)
 	}
 	// ...while the admin's own browser (its cookie jar) gets in.
 	a.expect(a.do("POST", "/api/v1/admin/session", right, "X-Real-IP", "192.0.2.50"), 200, "the admin's browser from a new address")
@@ -584,6 +610,14 @@ func (a *app) guessesAtOnce(n int, from func(i int) string) map[int]int {
 	return count
 }
 
+// adminCommand runs `loandesk admin args…` with vars and stdin, as an
+// operator does beside the api.
+func adminCommand(vars map[string]string, stdin string, args ...string) (string, error) {
+	var out bytes.Buffer
+	err := run(context.Background(), append([]string{"loandesk", "admin"}, args...), getenvOf(vars), strings.NewReader(stdin), &out, io.Discard)
+	return out.String(), err
+}
+
 // fallbacks reads how many limit checks this process decided alone.
 func (a *app) fallbacks() int {
 	a.t.Helper()
@@ -601,11 +635,7 @@ func (a *app) fallbacks() int {
 func TestOperatorsManageNamedAdmins(t *testing.T) {
 	vars := baseVars(t)
 	a := startApp(t, vars)
-	admin := func(stdin string, args ...string) (string, error) {
-		var out bytes.Buffer
-		err := run(context.Background(), append([]string{"loandesk", "admin"}, args...), getenvOf(vars), strings.NewReader(stdin), &out, io.Discard)
-		return out.String(), err
-	}
+	admin := func(stdin string, args ...string) (string, error) { return adminCommand(vars, stdin, args...) }
 	browser := func() *app {
 		jar, _ := cookiejar.New(nil)
 		b := *a

@@ -299,6 +299,30 @@ func (a *Auth) logFailure(ctx context.Context, e SecurityEvent) error {
 	return a.Log.RecordSecurityEvent(ctx, e)
 }
 
+// Unlock gives an admin's account its budget for unknown browsers back
+// (an operator's answer to an admin who has no known browser, a new
+// account, while guesses spend it), and logs it. Errors: EINVALID,
+// ENOTFOUND, EUNAVAILABLE.
+func (a *Auth) Unlock(ctx context.Context, email string) (*Admin, error) {
+	email, err := adminEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	admin, err := a.Admins.AdminByEmail(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Limiter.Reset(ctx, "login:acct:"+email); err != nil {
+		return nil, err
+	}
+	if a.Log != nil {
+		if err := a.Log.RecordSecurityEvent(ctx, SecurityEvent{Kind: EventUnlocked, AdminID: &admin.ID}); err != nil {
+			return nil, err
+		}
+	}
+	return admin, nil
+}
+
 // refuse reports a refusal to Refused and makes its error.
 func (a *Auth) refuse(limit, message string, wait time.Duration) error {
 	if a.Refused != nil {

@@ -562,3 +562,26 @@ func TestAnOldDeviceCookieIsUnknown(t *testing.T) {
 		t.Fatalf("past its age: %v, account lane used %d times, want the account's lane", err, l.used["login:acct:admin@example.com"])
 	}
 }
+
+func TestUnlockGivesTheAccountItsBudgetBackAndSaysSo(t *testing.T) {
+	l := &limiterMock{wait: time.Hour}
+	a, _ := newAuth(l)
+	for i := range domain.DefaultLoginLimits.PerAccount.Burst + 1 {
+		_, _, _ = login(a, "admin@example.com", "guess", "203.0.113."+strconv.Itoa(i))
+	}
+	log := &logMock{}
+	a.Log = log
+	if _, err := a.Unlock(context.Background(), "nobody@example.com"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("unlock of no account: %v", err)
+	}
+	admin, err := a.Unlock(context.Background(), " Admin@Example.com ")
+	if err != nil || admin.ID != 1 || !slices.Equal(l.resets, []string{"login:acct:admin@example.com"}) {
+		t.Fatalf("unlock: %+v %v, resets %v", admin, err, l.resets)
+	}
+	if len(log.events) != 1 || log.events[0].Kind != domain.EventUnlocked || *log.events[0].AdminID != 1 {
+		t.Fatalf("logged %+v", log.events)
+	}
+	if _, _, err := login(a, "admin@example.com", "right-password", "192.0.2.1"); err != nil {
+		t.Fatalf("after the unlock: %v", err)
+	}
+}

@@ -16,6 +16,7 @@ const (
 	EventAdminAdded    = "admin_added"
 	EventAdminDisabled = "admin_disabled"
 	EventAdminEnabled  = "admin_enabled"
+	EventUnlocked      = "account_unlocked"
 )
 
 // SecurityEvent is one line of the append-only security log: a login's
