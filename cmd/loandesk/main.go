@@ -283,7 +283,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	}
 	// Every limit's series exists from the start, at 0, so an alert on its
 	// rate sees the first refusal.
-	for _, l := range []string{domain.LimitAddress, domain.LimitAccountAddress, domain.LimitAccount, domain.LimitDevice} {
+	for _, l := range []string{domain.LimitAddress, domain.LimitAccountAddress, domain.LimitAccount, domain.LimitDevice, domain.LimitPassword} {
 		d.metrics.LoginRefused.WithLabelValues(l)
 	}
 	go cfg.TrustedProxies.Watch(ctx, 5*time.Second, d.log)

@@ -717,6 +717,73 @@ func TestOperatorsManageNamedAdmins(t *testing.T) {
 	}
 }
 
+// An admin changes their password in the desk: the current one is checked,
+// every other session of the account ends at once, this browser goes on
+// under a new session, and the log says so.
+func TestAnAdminsNewPasswordEndsTheirOtherSessions(t *testing.T) {
+	vars := baseVars(t)
+	a := startApp(t, vars)
+	if _, err := adminCommand(vars, "first-password-long\n", "add", "--password-stdin", "juan@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	browser := func(password string) (*app, string) {
+		jar, _ := cookiejar.New(nil)
+		b := *a
+		b.client = &http.Client{Jar: jar, Timeout: 10 * time.Second}
+		r := b.do("POST", "/api/v1/admin/session", `{"email":"juan@example.com","password":"`+password+`"}`)
+		b.expect(r, 200, "juan's login")
+		return &b, r.json(t)["csrf_token"].(string)
+	}
+	desk, csrf := browser("first-password-long")
+	phone, _ := browser("first-password-long")
+	change := func(body string) reply { return desk.do("POST", "/api/v1/admin/password", body, "X-CSRF-Token", csrf) }
+
+	desk.expectProblem(desk.do("POST", "/api/v1/admin/password", `{"current_password":"first-password-long","new_password":"second-password-long"}`),
+		403, "forbidden", "no CSRF token")
+	for _, c := range []struct{ body, field string }{
+		{`{"current_password":"a-wrong-password","new_password":"second-password-long"}`, "current_password"},
+		{`{"current_password":"first-password-long","new_password":"short"}`, "new_password"},
+		{`{"current_password":"first-password-long","new_password":"first-password-long"}`, "new_password"},
+	} {
+		p := desk.expectProblem(change(c.body), 400, "invalid", c.body)
+		if errs, _ := p["errors"].(map[string]any); errs[c.field] == nil {
+			t.Fatalf("%s: problem %v does not name %s", c.body, p, c.field)
+		}
+	}
+	phone.expect(phone.do("GET", "/api/v1/admin/requests", ""), 200, "the phone, before the change")
+	r := change(`{"current_password":"first-password-long","new_password":"second-password-long"}`)
+	desk.expect(r, 200, "the change")
+	newCSRF := r.json(t)["csrf_token"].(string)
+	if newCSRF == csrf || !strings.Contains(r.header.Get("Set-Cookie"), "HttpOnly") {
+		t.Fatalf("the change's answer %s, cookie %q: want a new session", r.body, r.header.Get("Set-Cookie"))
+	}
+	phone.expectProblem(phone.do("GET", "/api/v1/admin/requests", ""), 401, "unauthorized", "the phone, after the change")
+	desk.expect(desk.do("GET", "/api/v1/admin/requests", ""), 200, "the desk, under its new session")
+	desk.expectProblem(desk.do("DELETE", "/api/v1/admin/session", "", "X-CSRF-Token", csrf), 403, "forbidden", "the old CSRF token")
+	a.expectProblem(a.do("POST", "/api/v1/admin/session", `{"email":"juan@example.com","password":"first-password-long"}`), 401, "unauthorized", "the old password")
+	browser("second-password-long")
+
+	out, err := adminCommand(vars, "", "events", "--limit", "4", "juan@example.com")
+	var story []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		story = append(story, strings.Fields(l)[1])
+	}
+	if want := []string{"login_ok", "login_failed", "password_changed", "password_change_failed"}; err != nil || !slices.Equal(story, want) {
+		t.Fatalf("admin events juan = %q, %v; want %q", out, err, want)
+	}
+
+	// An operator ends someone's sessions by disabling the account: enabled
+	// again at once, before any of them made a request, none comes back.
+	again, _ := browser("second-password-long")
+	for _, cmd := range []string{"disable", "enable"} {
+		if _, err := adminCommand(vars, "", cmd, "juan@example.com"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again.expectProblem(again.do("GET", "/api/v1/admin/requests", ""), 401, "unauthorized", "a session from before a disable, after the enable")
+	browser("second-password-long")
+}
+
 func TestADatabaseOutageIsA503ToRetry(t *testing.T) {
 	vars := baseVars(t)
 	pg := testenv.NewProxy(t, testenv.HostPort(t, vars["DATABASE_URL"]))

@@ -71,8 +71,8 @@ async function newPage(browser: Browser, lang: Lang, vp: Viewport): Promise<Page
 }
 
 const T = {
-  es: { send: "Enviar solicitud", search: "Buscar", login: "Ingresar", email: "Correo electrónico", password: "Contraseña", list: "Solicitudes", del: "Eliminar solicitud…", yes: "Sí, eliminar", undo: "Deshacer", apply: "Aplicar", track: "Código de seguimiento" },
-  en: { send: "Send request", search: "Search", login: "Log in", email: "Email", password: "Password", list: "Requests", del: "Delete request…", yes: "Yes, delete", undo: "Undo", apply: "Apply", track: "Tracking code" },
+  es: { send: "Enviar solicitud", search: "Buscar", login: "Ingresar", email: "Correo electrónico", password: "Contraseña", list: "Solicitudes", del: "Eliminar solicitud…", yes: "Sí, eliminar", undo: "Deshacer", apply: "Aplicar", track: "Código de seguimiento", pwTitle: "Cambiar la contraseña", pwSubmit: "Cambiar la contraseña" },
+  en: { send: "Send request", search: "Search", login: "Log in", email: "Email", password: "Password", list: "Requests", del: "Delete request…", yes: "Yes, delete", undo: "Undo", apply: "Apply", track: "Tracking code", pwTitle: "Change your password", pwSubmit: "Change password" },
 } as const;
 
 test.describe("@a11y", () => {
@@ -154,6 +154,13 @@ test.describe("@a11y", () => {
         await check(page, lang, vp, "request-deleted");
         await page.getByRole("button", { name: w.undo }).click();
         await expect(page.getByRole("button", { name: w.del })).toBeVisible();
+
+        await page.goto("/admin/password");
+        await expect(h1).toHaveText(w.pwTitle);
+        await check(page, lang, vp, "password");
+        await page.getByRole("button", { name: w.pwSubmit }).click();
+        await expect(page.locator("#pw-current-error")).toBeVisible();
+        await check(page, lang, vp, "password-errors");
 
         await page.goto("/admin/nothing-here");
         await expect(h1).toBeVisible();

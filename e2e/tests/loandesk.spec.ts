@@ -47,6 +47,38 @@ test.describe("@main", () => {
     await expect(page.getByText("e2e-reviewer@example.com", { exact: true })).toBeVisible();
   });
 
+  test("a reviewer changes their password: their other browser is logged out, the new one works", async ({ page, browser }) => {
+    const reviewer = { email: "e2e-reviewer@example.com", password: process.env.REVIEWER_PASSWORD ?? "" };
+    const other = await browser.newPage();
+    await login(other, reviewer);
+    await login(page, reviewer);
+    await page.getByRole("link", { name: "Contraseña" }).click();
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Cambiar la contraseña");
+    const next = `una frase nueva ${run}`;
+    await page.getByLabel("Contraseña actual").fill("not-my-password");
+    await page.getByLabel("Contraseña nueva", { exact: true }).fill(next);
+    await page.getByLabel("Repetí la contraseña nueva").fill(next);
+    await page.getByRole("button", { name: "Cambiar la contraseña" }).click();
+    await expect(page.locator("#pw-current-error")).toHaveText("Esa no es tu contraseña actual.");
+    await expect(page.getByLabel("Contraseña actual")).toBeFocused();
+    await page.getByLabel("Contraseña actual").fill(reviewer.password);
+    await page.getByRole("button", { name: "Cambiar la contraseña" }).click();
+    await expect(page.getByRole("status").filter({ hasText: "tu contraseña cambió" })).toBeVisible();
+    // This browser goes on under its new session; the other one is out.
+    await page.getByRole("banner").getByRole("link", { name: "Solicitudes" }).click();
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Solicitudes");
+    await other.goto("/admin");
+    await expect(other).toHaveURL(/\/admin\/login$/);
+    await page.getByRole("button", { name: "Salir" }).click();
+    await expect(page).toHaveURL(/\/admin\/login$/);
+    await page.getByLabel("Correo electrónico").fill(reviewer.email);
+    await page.getByLabel("Contraseña").fill(reviewer.password);
+    await page.getByRole("button", { name: "Ingresar" }).click();
+    await expect(page.locator("#login-error")).toBeVisible();
+    await login(page, { ...reviewer, password: next });
+    await other.close();
+  });
+
   test("a request in Spanish is approved", async ({ page }) => {
     const uniqueName = `Ana Persistente ${run}`;
     await applyInSpanish(page, { name: uniqueName, email: "ana@example.com", dni: "30.123.950", gender: "F", amount: "150.000" });
@@ -160,6 +192,14 @@ test.describe("@main", () => {
     expect(robots.status()).toBe(200);
     expect(robots.headers()["content-type"]).toContain("text/plain");
     expect(await robots.text()).toContain("Disallow: /admin");
+    // The security headers on the page and on the API's answers; no HSTS
+    // on plain-HTTP localhost (WEB_HSTS_MAX_AGE 0; test-swarm checks it on).
+    for (const path of ["/", "/api/v1/admin/requests"]) {
+      const h = (await request.get(path)).headers();
+      expect(h["content-security-policy"], path).toContain("frame-ancestors 'none'");
+      expect(h["x-content-type-options"], path).toBe("nosniff");
+      expect(h["strict-transport-security"], path).toBeUndefined();
+    }
     await page.goto("/");
     await expect(page.locator('meta[name="description"]')).toHaveAttribute("content", /préstamo/);
   });

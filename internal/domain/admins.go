@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"net/mail"
 	"strings"
-	"unicode/utf8"
 )
 
 // AccountStore keeps admin accounts for the operators' command
@@ -35,11 +34,8 @@ func (a Accounts) Add(ctx context.Context, email, password string) (*Admin, stri
 	if password == "" {
 		password = NewPassword()
 	}
-	// ASVS 2.1.1 and 2.1.2: at least 12 characters, up to a bound (the
-	// login's: a longer one could never be typed in).
-	if n := utf8.RuneCountInString(password); n < 12 || len(password) > 1024 {
-		return nil, "", &Error{Code: EINVALID, Message: "the password must have 12 to 1024 characters",
-			Fields: map[string]string{"password": "must have 12 to 1024 characters"}}
+	if msg := passwordProblem(password); msg != "" {
+		return nil, "", &Error{Code: EINVALID, Message: "the password " + msg, Fields: map[string]string{"password": msg}}
 	}
 	admin, err := a.Store.AddAdmin(ctx, email, HashPassword(password))
 	if err != nil {

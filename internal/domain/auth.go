@@ -10,9 +10,11 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/sync/semaphore"
@@ -26,6 +28,9 @@ type Admin struct {
 	CreatedAt    time.Time
 	// DisabledAt, when set, ends the admin's sessions and refuses logins.
 	DisabledAt *time.Time
+	// SessionEpoch moves on when the password changes: sessions opened in
+	// an earlier epoch end.
+	SessionEpoch int64
 }
 
 // Session is a logged-in admin. The CSRF token must accompany every
@@ -35,6 +40,8 @@ type Session struct {
 	Email     string    `json:"email"`
 	CSRFToken string    `json:"csrf_token"`
 	CreatedAt time.Time `json:"created_at"`
+	// Epoch is the account's SessionEpoch when the session was opened.
+	Epoch int64 `json:"epoch"`
 }
 
 // Actor returns the session's admin as an audit actor.
@@ -52,6 +59,10 @@ type AdminStore interface {
 	// EnsureAdmin creates the admin while no admin exists (the first
 	// start); it never changes an existing account.
 	EnsureAdmin(ctx context.Context, email, passwordHash string) (created bool, err error)
+	// SetPassword stores an enabled admin's new password hash, moves the
+	// account's SessionEpoch on and appends e to the security log, in one
+	// transaction; it returns the new epoch. Errors: ENOTFOUND.
+	SetPassword(ctx context.Context, adminID int64, passwordHash string, e SecurityEvent) (epoch int64, err error)
 }
 
 // SessionStore keeps sessions; tokens are opaque to the domain.
@@ -107,6 +118,9 @@ const (
 	LimitAccountAddress = "account_address"
 	LimitAccount        = "account"
 	LimitDevice         = "device"
+	// LimitPassword is a session's tries at its admin's current password
+	// (Auth.ChangePassword), under PerAccountAndAddress.
+	LimitPassword = "password"
 )
 
 // Password checks hold ~19 MiB each (argon2id): DefaultHashSlots of them at
@@ -259,7 +273,7 @@ func (a *Auth) Login(ctx context.Context, in LoginAttempt) (LoggedIn, error) {
 		_ = a.Limiter.Reset(ctx, deviceKey)
 	}
 	token := a.issueDevice(email, device)
-	s := Session{AdminID: admin.ID, Email: admin.Email, CSRFToken: RandomToken(), CreatedAt: time.Now().UTC()}
+	s := Session{AdminID: admin.ID, Email: admin.Email, CSRFToken: RandomToken(), CreatedAt: time.Now().UTC(), Epoch: admin.SessionEpoch}
 	t, err := a.Sessions.CreateSession(ctx, s, a.SessionTTL)
 	if err != nil {
 		return LoggedIn{}, err
@@ -443,8 +457,89 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (Session, error) 
 		return Session{}, Errorf(EUNAUTHORIZED, "this account is disabled; ask another admin")
 	case err != nil:
 		return Session{}, err
+	case s.Epoch != admin.SessionEpoch:
+		_ = a.Sessions.DeleteSession(ctx, token)
+		return Session{}, Errorf(EUNAUTHORIZED, "your password was changed; log in with the new one")
 	}
 	return s, nil
+}
+
+// PasswordChange is an admin's request, from a session, to change their
+// own password.
+type PasswordChange struct {
+	Token   string // the session's, which is replaced
+	Session Session
+	Current string
+	New     string
+	Client  string // the caller's address key, as in LoginAttempt
+}
+
+// ChangePassword replaces the session's admin's password after checking
+// the current one (ASVS 2.1.5, 2.1.6), ends every session of the account
+// and opens a new one for this browser. Tries at the current password are
+// limited per account (PerAccountAndAddress) and logged: a session is
+// not a licence to guess it. Errors: EINVALID (naming the field),
+// ERATELIMITED, EUNAUTHORIZED (the account is gone or disabled, or the
+// new session could not be opened), EUNAVAILABLE.
+func (a *Auth) ChangePassword(ctx context.Context, in PasswordChange) (LoggedIn, error) {
+	if msg := passwordProblem(in.New); msg != "" {
+		return LoggedIn{}, &Error{Code: EINVALID, Message: "the new password " + msg, Fields: map[string]string{"new_password": msg}}
+	}
+	if in.New == in.Current {
+		return LoggedIn{}, &Error{Code: EINVALID, Message: "the new password is the current one",
+			Fields: map[string]string{"new_password": "is the current password"}}
+	}
+	id := in.Session.AdminID
+	ok, wait, err := a.Limiter.Allow(ctx, "password:"+strconv.FormatInt(id, 10), a.Limits.PerAccountAndAddress)
+	if err != nil {
+		return LoggedIn{}, err
+	}
+	if !ok {
+		return LoggedIn{}, a.refuse(LimitPassword, "too many tries at the current password; wait and try again", wait)
+	}
+	admin, err := a.Admins.AdminByID(ctx, id)
+	if err != nil {
+		return LoggedIn{}, err
+	}
+	match, err := a.verify(ctx, admin.PasswordHash, in.Current)
+	if err != nil {
+		return LoggedIn{}, err
+	}
+	event := SecurityEvent{Kind: EventPasswordChanged, AdminID: &id, Client: Pseudonym(a.PseudonymKey, "client", in.Client)}
+	if !match {
+		event.Kind = EventPasswordFailed
+		if err := a.logFailure(ctx, event); err != nil {
+			return LoggedIn{}, err
+		}
+		return LoggedIn{}, &Error{Code: EINVALID, Message: "the current password is not this account's",
+			Fields: map[string]string{"current_password": "is not your password"}}
+	}
+	epoch, err := a.Admins.SetPassword(ctx, id, HashPassword(in.New), event)
+	if ErrorCode(err) == ENOTFOUND {
+		return LoggedIn{}, Errorf(EUNAUTHORIZED, "this account is disabled; ask another admin")
+	}
+	if err != nil {
+		return LoggedIn{}, err
+	}
+	// The old session ended with the epoch; best effort, it is refused anyway.
+	_ = a.Sessions.DeleteSession(context.WithoutCancel(ctx), in.Token)
+	s := Session{AdminID: id, Email: admin.Email, CSRFToken: RandomToken(), CreatedAt: a.now().UTC(), Epoch: epoch}
+	t, err := a.Sessions.CreateSession(ctx, s, a.SessionTTL)
+	if err != nil {
+		// The password is changed all the same: the way on is to log in.
+		return LoggedIn{}, Errorf(EUNAUTHORIZED, "your password was changed; log in with the new one")
+	}
+	return LoggedIn{Token: t, Session: s}, nil
+}
+
+// passwordProblem says what is wrong with a new password, or "": ASVS
+// 2.1.1 and 2.1.2, at least 12 characters, and at most the login's bound
+// (a longer one could never be typed in).
+func passwordProblem(p string) string {
+	if n := utf8.RuneCountInString(p); n < 12 || len(p) > 1024 {
+		return "must have 12 to 1024 characters"
+	}
+	return ""
 }
 
 // Logout ends a session.

@@ -68,6 +68,11 @@ type adminsMock struct {
 	byEmail func(ctx context.Context, email string) (*domain.Admin, error)
 	byID    func(ctx context.Context, id int64) (*domain.Admin, error)
 	ensure  func(ctx context.Context, email, hash string) (bool, error)
+	setPass func(ctx context.Context, id int64, hash string, e domain.SecurityEvent) (int64, error)
+}
+
+func (m adminsMock) SetPassword(ctx context.Context, id int64, hash string, e domain.SecurityEvent) (int64, error) {
+	return m.setPass(ctx, id, hash, e)
 }
 
 func (m adminsMock) AdminByID(ctx context.Context, id int64) (*domain.Admin, error) {
@@ -583,5 +588,91 @@ func TestUnlockGivesTheAccountItsBudgetBackAndSaysSo(t *testing.T) {
 	}
 	if _, _, err := login(a, "admin@example.com", "right-password", "192.0.2.1"); err != nil {
 		t.Fatalf("after the unlock: %v", err)
+	}
+}
+
+// An admin changes their password from a session: the current one is
+// checked (tries limited and logged), the new one must be strong and new;
+// the account's other sessions end (their epoch is behind), and the one
+// that asked continues under a new token.
+func TestChangingThePasswordEndsEveryOtherSession(t *testing.T) {
+	account := &domain.Admin{ID: 1, Email: "admin@example.com", PasswordHash: adminHash}
+	sessions := map[string]domain.Session{"phone": {AdminID: 1}, "desk": {AdminID: 1}}
+	log := &logMock{}
+	l := &limiterMock{wait: time.Minute}
+	var refused []string
+	a := &domain.Auth{
+		Admins: adminsMock{
+			byID: func(_ context.Context, id int64) (*domain.Admin, error) { c := *account; return &c, nil },
+			setPass: func(_ context.Context, id int64, hash string, e domain.SecurityEvent) (int64, error) {
+				if e.Kind != domain.EventPasswordChanged || e.AdminID == nil || *e.AdminID != id {
+					t.Errorf("SetPassword's event %+v", e)
+				}
+				account.PasswordHash, account.SessionEpoch = hash, account.SessionEpoch+1
+				return account.SessionEpoch, nil
+			},
+		},
+		Sessions: sessionsMock{
+			get: func(_ context.Context, token string) (domain.Session, error) {
+				if s, ok := sessions[token]; ok {
+					return s, nil
+				}
+				return domain.Session{}, domain.Errorf(domain.EUNAUTHORIZED, "expired")
+			},
+			del: func(_ context.Context, token string) error { delete(sessions, token); return nil },
+			create: func(_ context.Context, s domain.Session, _ time.Duration) (string, error) {
+				sessions["desk-2"] = s
+				return "desk-2", nil
+			},
+		},
+		Limiter: l, Limits: domain.DefaultLoginLimits, Log: log, PseudonymKey: []byte("k"),
+		Refused: func(limit string) { refused = append(refused, limit) },
+	}
+	ctx := context.Background()
+	desk, err := a.Authenticate(ctx, "desk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	change := func(current, next string) (domain.LoggedIn, error) {
+		return a.ChangePassword(ctx, domain.PasswordChange{Token: "desk", Session: desk, Current: current, New: next, Client: "203.0.113.7"})
+	}
+	for _, c := range []struct{ current, next, field string }{
+		{"right-password", "short", "new_password"},
+		{"right-password", "right-password", "new_password"},
+		{"wrong-password", "a-new-long-password", "current_password"},
+	} {
+		_, err := change(c.current, c.next)
+		if e, _ := domain.AsError(err); e == nil || e.Code != domain.EINVALID || e.Fields[c.field] == "" {
+			t.Fatalf("change(%q, %q) = %v, want EINVALID naming %s", c.current, c.next, err, c.field)
+		}
+	}
+	if len(log.events) != 1 || log.events[0].Kind != domain.EventPasswordFailed || strings.Contains(log.events[0].Client, "203.0.113") {
+		t.Fatalf("logged %+v, want one pseudonymous password_change_failed", log.events)
+	}
+	done, err := change("right-password", "a-new-long-password")
+	if err != nil || done.Token != "desk-2" || done.Session.Epoch != 1 || done.Session.CSRFToken == desk.CSRFToken {
+		t.Fatalf("change = %+v %v, want a new session in epoch 1", done, err)
+	}
+	if !domain.VerifyPassword(account.PasswordHash, "a-new-long-password") {
+		t.Fatal("the new password is not stored")
+	}
+	if _, err := a.Authenticate(ctx, "phone"); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+		t.Fatalf("the other session: %v, want EUNAUTHORIZED", err)
+	}
+	if _, ok := sessions["phone"]; ok {
+		t.Fatal("the other session was not deleted")
+	}
+	if _, ok := sessions["desk"]; ok {
+		t.Fatal("the session that asked kept its old token")
+	}
+	if _, err := a.Authenticate(ctx, "desk-2"); err != nil {
+		t.Fatalf("the new session: %v", err)
+	}
+	// A session guessing the current password is stopped at the budget.
+	for range domain.DefaultLoginLimits.PerAccountAndAddress.Burst {
+		_, _ = change("guess-guess-guess", "another-long-password")
+	}
+	if _, err := change("a-new-long-password", "another-long-password"); domain.ErrorCode(err) != domain.ERATELIMITED || !slices.Contains(refused, domain.LimitPassword) {
+		t.Fatalf("past the budget: %v (refused %v), want ERATELIMITED under %q", err, refused, domain.LimitPassword)
 	}
 }

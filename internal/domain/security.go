@@ -17,6 +17,10 @@ const (
 	EventAdminDisabled = "admin_disabled"
 	EventAdminEnabled  = "admin_enabled"
 	EventUnlocked      = "account_unlocked"
+	// An admin changed their password in the desk, or gave a wrong
+	// current password trying to (a session in someone else's hands).
+	EventPasswordChanged = "password_changed"
+	EventPasswordFailed  = "password_change_failed"
 )
 
 // SecurityEvent is one line of the append-only security log: a login's

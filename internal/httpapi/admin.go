@@ -66,10 +66,7 @@ func handleLogin(cfg Config) http.Handler {
 			writeError(w, r, cfg.Log, err)
 			return
 		}
-		http.SetCookie(w, &http.Cookie{
-			Name: sessionCookie, Value: done.Token, Path: "/api/", MaxAge: int(cfg.SessionTTL.Seconds()),
-			HttpOnly: true, Secure: cfg.CookieSecure, SameSite: http.SameSiteStrictMode,
-		})
+		setSession(w, cfg, done.Token)
 		if done.Device != "" {
 			// Sent only to this endpoint: it names the browser to the login
 			// limits (domain.LoginLimits.PerDevice), nothing else.
@@ -78,6 +75,39 @@ func handleLogin(cfg Config) http.Handler {
 				HttpOnly: true, Secure: cfg.CookieSecure, SameSite: http.SameSiteStrictMode,
 			})
 		}
+		writeJSON(w, http.StatusOK, sessionView{Email: done.Session.Email, CSRFToken: done.Session.CSRFToken})
+	})
+}
+
+// setSession hands the browser its session cookie.
+func setSession(w http.ResponseWriter, cfg Config, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: token, Path: "/api/", MaxAge: int(cfg.SessionTTL.Seconds()),
+		HttpOnly: true, Secure: cfg.CookieSecure, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// handleChangePassword changes the admin's own password; the answer is the
+// new session (cookie and CSRF token) that replaces this one, every other
+// session of the account having ended.
+func handleChangePassword(cfg Config) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Current string `json:"current_password"`
+			New     string `json:"new_password"`
+		}
+		if err := decode(w, r, &in); err != nil {
+			writeError(w, r, cfg.Log, err)
+			return
+		}
+		c, _ := r.Cookie(sessionCookie) // requireAdmin found it
+		done, err := cfg.Auth.ChangePassword(r.Context(), domain.PasswordChange{Token: c.Value, Session: sessionFrom(r.Context()),
+			Current: in.Current, New: in.New, Client: cfg.Client.Key(r)})
+		if err != nil {
+			writeError(w, r, cfg.Log, err)
+			return
+		}
+		setSession(w, cfg, done.Token)
 		writeJSON(w, http.StatusOK, sessionView{Email: done.Session.Email, CSRFToken: done.Session.CSRFToken})
 	})
 }

@@ -35,6 +35,7 @@ func routes(cfg Config, draining *atomic.Bool) []route {
 		{"POST", "/api/v1/admin/session", handleLogin(cfg), false},
 		{"GET", "/api/v1/admin/session", admin(handleWhoAmI()), false},
 		{"DELETE", "/api/v1/admin/session", admin(handleLogout(cfg)), false},
+		{"POST", "/api/v1/admin/password", admin(handleChangePassword(cfg)), false},
 		{"GET", "/api/v1/admin/requests", admin(handleList(cfg.Desk, cfg.Log)), false},
 		{"GET", "/api/v1/admin/requests/{id}", admin(handleDetail(cfg.Desk, cfg.Log)), false},
 		{"DELETE", "/api/v1/admin/requests/{id}", admin(handleDelete(cfg.Desk, cfg.Log)), false},

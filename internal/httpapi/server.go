@@ -36,6 +36,7 @@ type Auth interface {
 	Login(ctx context.Context, in domain.LoginAttempt) (domain.LoggedIn, error)
 	Authenticate(ctx context.Context, token string) (domain.Session, error)
 	Logout(ctx context.Context, token string) error
+	ChangePassword(ctx context.Context, in domain.PasswordChange) (domain.LoggedIn, error)
 }
 
 // Limiter spends per-client budgets (implemented by the Valkey adapter).

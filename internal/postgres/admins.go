@@ -8,11 +8,11 @@ import (
 	"github.com/loandesk/loandesk/internal/domain"
 )
 
-const adminColumns = `id, email, password_hash, created_at, disabled_at`
+const adminColumns = `id, email, password_hash, created_at, disabled_at, session_epoch`
 
 func scanAdmin(row pgx.Row) (*domain.Admin, error) {
 	var a domain.Admin
-	if err := row.Scan(&a.ID, &a.Email, &a.PasswordHash, &a.CreatedAt, &a.DisabledAt); err != nil {
+	if err := row.Scan(&a.ID, &a.Email, &a.PasswordHash, &a.CreatedAt, &a.DisabledAt, &a.SessionEpoch); err != nil {
 		return nil, err
 	}
 	return &a, nil
@@ -38,7 +38,7 @@ func (db *DB) EnsureAdmin(ctx context.Context, email, passwordHash string) (bool
 	var created bool
 	err := db.pool.QueryRow(ctx, `WITH a AS (
 			INSERT INTO admins (email, password_hash) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM admins)
-			ON CONFLICT (email) DO NOTHING RETURNING id
+			ON CONFLICT (email) DO NOTHING RETURNING id, session_epoch
 		), e AS (INSERT INTO security_events (kind, admin_id) SELECT $3::text, id FROM a)
 		SELECT EXISTS (SELECT 1 FROM a)`, email, passwordHash, domain.EventAdminAdded).Scan(&created)
 	if err != nil {
@@ -58,19 +58,34 @@ func (db *DB) AddAdmin(ctx context.Context, email, passwordHash string) (*domain
 	return a, translate(err, "an admin with this email")
 }
 
-// SetAdminDisabled disables an account (keeping the moment it first was)
-// or enables it again, with its line in the security log. Errors: ENOTFOUND.
+// SetAdminDisabled disables an account (keeping the moment it first was,
+// and ending its sessions for good: enabling it again revives none) or
+// enables it again, with its line in the security log. Errors: ENOTFOUND.
 func (db *DB) SetAdminDisabled(ctx context.Context, email string, disabled bool) (*domain.Admin, error) {
 	kind := domain.EventAdminEnabled
 	if disabled {
 		kind = domain.EventAdminDisabled
 	}
 	a, err := scanAdmin(db.pool.QueryRow(ctx, `WITH a AS (
-			UPDATE admins SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END
+			UPDATE admins SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END,
+				session_epoch = session_epoch + CASE WHEN $2 THEN 1 ELSE 0 END
 			WHERE email = $1 RETURNING `+adminColumns+`
 		), e AS (INSERT INTO security_events (kind, admin_id) SELECT $3::text, id FROM a)
 		SELECT `+adminColumns+` FROM a`, email, disabled, kind))
 	return a, translate(err, "admin")
+}
+
+// SetPassword changes an enabled admin's password and ends the account's
+// sessions (the epoch moves on), with its line in the security log, in one
+// statement. Errors: ENOTFOUND (no such admin, or disabled).
+func (db *DB) SetPassword(ctx context.Context, adminID int64, passwordHash string, e domain.SecurityEvent) (int64, error) {
+	var epoch int64
+	err := db.pool.QueryRow(ctx, `WITH a AS (
+			UPDATE admins SET password_hash = $2, session_epoch = session_epoch + 1
+			WHERE id = $1 AND disabled_at IS NULL RETURNING id, session_epoch
+		), e AS (INSERT INTO security_events (kind, admin_id, client) SELECT $3::text, id, $4 FROM a)
+		SELECT session_epoch FROM a`, adminID, passwordHash, e.Kind, e.Client).Scan(&epoch)
+	return epoch, translate(err, "admin")
 }
 
 // ListAdmins returns every account by email; there are as many as

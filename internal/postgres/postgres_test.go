@@ -558,3 +558,39 @@ func TestAdminAccounts(t *testing.T) {
 		t.Fatalf("the log of every account: %+v, want the bootstrap admin's addition first", all)
 	}
 }
+
+// A new password moves the account's session epoch on with its line in the
+// log; so does disabling it. A disabled account's password cannot change.
+func TestAPasswordChangeMovesTheSessionEpoch(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	ana, err := db.AddAdmin(ctx, "ana@example.com", domain.HashPassword("first-password-long"))
+	if err != nil || ana.SessionEpoch != 0 {
+		t.Fatalf("AddAdmin = %+v %v", ana, err)
+	}
+	changed := domain.SecurityEvent{Kind: domain.EventPasswordChanged, Client: "pseudonym-of-the-address"}
+	if epoch, err := db.SetPassword(ctx, ana.ID, domain.HashPassword("second-password-long"), changed); epoch != 1 || err != nil {
+		t.Fatalf("SetPassword = %d %v, want epoch 1", epoch, err)
+	}
+	got, _ := db.AdminByID(ctx, ana.ID)
+	if got.SessionEpoch != 1 || !domain.VerifyPassword(got.PasswordHash, "second-password-long") {
+		t.Fatalf("after the change: %+v", got)
+	}
+	off, err := db.SetAdminDisabled(ctx, "ana@example.com", true)
+	if err != nil || off.SessionEpoch != 2 {
+		t.Fatalf("disable = %+v %v, want epoch 2", off, err)
+	}
+	if _, err := db.SetPassword(ctx, ana.ID, domain.HashPassword("third-password-long"), changed); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("a disabled account's new password: %v, want ENOTFOUND", err)
+	}
+	if on, _ := db.SetAdminDisabled(ctx, "ana@example.com", false); on.SessionEpoch != 2 || !domain.VerifyPassword(on.PasswordHash, "second-password-long") {
+		t.Fatalf("enabled again: %+v, want epoch 2 and the second password", on)
+	}
+	events, _ := db.SecurityEvents(ctx, ana.ID, 0, 10)
+	var kinds []string
+	for _, e := range events {
+		kinds = append(kinds, e.Kind+" "+e.Client)
+	}
+	if want := []string{"admin_enabled ", "admin_disabled ", "password_changed pseudonym-of-the-address", "admin_added "}; !slices.Equal(kinds, want) {
+		t.Fatalf("ana's events %q, want %q", kinds, want)
+	}
+}

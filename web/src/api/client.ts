@@ -82,6 +82,8 @@ export const api = {
   login: (email: string, password: string) => call<Session>("POST", "/api/v1/admin/session", { email, password }),
   session: () => call<Session>("GET", "/api/v1/admin/session"),
   logout: () => call<void>("DELETE", "/api/v1/admin/session"),
+  changePassword: (current_password: string, new_password: string) =>
+    call<Session>("POST", "/api/v1/admin/password", { current_password, new_password }),
   list: (q: URLSearchParams) => call<ListPage>("GET", `/api/v1/admin/requests?${q.toString()}`),
   detail: (id: number) => call<RequestDetail>("GET", `/api/v1/admin/requests/${id}`),
   changeStatus: (id: number, status: Status, comment: string) =>

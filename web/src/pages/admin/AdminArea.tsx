@@ -5,6 +5,7 @@ import { useI18n } from "../../i18n";
 import { Link, match } from "../../router";
 import { NotFoundPage } from "../NotFoundPage";
 import { LoginPage } from "./LoginPage";
+import { PasswordPage } from "./PasswordPage";
 import { RequestPage } from "./RequestPage";
 import { DashboardPage } from "./list";
 import { AdminSessionProvider, useAdminSession } from "./session";
@@ -13,6 +14,7 @@ function AdminPage({ path }: { path: string }) {
   let m: Record<string, string> | null;
   if (path === "/admin/login") return <LoginPage />;
   if (path === "/admin" || path === "/admin/") return <DashboardPage />;
+  if (path === "/admin/password") return <PasswordPage />;
   if ((m = match("/admin/requests/:id", path)) && /^\d{1,15}$/.test(m["id"] ?? "")) return <RequestPage id={Number(m["id"])} />;
   return <NotFoundPage admin />;
 }
@@ -32,6 +34,11 @@ function AdminLayout({ path }: { path: string }) {
           {state.status === "in" && (
             <Link to="/admin" current={path === "/admin" || path === "/admin/"}>
               {t("admin.title")}
+            </Link>
+          )}
+          {state.status === "in" && (
+            <Link to="/admin/password" current={path === "/admin/password"}>
+              {t("password.nav")}
             </Link>
           )}
         </nav>
