@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
 # make test-swarm: the app on a real three-node Swarm, rehearsed under load.
-#
-# Three Docker engines in containers (the pinned docker:dind, or its CI
-# stand-in) form a Swarm of three managers, with a registry and a load
-# balancer (rehearsal-lb.conf, on 127.0.0.1 only) that retries the next node
-# on a connection error (POSTs too: a filing carries an Idempotency-Key).
+# Three Docker engines in containers (the pinned docker:dind, or its CI stand-in) form a Swarm of
+# three managers, with a registry and a load balancer (rehearsal-lb.conf, on 127.0.0.1 only) that
+# retries the next node on a connection error (POSTs too: a filing carries an Idempotency-Key).
 # PostgreSQL runs on all three (Patroni, synchronous; deploy/postgres, data.yml).
 # A loader files requests and loads pages throughout, while:
 #   a) release B of api, worker and web rolls out (migrations first, as a job);
@@ -18,10 +16,10 @@
 #   e) a planned switchover moves the primary to the synchronous standby;
 #   f) Part 3's site on the same nodes: an index.html change and an edge.conf
 #      change each roll out under a prober at 50 requests/s.
-# The loader and the prober give the verdict (deploy/swarm/phase): 0 failed requests in
-# every phase but c), d) and e), whose refusals (retried with the same key) are counted; 0
-# filings lost, none twice, all decided; on the site, only the releases each phase allows.
-# pgwait watches Patroni. Prints every phase and duration; the engines' image stores stay in volumes.
+# The loader and the prober give the verdict (deploy/swarm/phase): 0 failed requests in every
+# phase but c), d) and e), whose refusals (retried with the same key) are counted; 0 filings lost,
+# none twice, all decided; on the site, only the releases each phase allows. pgwait watches
+# Patroni. Prints every phase and duration; the engines' image stores stay in volumes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -213,6 +211,7 @@ sleep 10 # A's code on B's schema, under the load (expand/contract)
 phase "$load" b-deploy
 app deploy APP_IMAGE="$B_APP" WEB_IMAGE="$B_WEB" || fail "release B did not converge"
 app smoke || fail "release B is not served"
+h=$(docker exec loandesk-swarm-lb wget -q -S -O /dev/null http://127.0.0.1:8080/ 2>&1 || true); grep -qi 'strict-transport-security: max-age=31536000' <<<"$h" || fail "no HSTS from web (app.yml): $h"
 a1=$(now_ms)
 phase "$load" b-done
 for s in api worker; do

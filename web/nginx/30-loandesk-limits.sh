@@ -1,16 +1,15 @@
 #!/bin/sh
-# Writes the limits nginx.conf and default.conf include, from the
-# environment, before nginx starts (the image's entrypoint runs every
-# executable /docker-entrypoint.d/*.sh). A value that is not what it should
-# be stops the container with a message naming the variable.
+# Writes the limits nginx.conf and default.conf include, from the environment, before nginx
+# starts (the image's entrypoint runs every executable /docker-entrypoint.d/*.sh). A value that
+# is not what it should be stops the container with a message naming the variable.
 #
-#   WEB_TRUSTED_PROXIES         CIDRs or addresses of the load balancers in
-#                               front (their X-Forwarded-For names the
-#                               client; they are not capped per connection)
+#   WEB_TRUSTED_PROXIES         CIDRs or addresses of the load balancers in front (their
+#                               X-Forwarded-For names the client; not capped per connection)
 #   WEB_CONNECTIONS_PER_CLIENT  open connections per client address (64)
 #   WEB_REQUESTS_PER_SECOND     requests per second per client (50, burst 100)
 #   WEB_FILINGS_PER_MINUTE      filings per minute per client (60, burst 10)
 #   WEB_LOGINS_PER_MINUTE       admin logins per minute per client (20, burst 20)
+#   WEB_HSTS_MAX_AGE            HSTS max-age, s (0: none; where browsers come over HTTPS)
 set -eu
 dir=/tmp/nginx
 mkdir -p "$dir"
@@ -27,6 +26,8 @@ conns=$(number WEB_CONNECTIONS_PER_CLIENT "${WEB_CONNECTIONS_PER_CLIENT:-64}" 1 
 rps=$(number WEB_REQUESTS_PER_SECOND "${WEB_REQUESTS_PER_SECOND:-50}" 1 100000)
 filings=$(number WEB_FILINGS_PER_MINUTE "${WEB_FILINGS_PER_MINUTE:-60}" 1 1000000)
 logins=$(number WEB_LOGINS_PER_MINUTE "${WEB_LOGINS_PER_MINUTE:-20}" 1 1000000)
+hsts=$(number WEB_HSTS_MAX_AGE "${WEB_HSTS_MAX_AGE:-0}" 0 63072000)
+sts="max-age=$hsts"; [ "$hsts" -gt 0 ] || sts=""
 
 : >"$dir/trusted-proxies.geo.new"
 ipv4='^([0-9]{1,3}\.){3}[0-9]{1,3}(/([0-9]|[12][0-9]|3[0-2]))?$'
@@ -43,5 +44,6 @@ cat >"$dir/request-limits.conf" <<EOF
 limit_req_zone \$client_addr zone=per_client:5m rate=${rps}r/s;
 limit_req_zone \$filing_key zone=filings:2m rate=${filings}r/m;
 limit_req_zone \$login_key zone=logins:2m rate=${logins}r/m;
+map \$scheme \$loandesk_hsts { default "$sts"; } # empty: security-headers.conf sends none
 EOF
-echo "30-loandesk-limits.sh: $conns connections, $rps requests/s, $filings filings/min, $logins logins/min per client; trusted proxies: ${WEB_TRUSTED_PROXIES:-none}"
+echo "30-loandesk-limits.sh: $conns connections, $rps requests/s, $filings filings/min, $logins logins/min per client; trusted proxies: ${WEB_TRUSTED_PROXIES:-none}; HSTS max-age $hsts s"
