@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -125,15 +126,19 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 			}
 			id = a.ID
 		}
-		events, err := db.SecurityEvents(ctx, id, 0, limit)
+		events, err := db.SecurityEvents(ctx, domain.AuditFilter{AdminID: id, Limit: limit})
 		if err != nil {
 			return explain(err)
 		}
 		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "AT\tEVENT\tADMIN\tSUBJECT\tCLIENT")
+		fmt.Fprintln(w, "AT\tEVENT\tADMIN\tSUBJECT\tCLIENT\tREQUEST\tSEARCH")
 		for _, e := range events {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), e.Kind, cmp.Or(e.AdminEmail, "-"),
-				cmp.Or(e.Subject, "-"), cmp.Or(e.Client, "-"))
+			request := "-"
+			if e.RequestID != nil {
+				request = strconv.FormatInt(*e.RequestID, 10)
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), e.Kind, cmp.Or(e.AdminEmail, "-"),
+				cmp.Or(e.Subject, "-"), cmp.Or(e.Client, "-"), request, cmp.Or(e.Detail, "-"))
 		}
 		return w.Flush()
 	default: // list

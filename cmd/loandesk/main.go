@@ -223,6 +223,7 @@ func open(ctx context.Context, getenv func(string) string, stdout io.Writer, ser
 		Store: d.db, Identity: identity.New(ic), Scoring: scoring.New(sc),
 		DecisionTimeout: cfg.DecisionTimeout, Log: d.log,
 		OnDecision: func(source string, s domain.Status) { d.metrics.Decisions.WithLabelValues(source, string(s)).Inc() },
+		Views:      d.db,
 	}
 	return d, nil
 }
@@ -298,7 +299,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	// Not the email: no personal data in logs, admins' included.
 	d.log.Info("bootstrap admin", "created", created, "env", cfg.Env)
 	api := httpapi.NewServer(httpapi.Config{
-		Desk: d.desk, Auth: auth, Limiter: limiter, Metrics: d.metrics, Log: d.log, Spec: api.OpenAPI,
+		Desk: d.desk, Auth: auth, Audit: domain.AuditLog{Store: d.db}, Limiter: limiter, Metrics: d.metrics, Log: d.log, Spec: api.OpenAPI,
 		// Ready to serve filings: PostgreSQL answers. Valkey's absence costs
 		// admin logins only (a 503 each), not readiness.
 		Ready: func(ctx context.Context) error {

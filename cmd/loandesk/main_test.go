@@ -351,7 +351,8 @@ func (a *app) login() string {
 }
 
 func TestAdminFlow(t *testing.T) {
-	a := startApp(t, nil)
+	vars := baseVars(t)
+	a := startApp(t, vars)
 	a.expectProblem(a.do("GET", "/api/v1/admin/requests", ""), 401, "unauthorized", "no session")
 	a.expectProblem(a.do("POST", "/api/v1/admin/session", `{"email":"admin@example.com","password":"wrong"}`), 401, "unauthorized", "wrong password")
 	for i, doc := range []string{"30123950", "30123120", "30123960"} {
@@ -429,6 +430,39 @@ func TestAdminFlow(t *testing.T) {
 	}
 	a.expectProblem(a.do("GET", "/api/v1/admin/requests/999999", ""), 404, "not_found", "missing id")
 	a.expectProblem(a.do("GET", "/api/v1/admin/requests/abc", ""), 404, "not_found", "bad id")
+	// Who saw what: each page of the list and each request shown, with the
+	// search's kind, never its text; what was not found was not seen.
+	a.expect(a.do("GET", "/api/v1/admin/requests?q=30.123.950", ""), 200, "a search by DNI")
+	out, err := adminCommand(vars, "", "events", "--limit", "3", "admin@example.com")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if err != nil || len(lines) != 4 || !slices.Equal(eventKinds(out), []string{"requests_listed", "request_viewed", "requests_listed"}) ||
+		strings.Fields(lines[1])[6] != "dni" || strings.Fields(lines[2])[5] != id || strings.Fields(lines[3])[6] != "-" {
+		t.Fatalf("admin events = %q, %v; want the DNI search, the request %s shown, the list before", out, err, id)
+	}
+	if strings.Contains(out, "30123950") || strings.Contains(out, "123.950") {
+		t.Fatalf("the log names the DNI searched: %q", out)
+	}
+	// The same log in the desk: filtered by request, by admin, by day, in
+	// cursor pages.
+	byRequest := a.do("GET", "/api/v1/admin/audit?request="+id, "")
+	a.expect(byRequest, 200, "audit by request")
+	if items := byRequest.json(t)["items"].([]any); len(items) != 1 || items[0].(map[string]any)["kind"] != "request_viewed" ||
+		items[0].(map[string]any)["admin_email"] != "admin@example.com" {
+		t.Fatalf("audit of request %s: %v", id, items)
+	}
+	page1 := a.do("GET", "/api/v1/admin/audit?admin=admin@example.com&day="+today+"&limit=2", "").json(t)
+	cursor, _ := page1["next_cursor"].(string)
+	if items := page1["items"].([]any); len(items) != 2 || items[0].(map[string]any)["detail"] != "dni" || cursor == "" {
+		t.Fatalf("audit's first page: %v", page1)
+	}
+	page2 := a.do("GET", "/api/v1/admin/audit?admin=admin@example.com&limit=2&cursor="+url.QueryEscape(cursor), "").json(t)
+	if items := page2["items"].([]any); len(items) != 2 || items[0].(map[string]any)["id"].(float64) >= page1["items"].([]any)[1].(map[string]any)["id"].(float64) {
+		t.Fatalf("audit's second page: %v", page2)
+	}
+	p := a.expectProblem(a.do("GET", "/api/v1/admin/audit?admin=nadie@example.com&day=ayer", ""), 400, "invalid", "audit with bad filters")
+	if errs, _ := p["errors"].(map[string]any); errs["admin"] == nil || errs["day"] == nil {
+		t.Fatalf("audit's bad filters: %v", p)
+	}
 	a.expect(a.do("DELETE", "/api/v1/admin/session", "", "X-CSRF-Token", csrf), 204, "logout")
 	a.expectProblem(a.do("GET", "/api/v1/admin/session", ""), 401, "unauthorized", "after logout")
 }
@@ -612,6 +646,15 @@ func (a *app) guessesAtOnce(n int, from func(i int) string) map[int]int {
 
 // adminCommand runs `loandesk admin args…` with vars and stdin, as an
 // operator does beside the api.
+// eventKinds reads the EVENT column of `loandesk admin events`.
+func eventKinds(out string) []string {
+	var kinds []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		kinds = append(kinds, strings.Fields(l)[1])
+	}
+	return kinds
+}
+
 func adminCommand(vars map[string]string, stdin string, args ...string) (string, error) {
 	var out bytes.Buffer
 	err := run(context.Background(), append([]string{"loandesk", "admin"}, args...), getenvOf(vars), strings.NewReader(stdin), &out, io.Discard)
@@ -676,15 +719,12 @@ func TestOperatorsManageNamedAdmins(t *testing.T) {
 	// pseudonym for the unknown email; never an email or address in clear
 	// but the accounts' own.
 	out, err = admin("", "events", "rocio@example.com")
-	var story []string
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
-		story = append(story, strings.Fields(l)[1])
-	}
-	if want := []string{"login_ok", "admin_enabled", "login_disabled", "admin_disabled", "login_ok", "admin_added"}; err != nil || !slices.Equal(story, want) {
+	story := eventKinds(out)
+	if want := []string{"login_ok", "admin_enabled", "login_disabled", "admin_disabled", "requests_listed", "login_ok", "admin_added"}; err != nil || !slices.Equal(story, want) {
 		t.Fatalf("admin events rocio = %q, %v; want %q", out, err, want)
 	}
 	out, err = admin("", "events", "--limit", "1")
-	if f := strings.Fields(strings.Split(out, "\n")[1]); err != nil || len(f) != 5 || f[1] != "login_failed" || f[2] != "-" || len(f[3]) != 22 || len(f[4]) != 22 {
+	if f := strings.Fields(strings.Split(out, "\n")[1]); err != nil || len(f) != 7 || f[1] != "login_failed" || f[2] != "-" || len(f[3]) != 22 || len(f[4]) != 22 || f[5] != "-" {
 		t.Fatalf("admin events --limit 1 = %q, %v; want the unknown email's failure under pseudonyms", out, err)
 	}
 	if out, _ := admin("", "events", "--limit", "1000"); strings.Contains(out, "nadie") || strings.Contains(out, "127.0.0.1") {
@@ -763,12 +803,9 @@ func TestAnAdminsNewPasswordEndsTheirOtherSessions(t *testing.T) {
 	a.expectProblem(a.do("POST", "/api/v1/admin/session", `{"email":"juan@example.com","password":"first-password-long"}`), 401, "unauthorized", "the old password")
 	browser("second-password-long")
 
-	out, err := adminCommand(vars, "", "events", "--limit", "4", "juan@example.com")
-	var story []string
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
-		story = append(story, strings.Fields(l)[1])
-	}
-	if want := []string{"login_ok", "login_failed", "password_changed", "password_change_failed"}; err != nil || !slices.Equal(story, want) {
+	out, err := adminCommand(vars, "", "events", "--limit", "6", "juan@example.com")
+	story := eventKinds(out)
+	if want := []string{"login_ok", "login_failed", "requests_listed", "password_changed", "requests_listed", "password_change_failed"}; err != nil || !slices.Equal(story, want) {
 		t.Fatalf("admin events juan = %q, %v; want %q", out, err, want)
 	}
 

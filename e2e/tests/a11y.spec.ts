@@ -162,6 +162,13 @@ test.describe("@a11y", () => {
         await expect(page.locator("#pw-current-error")).toBeVisible();
         await check(page, lang, vp, "password-errors");
 
+        await page.goto(`/admin/audit?request=${fx.reviewId}`);
+        await expect(page.locator("table.log tbody tr").first()).toBeVisible();
+        await check(page, lang, vp, "audit");
+        await page.goto("/admin/audit?admin=nadie%40example.com");
+        await expect(page.locator(".alert")).toBeVisible();
+        await check(page, lang, vp, "audit-error");
+
         await page.goto("/admin/nothing-here");
         await expect(h1).toBeVisible();
         await check(page, lang, vp, "admin-not-found");

@@ -185,6 +185,19 @@ test.describe("@main", () => {
     await page.getByRole("button", { name: "Guardar cambio" }).click();
     await expect(page.locator("dl.detail .badge")).toHaveText("Aprobada");
     save({ cookies: (await context.cookies()).map(({ name, value, domain, path }) => ({ name, value, domain, path })) });
+
+    // Who saw it: this admin, each time the request was shown; and the
+    // search by name that found it, as a kind, never the name.
+    await page.getByRole("link", { name: "Quién vio esta solicitud" }).click();
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Auditoría");
+    const seen = page.getByRole("table").getByRole("row").filter({ hasText: "Vio una solicitud" });
+    await expect(seen.first()).toContainText("admin@loandesk.local");
+    expect(await seen.count()).toBeGreaterThanOrEqual(2); // shown, then reloaded
+    await page.getByLabel("Número de solicitud").fill("");
+    await page.getByLabel("Correo del administrador").fill("admin@loandesk.local");
+    await page.getByRole("button", { name: "Aplicar" }).click();
+    await expect(page.getByRole("table").getByRole("row").filter({ hasText: "Vio la lista" }).filter({ hasText: "nombre" }).first()).toBeVisible();
+    await expect(page.getByRole("table")).not.toContainText(load().uniqueName ?? "never-empty");
   });
 
   test("robots.txt is real and the page describes itself", async ({ page, request }) => {
@@ -195,10 +208,16 @@ test.describe("@main", () => {
     // The security headers on the page and on the API's answers; no HSTS
     // on plain-HTTP localhost (WEB_HSTS_MAX_AGE 0; test-swarm checks it on).
     for (const path of ["/", "/api/v1/admin/requests"]) {
-      const h = (await request.get(path)).headers();
+      const r = await request.get(path);
+      const h = r.headers();
       expect(h["content-security-policy"], path).toContain("frame-ancestors 'none'");
       expect(h["x-content-type-options"], path).toBe("nosniff");
       expect(h["strict-transport-security"], path).toBeUndefined();
+      // Each once: the api's own and web's would be two (a browser may refuse a doubled policy).
+      const names = r.headersArray().map((x) => x.name.toLowerCase());
+      for (const n of ["content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options", "permissions-policy", "cross-origin-opener-policy"]) {
+        expect(names.filter((x) => x === n), `${n} on ${path}`).toHaveLength(1);
+      }
     }
     await page.goto("/");
     await expect(page.locator('meta[name="description"]')).toHaveAttribute("content", /préstamo/);

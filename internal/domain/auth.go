@@ -62,7 +62,9 @@ type AdminStore interface {
 	// SetPassword stores an enabled admin's new password hash, moves the
 	// account's SessionEpoch on and appends e to the security log, in one
 	// transaction; it returns the new epoch. Errors: ENOTFOUND.
-	SetPassword(ctx context.Context, adminID int64, passwordHash string, e SecurityEvent) (epoch int64, err error)
+	// The change is refused (ENOTFOUND) unless the account is still in
+	// epoch, the asking session's: of two changes racing, one wins.
+	SetPassword(ctx context.Context, adminID int64, passwordHash string, epoch int64, e SecurityEvent) (newEpoch int64, err error)
 }
 
 // SessionStore keeps sessions; tokens are opaque to the domain.
@@ -501,6 +503,9 @@ func (a *Auth) ChangePassword(ctx context.Context, in PasswordChange) (LoggedIn,
 	if err != nil {
 		return LoggedIn{}, err
 	}
+	if admin.SessionEpoch != in.Session.Epoch {
+		return LoggedIn{}, Errorf(EUNAUTHORIZED, "your password was changed; log in with the new one")
+	}
 	match, err := a.verify(ctx, admin.PasswordHash, in.Current)
 	if err != nil {
 		return LoggedIn{}, err
@@ -514,9 +519,10 @@ func (a *Auth) ChangePassword(ctx context.Context, in PasswordChange) (LoggedIn,
 		return LoggedIn{}, &Error{Code: EINVALID, Message: "the current password is not this account's",
 			Fields: map[string]string{"current_password": "is not your password"}}
 	}
-	epoch, err := a.Admins.SetPassword(ctx, id, HashPassword(in.New), event)
+	epoch, err := a.Admins.SetPassword(ctx, id, HashPassword(in.New), in.Session.Epoch, event)
 	if ErrorCode(err) == ENOTFOUND {
-		return LoggedIn{}, Errorf(EUNAUTHORIZED, "this account is disabled; ask another admin")
+		// Disabled, or another session changed the password first.
+		return LoggedIn{}, Errorf(EUNAUTHORIZED, "this session has ended; log in again")
 	}
 	if err != nil {
 		return LoggedIn{}, err

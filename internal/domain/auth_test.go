@@ -68,11 +68,11 @@ type adminsMock struct {
 	byEmail func(ctx context.Context, email string) (*domain.Admin, error)
 	byID    func(ctx context.Context, id int64) (*domain.Admin, error)
 	ensure  func(ctx context.Context, email, hash string) (bool, error)
-	setPass func(ctx context.Context, id int64, hash string, e domain.SecurityEvent) (int64, error)
+	setPass func(ctx context.Context, id int64, hash string, epoch int64, e domain.SecurityEvent) (int64, error)
 }
 
-func (m adminsMock) SetPassword(ctx context.Context, id int64, hash string, e domain.SecurityEvent) (int64, error) {
-	return m.setPass(ctx, id, hash, e)
+func (m adminsMock) SetPassword(ctx context.Context, id int64, hash string, epoch int64, e domain.SecurityEvent) (int64, error) {
+	return m.setPass(ctx, id, hash, epoch, e)
 }
 
 func (m adminsMock) AdminByID(ctx context.Context, id int64) (*domain.Admin, error) {
@@ -604,9 +604,9 @@ func TestChangingThePasswordEndsEveryOtherSession(t *testing.T) {
 	a := &domain.Auth{
 		Admins: adminsMock{
 			byID: func(_ context.Context, id int64) (*domain.Admin, error) { c := *account; return &c, nil },
-			setPass: func(_ context.Context, id int64, hash string, e domain.SecurityEvent) (int64, error) {
-				if e.Kind != domain.EventPasswordChanged || e.AdminID == nil || *e.AdminID != id {
-					t.Errorf("SetPassword's event %+v", e)
+			setPass: func(_ context.Context, id int64, hash string, epoch int64, e domain.SecurityEvent) (int64, error) {
+				if e.Kind != domain.EventPasswordChanged || e.AdminID == nil || *e.AdminID != id || epoch != account.SessionEpoch {
+					t.Errorf("SetPassword's event %+v, epoch %d", e, epoch)
 				}
 				account.PasswordHash, account.SessionEpoch = hash, account.SessionEpoch+1
 				return account.SessionEpoch, nil
@@ -667,6 +667,12 @@ func TestChangingThePasswordEndsEveryOtherSession(t *testing.T) {
 	}
 	if _, err := a.Authenticate(ctx, "desk-2"); err != nil {
 		t.Fatalf("the new session: %v", err)
+	}
+	// A session of the epoch before (one that raced past Authenticate)
+	// cannot change it again, even knowing the old password.
+	stale := domain.PasswordChange{Token: "phone", Session: domain.Session{AdminID: 1}, Current: "right-password", New: "the-attackers-password", Client: "198.51.100.9"}
+	if _, err := a.ChangePassword(ctx, stale); domain.ErrorCode(err) != domain.EUNAUTHORIZED || !domain.VerifyPassword(account.PasswordHash, "a-new-long-password") {
+		t.Fatalf("a change from an ended session: %v, want EUNAUTHORIZED and the password kept", err)
 	}
 	// A session guessing the current password is stopped at the budget.
 	for range domain.DefaultLoginLimits.PerAccountAndAddress.Burst {

@@ -190,6 +190,10 @@ type Desk struct {
 	Now             func() time.Time
 	// OnDecision, if set, is told of each automatic decision ("api" or "worker").
 	OnDecision func(source string, s Status)
+	// Views, if set, records who was shown personal data (EventRequestViewed,
+	// EventRequestsListed). A read it cannot record shows nothing
+	// (EUNAVAILABLE): no one sees an applicant unaccounted for.
+	Views SecurityLog
 }
 
 func (d *Desk) now() time.Time {
@@ -575,14 +579,50 @@ func searchProblem(q string) string {
 	return ""
 }
 
-// List returns a page of requests for admins. Errors: EINVALID (every
-// problem of q at once).
-func (d *Desk) List(ctx context.Context, q ListQuery) (Page, error) {
+// The kinds of search the audit names (never the text searched).
+const (
+	SearchDNI   = "dni"
+	SearchEmail = "email"
+	SearchName  = "name" // words of a name or an email
+)
+
+// Kind is the search's kind, or "" for no search.
+func (s Search) Kind() string {
+	switch {
+	case s.Digits != "":
+		return SearchDNI
+	case s.Email != "":
+		return SearchEmail
+	case len(s.Words) > 0:
+		return SearchName
+	}
+	return ""
+}
+
+// List returns a page of requests for admins, recorded as seen by actor.
+// Errors: EINVALID (every problem of q at once), EUNAVAILABLE.
+func (d *Desk) List(ctx context.Context, actor Actor, q ListQuery) (Page, error) {
 	f, err := q.Filter()
 	if err != nil {
 		return Page{}, err
 	}
-	return d.Store.ListLoans(ctx, f)
+	page, err := d.Store.ListLoans(ctx, f)
+	if err != nil {
+		return Page{}, err
+	}
+	if err := d.recordView(ctx, SecurityEvent{Kind: EventRequestsListed, Detail: ParseSearch(f.Query).Kind()}, actor); err != nil {
+		return Page{}, err
+	}
+	return page, nil
+}
+
+// recordView appends a view to Views, naming actor.
+func (d *Desk) recordView(ctx context.Context, e SecurityEvent, actor Actor) error {
+	if d.Views == nil {
+		return nil
+	}
+	e.AdminID = actor.AdminID
+	return d.Views.RecordSecurityEvent(ctx, e)
 }
 
 // ActivityDays is how far back the dashboard's chart looks.
@@ -611,14 +651,21 @@ func (d *Desk) Activity(ctx context.Context) (Activity, error) {
 	return a, err
 }
 
-// Detail returns a request and its audit trail. Errors: ENOTFOUND.
-func (d *Desk) Detail(ctx context.Context, id int64) (*LoanRequest, []AuditEvent, error) {
+// Detail returns a request and its audit trail, recorded as seen by
+// actor. Errors: ENOTFOUND, EUNAVAILABLE.
+func (d *Desk) Detail(ctx context.Context, actor Actor, id int64) (*LoanRequest, []AuditEvent, error) {
 	l, err := d.Store.LoanByID(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
 	events, err := d.Store.AuditTrail(ctx, id)
-	return l, events, err
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := d.recordView(ctx, SecurityEvent{Kind: EventRequestViewed, RequestID: &id}, actor); err != nil {
+		return nil, nil, err
+	}
+	return l, events, nil
 }
 
 // Stats counts requests by status.

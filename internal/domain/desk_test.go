@@ -418,14 +418,14 @@ func TestListChecksTheFilterAndFillsDefaults(t *testing.T) {
 	var got domain.Filter
 	store := &storeMock{t: t, listLoans: func(_ context.Context, f domain.Filter) (domain.Page, error) { got = f; return domain.Page{}, nil }}
 	d, _ := newDesk(store, nil, nil)
-	if _, err := d.List(context.Background(), domain.ListQuery{}); err != nil || got.Limit != domain.DefaultPageSize {
+	if _, err := d.List(context.Background(), reviewer, domain.ListQuery{}); err != nil || got.Limit != domain.DefaultPageSize {
 		t.Fatalf("defaults: %+v %v", got, err)
 	}
-	if _, err := d.List(context.Background(), domain.ListQuery{Q: "  Pérez "}); err != nil || got.Query != "Pérez" {
+	if _, err := d.List(context.Background(), reviewer, domain.ListQuery{Q: "  Pérez "}); err != nil || got.Query != "Pérez" {
 		t.Fatalf("search reached the store as %q (%v), want it trimmed", got.Query, err)
 	}
 	c := domain.Cursor{CreatedAt: fixedNow, ID: 7}
-	if _, err := d.List(context.Background(), domain.ListQuery{Status: "approved", From: "2026-11-01", To: "2026-11-27",
+	if _, err := d.List(context.Background(), reviewer, domain.ListQuery{Status: "approved", From: "2026-11-01", To: "2026-11-27",
 		Limit: "50", Cursor: c.String(), Deleted: "true"}); err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +450,7 @@ func TestListChecksTheFilterAndFillsDefaults(t *testing.T) {
 		{domain.ListQuery{From: "0000-01-01T00:00:00Z"}, []string{"from"}},
 		{domain.ListQuery{Q: "uno dos tres cuatro cinco seis siete"}, []string{"q"}},
 	} {
-		_, err := d.List(context.Background(), bad.q)
+		_, err := d.List(context.Background(), reviewer, bad.q)
 		e, _ := domain.AsError(err)
 		if e == nil || e.Code != domain.EINVALID {
 			t.Fatalf("bad filter %+v: %v", bad.q, err)
@@ -549,7 +549,7 @@ func TestDetailAndStats(t *testing.T) {
 		stats: func(context.Context) (domain.Stats, error) { return domain.Stats{Approved: 3}, nil },
 	}
 	d, _ := newDesk(store, nil, nil)
-	got, events, err := d.Detail(context.Background(), 5)
+	got, events, err := d.Detail(context.Background(), reviewer, 5)
 	if err != nil || got != l || len(events) != 1 {
 		t.Fatalf("Detail = %v %v %v", got, events, err)
 	}
@@ -559,7 +559,7 @@ func TestDetailAndStats(t *testing.T) {
 	d, _ = newDesk(&storeMock{t: t, loanByID: func(context.Context, int64) (*domain.LoanRequest, error) {
 		return nil, domain.Errorf(domain.ENOTFOUND, "no")
 	}}, nil, nil)
-	if _, _, err := d.Detail(context.Background(), 5); domain.ErrorCode(err) != domain.ENOTFOUND {
+	if _, _, err := d.Detail(context.Background(), reviewer, 5); domain.ErrorCode(err) != domain.ENOTFOUND {
 		t.Fatalf("missing: %v", err)
 	}
 }
@@ -633,5 +633,58 @@ func TestSubmitSavesWithinSaveTimeout(t *testing.T) {
 	// Set before Submit returned: at most SaveTimeout from then.
 	if end := time.Now(); deadline.After(end.Add(domain.SaveTimeout)) {
 		t.Fatalf("the save may take until %v after Submit returned, more than SaveTimeout", deadline.Sub(end))
+	}
+}
+
+var reviewerID int64 = 3
+
+// reviewer is the admin the desk tests act as.
+var reviewer = domain.Actor{AdminID: &reviewerID, Name: "ana@example.com"}
+
+// Every request shown and every page of the list is in the security log,
+// naming the admin and the search's kind, never its text; a view that
+// cannot be recorded shows nothing.
+func TestViewsOfPersonalDataAreRecorded(t *testing.T) {
+	l := queued()
+	store := &storeMock{t: t,
+		loanByID:   func(context.Context, int64) (*domain.LoanRequest, error) { return l, nil },
+		auditTrail: func(context.Context, int64) ([]domain.AuditEvent, error) { return nil, nil },
+		listLoans: func(context.Context, domain.Filter) (domain.Page, error) {
+			return domain.Page{Items: []domain.LoanRequest{*l}}, nil
+		},
+	}
+	d, _ := newDesk(store, nil, nil)
+	log := &logMock{}
+	d.Views = log
+	ctx := context.Background()
+	for _, q := range []string{"", "30.123.950", "Ana.Perez@Example.com", "Pérez Soto"} {
+		if _, err := d.List(ctx, reviewer, domain.ListQuery{Q: q}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := d.Detail(ctx, reviewer, 5); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range log.events {
+		if e.AdminID == nil || *e.AdminID != reviewerID {
+			t.Errorf("event %+v does not name the admin", e)
+		}
+		id := ""
+		if e.RequestID != nil {
+			id = strconv.FormatInt(*e.RequestID, 10)
+		}
+		got = append(got, e.Kind+" "+e.Detail+" "+id)
+	}
+	want := []string{"requests_listed  ", "requests_listed dni ", "requests_listed email ", "requests_listed name ", "request_viewed  5"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("recorded %q, want %q", got, want)
+	}
+	log.err = domain.Errorf(domain.EUNAVAILABLE, "database down")
+	if p, err := d.List(ctx, reviewer, domain.ListQuery{}); domain.ErrorCode(err) != domain.EUNAVAILABLE || len(p.Items) != 0 {
+		t.Fatalf("list unrecorded: %d items, %v; want none and EUNAVAILABLE", len(p.Items), err)
+	}
+	if got, _, err := d.Detail(ctx, reviewer, 5); domain.ErrorCode(err) != domain.EUNAVAILABLE || got != nil {
+		t.Fatalf("detail unrecorded: %v, %v; want nothing and EUNAVAILABLE", got, err)
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
+	"math"
+	"strconv"
 	"time"
 )
 
@@ -21,6 +24,10 @@ const (
 	// current password trying to (a session in someone else's hands).
 	EventPasswordChanged = "password_changed"
 	EventPasswordFailed  = "password_change_failed"
+	// An admin was shown a request's personal data (RequestID), or a page
+	// of the list (Detail: the search's kind, SearchKind, or "").
+	EventRequestViewed  = "request_viewed"
+	EventRequestsListed = "requests_listed"
 )
 
 // SecurityEvent is one line of the append-only security log: a login's
@@ -36,6 +43,8 @@ type SecurityEvent struct {
 	AdminEmail string    `json:"admin_email"` // read back from the account, never stored in the event
 	Subject    string    `json:"subject"`
 	Client     string    `json:"client"`
+	RequestID  *int64    `json:"request_id"`
+	Detail     string    `json:"detail"` // a closed set: the search kinds
 }
 
 // SecurityLog appends security events.
@@ -51,4 +60,99 @@ func Pseudonym(key []byte, kind, value string) string {
 	m.Write([]byte{0})
 	m.Write([]byte(value))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+}
+
+// AuditFilter selects security events, newest first.
+type AuditFilter struct {
+	AdminID   int64     // 0: every admin's
+	RequestID int64     // 0: about any request or none
+	From, To  time.Time // [From, To); zero: unbounded
+	Before    int64     // an event id: the page after it (0: from the newest)
+	Limit     int
+}
+
+// AuditStore reads the security log.
+type AuditStore interface {
+	SecurityEvents(ctx context.Context, f AuditFilter) ([]SecurityEvent, error)
+	// AdminByEmail errors: ENOTFOUND.
+	AdminByEmail(ctx context.Context, email string) (*Admin, error)
+}
+
+// AuditQuery is the audit's query string as sent: an admin's email, a
+// request's id, a day (YYYY-MM-DD, UTC), a cursor and a page size.
+type AuditQuery struct {
+	Admin, Request, Day, Cursor, Limit string
+}
+
+// AuditPage is one page of the security log, newest first; NextCursor
+// reads on (nil on the last page).
+type AuditPage struct {
+	Items      []SecurityEvent `json:"items"`
+	NextCursor *string         `json:"next_cursor"`
+}
+
+// AuditLog is the security log as the desk shows it to admins.
+type AuditLog struct {
+	Store AuditStore
+}
+
+// Page reads one page of the log under q's filters, naming every bad
+// parameter at once. Errors: EINVALID, EUNAVAILABLE.
+func (a AuditLog) Page(ctx context.Context, q AuditQuery) (AuditPage, error) {
+	problems := map[string]string{}
+	f := AuditFilter{Limit: DefaultPageSize}
+	number := func(name, v string, max int64) int64 {
+		if v == "" {
+			return 0
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 || n > max {
+			problems[name] = fmt.Sprintf("must be a whole number from 1 to %d", max)
+		}
+		return n
+	}
+	f.RequestID = number("request", q.Request, math.MaxInt64)
+	f.Before = number("cursor", q.Cursor, math.MaxInt64)
+	if q.Limit != "" {
+		f.Limit = int(number("limit", q.Limit, MaxPageSize))
+	}
+	if q.Day != "" {
+		day, err := time.Parse(time.DateOnly, q.Day)
+		if err != nil {
+			problems["day"] = "must be a date (YYYY-MM-DD)"
+		}
+		f.From, f.To = day, day.AddDate(0, 0, 1)
+	}
+	if q.Admin != "" {
+		email, err := adminEmail(q.Admin)
+		if err == nil {
+			var admin *Admin
+			if admin, err = a.Store.AdminByEmail(ctx, email); err == nil {
+				f.AdminID = admin.ID
+			}
+		}
+		switch {
+		case ErrorCode(err) == EINVALID || ErrorCode(err) == ENOTFOUND:
+			problems["admin"] = "is no admin's email"
+		case err != nil:
+			return AuditPage{}, err
+		}
+	}
+	if len(problems) > 0 {
+		return AuditPage{}, &Error{Code: EINVALID, Message: "the audit filter has invalid fields", Fields: problems}
+	}
+	// One more than the page: whether another follows, without a count.
+	want := f.Limit
+	f.Limit++
+	events, err := a.Store.SecurityEvents(ctx, f)
+	if err != nil {
+		return AuditPage{}, err
+	}
+	page := AuditPage{Items: events}
+	if len(events) > want {
+		page.Items = events[:want]
+		next := strconv.FormatInt(events[want-1].ID, 10)
+		page.NextCursor = &next
+	}
+	return page, nil
 }

@@ -142,7 +142,7 @@ func listQuery(r *http.Request) domain.ListQuery {
 
 func handleList(desk Desk, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page, err := desk.List(r.Context(), listQuery(r))
+		page, err := desk.List(r.Context(), sessionFrom(r.Context()).Actor(), listQuery(r))
 		if err != nil {
 			writeError(w, r, log, err)
 			return
@@ -177,7 +177,7 @@ func handleDetail(desk Desk, log *slog.Logger) http.Handler {
 			writeError(w, r, log, err)
 			return
 		}
-		l, events, err := desk.Detail(r.Context(), id)
+		l, events, err := desk.Detail(r.Context(), sessionFrom(r.Context()).Actor(), id)
 		if err != nil {
 			writeError(w, r, log, err)
 			return
@@ -230,6 +230,20 @@ func handleDelete(desk Desk, log *slog.Logger) http.Handler {
 func handleRestore(desk Desk, log *slog.Logger) http.Handler {
 	return handleAction(desk, log, func(d Desk, _ http.ResponseWriter, r *http.Request, a domain.Actor, id int64) (*domain.LoanRequest, error) {
 		return d.RestoreRequest(r.Context(), a, id, "")
+	})
+}
+
+// handleAudit is a page of the security log (domain.AuditQuery's filters).
+func handleAudit(audit Audit, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		page, err := audit.Page(r.Context(), domain.AuditQuery{Admin: q.Get("admin"), Request: q.Get("request"), Day: q.Get("day"),
+			Cursor: q.Get("cursor"), Limit: q.Get("limit")})
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, page)
 	})
 }
 

@@ -43,6 +43,7 @@ func routes(cfg Config, draining *atomic.Bool) []route {
 		{"POST", "/api/v1/admin/requests/{id}/restore", admin(handleRestore(cfg.Desk, cfg.Log)), false},
 		{"GET", "/api/v1/admin/stats", admin(handleStats(cfg.Desk, cfg.Log)), false},
 		{"GET", "/api/v1/admin/activity", admin(handleActivity(cfg.Desk, cfg.Log)), false},
+		{"GET", "/api/v1/admin/audit", admin(handleAudit(cfg.Audit, cfg.Log)), false},
 
 		{"GET", "/api/openapi.yaml", handleSpec(cfg.Spec), false},
 		{"GET", "/healthz", handleHealthz(), false},

@@ -22,8 +22,8 @@ import (
 type Desk interface {
 	Submit(ctx context.Context, key string, a domain.Application) (domain.Submitted, error)
 	Track(ctx context.Context, code string) (domain.Receipt, error)
-	List(ctx context.Context, q domain.ListQuery) (domain.Page, error)
-	Detail(ctx context.Context, id int64) (*domain.LoanRequest, []domain.AuditEvent, error)
+	List(ctx context.Context, actor domain.Actor, q domain.ListQuery) (domain.Page, error)
+	Detail(ctx context.Context, actor domain.Actor, id int64) (*domain.LoanRequest, []domain.AuditEvent, error)
 	ChangeStatus(ctx context.Context, actor domain.Actor, id int64, s domain.Status, comment string) (*domain.LoanRequest, error)
 	DeleteRequest(ctx context.Context, actor domain.Actor, id int64, comment string) (*domain.LoanRequest, error)
 	RestoreRequest(ctx context.Context, actor domain.Actor, id int64, comment string) (*domain.LoanRequest, error)
@@ -39,6 +39,11 @@ type Auth interface {
 	ChangePassword(ctx context.Context, in domain.PasswordChange) (domain.LoggedIn, error)
 }
 
+// Audit pages through the security log (implemented by domain.AuditLog).
+type Audit interface {
+	Page(ctx context.Context, q domain.AuditQuery) (domain.AuditPage, error)
+}
+
 // Limiter spends per-client budgets (implemented by the Valkey adapter).
 type Limiter interface {
 	Allow(ctx context.Context, key string, r domain.Rate) (allowed bool, retryAfter time.Duration, err error)
@@ -48,6 +53,7 @@ type Limiter interface {
 type Config struct {
 	Desk    Desk
 	Auth    Auth
+	Audit   Audit
 	Limiter Limiter
 	// Ready reports whether what filings need answers (PostgreSQL).
 	Ready   func(ctx context.Context) error

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -76,15 +78,15 @@ func (db *DB) SetAdminDisabled(ctx context.Context, email string, disabled bool)
 }
 
 // SetPassword changes an enabled admin's password and ends the account's
-// sessions (the epoch moves on), with its line in the security log, in one
-// statement. Errors: ENOTFOUND (no such admin, or disabled).
-func (db *DB) SetPassword(ctx context.Context, adminID int64, passwordHash string, e domain.SecurityEvent) (int64, error) {
-	var epoch int64
+// sessions (the epoch moves on from epoch, the asking session's), with its
+// line in the security log, in one statement. Errors: ENOTFOUND (no such
+// admin, disabled, or its epoch moved on meanwhile).
+func (db *DB) SetPassword(ctx context.Context, adminID int64, passwordHash string, epoch int64, e domain.SecurityEvent) (int64, error) {
 	err := db.pool.QueryRow(ctx, `WITH a AS (
 			UPDATE admins SET password_hash = $2, session_epoch = session_epoch + 1
-			WHERE id = $1 AND disabled_at IS NULL RETURNING id, session_epoch
+			WHERE id = $1 AND disabled_at IS NULL AND session_epoch = $5 RETURNING id, session_epoch
 		), e AS (INSERT INTO security_events (kind, admin_id, client) SELECT $3::text, id, $4 FROM a)
-		SELECT session_epoch FROM a`, adminID, passwordHash, e.Kind, e.Client).Scan(&epoch)
+		SELECT session_epoch FROM a`, adminID, passwordHash, e.Kind, e.Client, epoch).Scan(&epoch)
 	return epoch, translate(err, "admin")
 }
 
@@ -107,24 +109,45 @@ func (db *DB) ListAdmins(ctx context.Context) ([]domain.Admin, error) {
 
 // RecordSecurityEvent appends to the security log.
 func (db *DB) RecordSecurityEvent(ctx context.Context, e domain.SecurityEvent) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO security_events (kind, admin_id, subject, client) VALUES ($1, $2, $3, $4)`,
-		e.Kind, e.AdminID, e.Subject, e.Client)
+	_, err := db.pool.Exec(ctx, `INSERT INTO security_events (kind, admin_id, subject, client, request_id, detail)
+		VALUES ($1, $2, $3, $4, $5, $6)`, e.Kind, e.AdminID, e.Subject, e.Client, e.RequestID, e.Detail)
 	return translate(err, "security event")
 }
 
-// SecurityEvents returns the newest events first, up to limit, before the
-// event id before (0: from the newest), of one admin if adminID is not 0.
-func (db *DB) SecurityEvents(ctx context.Context, adminID, before int64, limit int) ([]domain.SecurityEvent, error) {
-	rows, err := db.pool.Query(ctx, `SELECT e.id, e.at, e.kind, e.admin_id, coalesce(a.email, ''), e.subject, e.client
-		FROM security_events e LEFT JOIN admins a ON a.id = e.admin_id
-		WHERE ($1::bigint = 0 OR e.admin_id = $1) AND ($2::bigint = 0 OR e.id < $2)
-		ORDER BY e.id DESC LIMIT $3`, adminID, before, limit)
+// SecurityEvents returns the newest events first under f (its Limit at
+// most MaxPageSize + 1 from the domain). Only the filters that are set are
+// in the statement, planned for their values each time (planned): then
+// the index on admin_id, the one on request_id or the BRIN on at serves
+// them, where a generic plan for "$1 = 0 OR admin_id = $1" could use none.
+func (db *DB) SecurityEvents(ctx context.Context, f domain.AuditFilter) ([]domain.SecurityEvent, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if f.AdminID != 0 {
+		where = append(where, "e.admin_id = "+arg(f.AdminID))
+	}
+	if f.RequestID != 0 {
+		where = append(where, "e.request_id = "+arg(f.RequestID))
+	}
+	if !f.From.IsZero() {
+		where = append(where, "e.at >= "+arg(f.From), "e.at < "+arg(f.To))
+	}
+	if f.Before != 0 {
+		where = append(where, "e.id < "+arg(f.Before))
+	}
+	sql := `SELECT e.id, e.at, e.kind, e.admin_id, coalesce(a.email, ''), e.subject, e.client, e.request_id, e.detail
+		FROM security_events e LEFT JOIN admins a ON a.id = e.admin_id`
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	sql += " ORDER BY e.id DESC LIMIT " + arg(f.Limit)
+	rows, err := db.pool.Query(ctx, sql, planned(args)...)
 	if err != nil {
 		return nil, translate(err, "security events")
 	}
 	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.SecurityEvent, error) {
 		var e domain.SecurityEvent
-		err := r.Scan(&e.ID, &e.At, &e.Kind, &e.AdminID, &e.AdminEmail, &e.Subject, &e.Client)
+		err := r.Scan(&e.ID, &e.At, &e.Kind, &e.AdminID, &e.AdminEmail, &e.Subject, &e.Client, &e.RequestID, &e.Detail)
 		return e, err
 	})
 	return events, translate(err, "security events")

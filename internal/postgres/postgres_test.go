@@ -456,7 +456,7 @@ func TestTheAppRoleMayUseTheTablesButNotChangeThem(t *testing.T) {
 	if err := app.RecordSecurityEvent(ctx, domain.SecurityEvent{Kind: domain.EventLoginFailed, Subject: "s", Client: "c"}); err != nil {
 		t.Fatalf("the app role cannot log: %v", err)
 	}
-	if ev, err := app.SecurityEvents(ctx, 0, 0, 10); err != nil || len(ev) != 1 {
+	if ev, err := app.SecurityEvents(ctx, domain.AuditFilter{Limit: 10}); err != nil || len(ev) != 1 {
 		t.Fatalf("the app role reads the log: %+v %v", ev, err)
 	}
 	for _, who := range []*postgres.DB{app, owner} {
@@ -466,7 +466,7 @@ func TestTheAppRoleMayUseTheTablesButNotChangeThem(t *testing.T) {
 			}
 		}
 	}
-	if ev, _ := owner.SecurityEvents(ctx, 0, 0, 10); len(ev) != 1 || ev[0].Kind != domain.EventLoginFailed {
+	if ev, _ := owner.SecurityEvents(ctx, domain.AuditFilter{Limit: 10}); len(ev) != 1 || ev[0].Kind != domain.EventLoginFailed {
 		t.Fatalf("the log after the attempts to alter it: %+v", ev)
 	}
 }
@@ -542,7 +542,7 @@ func TestAdminAccounts(t *testing.T) {
 		t.Fatalf("ListAdmins = %+v %v", all, err)
 	}
 	// Each change is in the security log, and only the changes that were.
-	events, err := db.SecurityEvents(ctx, zoe.ID, 0, 10)
+	events, err := db.SecurityEvents(ctx, domain.AuditFilter{AdminID: zoe.ID, Limit: 10})
 	var kinds []string
 	for _, e := range events {
 		kinds = append(kinds, e.Kind+" "+e.AdminEmail)
@@ -551,10 +551,10 @@ func TestAdminAccounts(t *testing.T) {
 	if err != nil || !slices.Equal(kinds, want) {
 		t.Fatalf("zoe's events %q %v, want %q", kinds, err, want)
 	}
-	if page, _ := db.SecurityEvents(ctx, zoe.ID, events[1].ID, 10); len(page) != 2 || page[0].ID != events[2].ID {
+	if page, _ := db.SecurityEvents(ctx, domain.AuditFilter{AdminID: zoe.ID, Before: events[1].ID, Limit: 10}); len(page) != 2 || page[0].ID != events[2].ID {
 		t.Fatalf("events before %d: %+v", events[1].ID, page)
 	}
-	if all, _ := db.SecurityEvents(ctx, 0, 0, 10); len(all) != 5 || all[4].Kind != domain.EventAdminAdded || all[4].AdminEmail != "boot@example.com" {
+	if all, _ := db.SecurityEvents(ctx, domain.AuditFilter{Limit: 10}); len(all) != 5 || all[4].Kind != domain.EventAdminAdded || all[4].AdminEmail != "boot@example.com" {
 		t.Fatalf("the log of every account: %+v, want the bootstrap admin's addition first", all)
 	}
 }
@@ -568,8 +568,12 @@ func TestAPasswordChangeMovesTheSessionEpoch(t *testing.T) {
 		t.Fatalf("AddAdmin = %+v %v", ana, err)
 	}
 	changed := domain.SecurityEvent{Kind: domain.EventPasswordChanged, Client: "pseudonym-of-the-address"}
-	if epoch, err := db.SetPassword(ctx, ana.ID, domain.HashPassword("second-password-long"), changed); epoch != 1 || err != nil {
+	if epoch, err := db.SetPassword(ctx, ana.ID, domain.HashPassword("second-password-long"), 0, changed); epoch != 1 || err != nil {
 		t.Fatalf("SetPassword = %d %v, want epoch 1", epoch, err)
+	}
+	// A session of the epoch before (a change racing this one) changes nothing.
+	if _, err := db.SetPassword(ctx, ana.ID, domain.HashPassword("racing-password-long"), 0, changed); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("a change from the epoch before: %v, want ENOTFOUND", err)
 	}
 	got, _ := db.AdminByID(ctx, ana.ID)
 	if got.SessionEpoch != 1 || !domain.VerifyPassword(got.PasswordHash, "second-password-long") {
@@ -579,18 +583,57 @@ func TestAPasswordChangeMovesTheSessionEpoch(t *testing.T) {
 	if err != nil || off.SessionEpoch != 2 {
 		t.Fatalf("disable = %+v %v, want epoch 2", off, err)
 	}
-	if _, err := db.SetPassword(ctx, ana.ID, domain.HashPassword("third-password-long"), changed); domain.ErrorCode(err) != domain.ENOTFOUND {
+	if _, err := db.SetPassword(ctx, ana.ID, domain.HashPassword("third-password-long"), 2, changed); domain.ErrorCode(err) != domain.ENOTFOUND {
 		t.Fatalf("a disabled account's new password: %v, want ENOTFOUND", err)
 	}
 	if on, _ := db.SetAdminDisabled(ctx, "ana@example.com", false); on.SessionEpoch != 2 || !domain.VerifyPassword(on.PasswordHash, "second-password-long") {
 		t.Fatalf("enabled again: %+v, want epoch 2 and the second password", on)
 	}
-	events, _ := db.SecurityEvents(ctx, ana.ID, 0, 10)
+	events, _ := db.SecurityEvents(ctx, domain.AuditFilter{AdminID: ana.ID, Limit: 10})
 	var kinds []string
 	for _, e := range events {
 		kinds = append(kinds, e.Kind+" "+e.Client)
 	}
 	if want := []string{"admin_enabled ", "admin_disabled ", "password_changed pseudonym-of-the-address", "admin_added "}; !slices.Equal(kinds, want) {
 		t.Fatalf("ana's events %q, want %q", kinds, want)
+	}
+}
+
+// The audit's filters: by request, by day, by cursor; what a view records
+// comes back; a detail outside the closed set is refused.
+func TestTheAuditFiltersByRequestAndDay(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	ana, err := db.AddAdmin(ctx, "ana@example.com", domain.HashPassword("first-password-long"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seven, eight := int64(7), int64(8)
+	for _, e := range []domain.SecurityEvent{
+		{Kind: domain.EventRequestViewed, AdminID: &ana.ID, RequestID: &seven},
+		{Kind: domain.EventRequestsListed, AdminID: &ana.ID, Detail: domain.SearchDNI},
+		{Kind: domain.EventRequestViewed, AdminID: &ana.ID, RequestID: &eight},
+		{Kind: domain.EventRequestViewed, AdminID: &ana.ID, RequestID: &seven},
+	} {
+		if err := db.RecordSecurityEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.RecordSecurityEvent(ctx, domain.SecurityEvent{Kind: domain.EventRequestsListed, AdminID: &ana.ID, Detail: "30123950"}); err == nil {
+		t.Fatal("a search's text was stored as its kind")
+	}
+	bySeven, err := db.SecurityEvents(ctx, domain.AuditFilter{RequestID: 7, Limit: 10})
+	if err != nil || len(bySeven) != 2 || *bySeven[0].RequestID != 7 || bySeven[0].ID <= bySeven[1].ID || bySeven[0].AdminEmail != "ana@example.com" {
+		t.Fatalf("by request: %+v %v", bySeven, err)
+	}
+	if page, _ := db.SecurityEvents(ctx, domain.AuditFilter{RequestID: 7, Before: bySeven[0].ID, Limit: 10}); len(page) != 1 || page[0].ID != bySeven[1].ID {
+		t.Fatalf("by request, after the cursor: %+v", page)
+	}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	if all, _ := db.SecurityEvents(ctx, domain.AuditFilter{From: today, To: today.AddDate(0, 0, 1), AdminID: ana.ID, Limit: 10}); len(all) != 5 ||
+		all[2].Detail != domain.SearchDNI {
+		t.Fatalf("today's: %+v", all)
+	}
+	if none, err := db.SecurityEvents(ctx, domain.AuditFilter{From: today.AddDate(0, 0, -1), To: today, Limit: 10}); err != nil || len(none) != 0 {
+		t.Fatalf("yesterday's: %+v %v", none, err)
 	}
 }

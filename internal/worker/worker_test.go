@@ -223,7 +223,7 @@ func TestWorkerDecidesQueuedRequestsWhenServicesComeBack(t *testing.T) {
 	}
 	r.scoring.down.Store(false)
 	waitStatus(t, r, sub.Receipt.TrackingCode, domain.StatusApproved)
-	l, events, _ := r.desk.Detail(ctx, mustID(t, r, sub.Receipt.TrackingCode))
+	l, events, _ := r.desk.Detail(ctx, domain.System, mustID(t, r, sub.Receipt.TrackingCode))
 	if l.DecidedBy != "system" || len(events) != 1 || events[0].Action != domain.ActionDecide {
 		t.Fatalf("decision trail: %+v %+v", l, events)
 	}
@@ -271,7 +271,7 @@ func TestTwoWorkersRacingDecideEachRequestOnce(t *testing.T) {
 	}
 	waitQueueEmpty(t, r)
 	for _, code := range codes {
-		if _, events, _ := r.desk.Detail(ctx, mustID(t, r, code)); len(events) != 1 {
+		if _, events, _ := r.desk.Detail(ctx, domain.System, mustID(t, r, code)); len(events) != 1 {
 			t.Fatalf("%s has %d decision events, want exactly 1: %+v", code, len(events), events)
 		}
 	}

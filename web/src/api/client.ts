@@ -9,6 +9,8 @@ export type Receipt = Schemas["Receipt"];
 export type LoanRequest = Schemas["LoanRequest"];
 export type AuditEvent = Schemas["AuditEvent"];
 export type Session = Schemas["Session"];
+export type SecurityEvent = Schemas["SecurityEvent"];
+export type AuditPage = operations["audit"]["responses"][200]["content"]["application/json"];
 export type Status = Schemas["Status"];
 export type Gender = Schemas["Gender"];
 export type Problem = Schemas["Problem"];
@@ -92,4 +94,5 @@ export const api = {
   restore: (id: number) => call<LoanRequest>("POST", `/api/v1/admin/requests/${id}/restore`),
   stats: () => call<Stats>("GET", "/api/v1/admin/stats"),
   activity: () => call<Activity>("GET", "/api/v1/admin/activity"),
+  audit: (q: URLSearchParams) => call<AuditPage>("GET", `/api/v1/admin/audit?${q.toString()}`),
 };

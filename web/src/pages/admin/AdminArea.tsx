@@ -4,6 +4,7 @@ import { LangButton, SkipLink } from "../../components/Chrome";
 import { useI18n } from "../../i18n";
 import { Link, match } from "../../router";
 import { NotFoundPage } from "../NotFoundPage";
+import { AuditPage } from "./AuditPage";
 import { LoginPage } from "./LoginPage";
 import { PasswordPage } from "./PasswordPage";
 import { RequestPage } from "./RequestPage";
@@ -15,6 +16,7 @@ function AdminPage({ path }: { path: string }) {
   if (path === "/admin/login") return <LoginPage />;
   if (path === "/admin" || path === "/admin/") return <DashboardPage />;
   if (path === "/admin/password") return <PasswordPage />;
+  if (path === "/admin/audit") return <AuditPage />;
   if ((m = match("/admin/requests/:id", path)) && /^\d{1,15}$/.test(m["id"] ?? "")) return <RequestPage id={Number(m["id"])} />;
   return <NotFoundPage admin />;
 }
@@ -34,6 +36,11 @@ function AdminLayout({ path }: { path: string }) {
           {state.status === "in" && (
             <Link to="/admin" current={path === "/admin" || path === "/admin/"}>
               {t("admin.title")}
+            </Link>
+          )}
+          {state.status === "in" && (
+            <Link to="/admin/audit" current={path === "/admin/audit"}>
+              {t("audit.nav")}
             </Link>
           )}
           {state.status === "in" && (

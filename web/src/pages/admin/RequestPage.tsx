@@ -201,6 +201,9 @@ export function RequestPage({ id }: { id: number }) {
                 </li>
               ))}
             </ol>
+            <p>
+              <Link to={`/admin/audit?request=${id}`}>{t("detail.viewers")}</Link>
+            </p>
           </section>
         </div>
       )}

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { ListPage, LoanRequest } from "../../api/client";
 import { I18nProvider } from "../../i18n";
 import { RouterProvider } from "../../router";
-import { Pager, RequestsTable, nextPosition, positionOf, previousPosition, withPosition, type Position } from "./list";
+import { ListPager, RequestsTable, nextPosition, positionOf, previousPosition, withPosition, type Position } from "./list";
 
 function row(id: number, over: Partial<LoanRequest> = {}): LoanRequest {
   return {
@@ -79,7 +79,7 @@ describe("pager", () => {
     const go: Position[] = [];
     render(
       <I18nProvider>
-        <Pager page={{ items: [row(1)], total: 10000, next_cursor: "c3", total_is_lower_bound: true }} at={{ cursor: "c2", back: [], n: 2 }} go={(p) => go.push(p)} />
+        <ListPager page={{ items: [row(1)], total: 10000, next_cursor: "c3", total_is_lower_bound: true }} at={{ cursor: "c2", back: [], n: 2 }} go={(p) => go.push(p)} />
       </I18nProvider>,
     );
     expect(screen.getByRole("navigation", { name: "Página 2 · más de 10.000 solicitudes" })).toBeInTheDocument();
@@ -91,7 +91,7 @@ describe("pager", () => {
   it("counts exactly when it can, and disables Next on the last page", () => {
     render(
       <I18nProvider>
-        <Pager page={{ items: [row(1)], total: 12345, next_cursor: null, total_is_lower_bound: false }} at={{ cursor: null, back: [], n: 1 }} go={() => {}} />
+        <ListPager page={{ items: [row(1)], total: 12345, next_cursor: null, total_is_lower_bound: false }} at={{ cursor: null, back: [], n: 1 }} go={() => {}} />
       </I18nProvider>,
     );
     expect(screen.getByText("Página 1 · 12.345 solicitudes")).toBeInTheDocument();

@@ -11,6 +11,18 @@ import { useAdminSession, useErrorText, useSignedIn } from "./session";
 /** The list as last seen (filters and page), so "Back to the list" returns there. */
 export let lastListURL = "/admin";
 
+/**
+ * On narrow screens each row of a table is a card; the column's name is shown
+ * beside each value there (hidden from screen readers, which have the header).
+ */
+export function CellLabel({ children }: { children: string }) {
+  return (
+    <span className="cell-label" aria-hidden="true">
+      {children}
+    </span>
+  );
+}
+
 export function RequestsTable({ page }: { page: ListPage }) {
   const { t, money, date } = useI18n();
   if (page.items.length === 0) return <p>{t("admin.empty")}</p>;
@@ -22,13 +34,7 @@ export function RequestsTable({ page }: { page: ListPage }) {
     status: t("admin.col.status"),
     created: t("admin.col.created"),
   };
-  // On narrow screens each row is a card; the column's name is shown
-  // beside each value there (hidden from screen readers, which have the header).
-  const label = (k: keyof typeof cols) => (
-    <span className="cell-label" aria-hidden="true">
-      {cols[k]}
-    </span>
-  );
+  const label = (k: keyof typeof cols) => <CellLabel>{cols[k]}</CellLabel>;
   return (
     <div className="table-wrap">
       <table className="requests">
@@ -122,10 +128,9 @@ export function previousPosition(p: Position): Position {
   return { cursor, back: p.back.slice(0, -1), n: p.n - 1 };
 }
 
-export function Pager({ page, at, go }: { page: ListPage; at: Position; go: (p: Position) => void }) {
-  const { t, count } = useI18n();
-  const label = t(page.total_is_lower_bound ? "admin.page.atleast" : "admin.page", { page: at.n, total: count(page.total) });
-  const next = page.next_cursor;
+/** First, Previous and Next through cursor pages; label says where the reader is. */
+export function Pager({ next, label, at, go }: { next: string | null; label: string; at: Position; go: (p: Position) => void }) {
+  const { t } = useI18n();
   return (
     <nav className="pager" aria-label={label}>
       <button type="button" className="secondary" disabled={at.n <= 1} onClick={() => go({ cursor: null, back: [], n: 1 })}>
@@ -140,6 +145,13 @@ export function Pager({ page, at, go }: { page: ListPage; at: Position; go: (p: 
       </button>
     </nav>
   );
+}
+
+/** The list's pager: where the reader is among how many requests (or more than how many). */
+export function ListPager({ page, at, go }: { page: ListPage; at: Position; go: (p: Position) => void }) {
+  const { t, count } = useI18n();
+  const label = t(page.total_is_lower_bound ? "admin.page.atleast" : "admin.page", { page: at.n, total: count(page.total) });
+  return <Pager next={page.next_cursor} label={label} at={at} go={go} />;
 }
 
 function filtersOf(search: URLSearchParams) {
@@ -292,7 +304,7 @@ export function DashboardPage() {
       {page && (
         <>
           <RequestsTable page={page} />
-          <Pager page={page} at={positionOf(search)} go={go} />
+          <ListPager page={page} at={positionOf(search)} go={go} />
         </>
       )}
     </>
