@@ -223,7 +223,7 @@ func open(ctx context.Context, getenv func(string) string, stdout io.Writer, ser
 		Store: d.db, Identity: identity.New(ic), Scoring: scoring.New(sc),
 		DecisionTimeout: cfg.DecisionTimeout, Log: d.log,
 		OnDecision: func(source string, s domain.Status) { d.metrics.Decisions.WithLabelValues(source, string(s)).Inc() },
-		Views:      d.db,
+		Views:      d.db, Erasure: d.db,
 	}
 	return d, nil
 }

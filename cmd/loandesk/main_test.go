@@ -467,6 +467,50 @@ func TestAdminFlow(t *testing.T) {
 	a.expectProblem(a.do("GET", "/api/v1/admin/session", ""), 401, "unauthorized", "after logout")
 }
 
+// An applicant's data is erased at their request from the desk: confirmed
+// by their document number, from every request they filed, once.
+func TestAnApplicantIsErasedFromEveryRequest(t *testing.T) {
+	a := startApp(t, nil)
+	for i, key := range []string{"erase-flow-1", "erase-flow-2"} {
+		a.expect(a.do("POST", "/api/v1/requests", application("30123950", fmt.Sprintf("Persona Borrable %d", i)), "Idempotency-Key", key), 201, "submit")
+	}
+	a.expect(a.do("POST", "/api/v1/requests", application("30123120", "Persona Intacta"), "Idempotency-Key", "erase-flow-3"), 201, "submit")
+	csrf := a.login()
+	items := a.do("GET", "/api/v1/admin/requests?q=borrable", "").json(t)["items"].([]any)
+	if len(items) != 2 {
+		t.Fatalf("search: %v", items)
+	}
+	id := fmt.Sprint(int64(items[0].(map[string]any)["id"].(float64)))
+	path := "/api/v1/admin/requests/" + id + "/erase"
+	a.expectProblem(a.do("POST", path, `{"document_number":"30123950"}`), 403, "forbidden", "no CSRF token")
+	p := a.expectProblem(a.do("POST", path, `{"document_number":"30.123.120"}`, "X-CSRF-Token", csrf), 400, "invalid", "another applicant's number")
+	if errs, _ := p["errors"].(map[string]any); errs["document_number"] == nil {
+		t.Fatalf("the problem does not name document_number: %v", p)
+	}
+	r := a.do("POST", path, `{"document_number":"30.123.950"}`, "X-CSRF-Token", csrf)
+	a.expect(r, 200, "erase")
+	done := r.json(t)
+	req := done["request"].(map[string]any)
+	if done["erased"] != float64(2) || req["erased_at"] == nil || req["full_name"] != "" || req["email"] != "" || req["document_number"] != "" {
+		t.Fatalf("erase answered %v", done)
+	}
+	a.expectProblem(a.do("POST", path, `{"document_number":"30123950"}`, "X-CSRF-Token", csrf), 409, "conflict", "erase twice")
+	if left := a.do("GET", "/api/v1/admin/requests?q=borrable", "").json(t)["items"].([]any); len(left) != 0 {
+		t.Fatalf("the erased applicant is still found: %v", left)
+	}
+	if kept := a.do("GET", "/api/v1/admin/requests?q=intacta", "").json(t)["items"].([]any); len(kept) != 1 {
+		t.Fatalf("the other applicant: %v", kept)
+	}
+	if ev := a.do("GET", "/api/v1/admin/audit?request="+id, "").json(t)["items"].([]any); ev[0].(map[string]any)["kind"] != "applicant_erased" {
+		t.Fatalf("the audit of request %s: %v", id, ev)
+	}
+	det := a.do("GET", "/api/v1/admin/requests/"+id, "")
+	a.expect(det, 200, "detail of the erased request")
+	if events := det.json(t)["events"].([]any); events[len(events)-1].(map[string]any)["action"] != "erase" {
+		t.Fatalf("the request's trail: %v", events)
+	}
+}
+
 // trustUs makes the test client the proxy whose X-Real-IP the api believes.
 var trustUs = map[string]string{"CLIENT_IP_HEADER": "X-Real-IP", "TRUSTED_PROXIES": "127.0.0.1"}
 

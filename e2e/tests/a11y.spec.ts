@@ -71,8 +71,8 @@ async function newPage(browser: Browser, lang: Lang, vp: Viewport): Promise<Page
 }
 
 const T = {
-  es: { send: "Enviar solicitud", search: "Buscar", login: "Ingresar", email: "Correo electrónico", password: "Contraseña", list: "Solicitudes", del: "Eliminar solicitud…", yes: "Sí, eliminar", undo: "Deshacer", apply: "Aplicar", track: "Código de seguimiento", pwTitle: "Cambiar la contraseña", pwSubmit: "Cambiar la contraseña" },
-  en: { send: "Send request", search: "Search", login: "Log in", email: "Email", password: "Password", list: "Requests", del: "Delete request…", yes: "Yes, delete", undo: "Undo", apply: "Apply", track: "Tracking code", pwTitle: "Change your password", pwSubmit: "Change password" },
+  es: { send: "Enviar solicitud", search: "Buscar", login: "Ingresar", email: "Correo electrónico", password: "Contraseña", list: "Solicitudes", del: "Eliminar solicitud…", yes: "Sí, eliminar", undo: "Deshacer", apply: "Aplicar", track: "Código de seguimiento", pwTitle: "Cambiar la contraseña", pwSubmit: "Cambiar la contraseña", erase: "Borrar los datos del solicitante…", eraseYes: "Borrar los datos", cancel: "Cancelar" },
+  en: { send: "Send request", search: "Search", login: "Log in", email: "Email", password: "Password", list: "Requests", del: "Delete request…", yes: "Yes, delete", undo: "Undo", apply: "Apply", track: "Tracking code", pwTitle: "Change your password", pwSubmit: "Change password", erase: "Erase the applicant's data…", eraseYes: "Erase the data", cancel: "Cancel" },
 } as const;
 
 test.describe("@a11y", () => {
@@ -154,6 +154,12 @@ test.describe("@a11y", () => {
         await check(page, lang, vp, "request-deleted");
         await page.getByRole("button", { name: w.undo }).click();
         await expect(page.getByRole("button", { name: w.del })).toBeVisible();
+        await page.getByRole("button", { name: w.erase }).click();
+        await page.getByRole("dialog").getByRole("button", { name: w.eraseYes }).click();
+        await expect(page.locator("#erase-doc-error")).toBeVisible();
+        await check(page, lang, vp, "request-confirm-erase");
+        await page.getByRole("dialog").getByRole("button", { name: w.cancel }).click();
+        await expect(page.getByRole("dialog")).toHaveCount(0);
 
         await page.goto("/admin/password");
         await expect(h1).toHaveText(w.pwTitle);

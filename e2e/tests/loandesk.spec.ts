@@ -200,6 +200,27 @@ test.describe("@main", () => {
     await expect(page.getByRole("table")).not.toContainText(load().uniqueName ?? "never-empty");
   });
 
+  test("an applicant's data is erased at their request, confirmed by their DNI", async ({ page, request }) => {
+    const name = `Borrable Pedido ${run}`;
+    const filed = await request.post("/api/v1/requests", {
+      headers: { "Idempotency-Key": `erase-${run}` },
+      data: { full_name: name, email: `borrable-${run}@example.com`, document_number: "30456789", gender: "X", amount: 20_000 },
+    });
+    expect(filed.status()).toBe(201);
+    await login(page);
+    await page.getByLabel("Buscar", { exact: true }).fill(name);
+    await page.getByRole("button", { name: "Aplicar" }).click();
+    await page.getByRole("table").getByRole("link").first().click();
+    await page.getByRole("button", { name: "Borrar los datos del solicitante…" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("DNI del titular, para confirmar").fill("30.456.789");
+    await dialog.getByRole("button", { name: "Borrar los datos" }).click();
+    await expect(page.getByText(/Se borraron los datos del solicitante de \d+ solicitud/)).toBeVisible();
+    await expect(page.locator("dl.detail")).not.toContainText(name);
+    await expect(page.locator("dl.detail")).toContainText("(datos borrados)");
+    await expect(page.locator("ol.audit li").last()).toContainText("Datos del solicitante borrados");
+  });
+
   test("robots.txt is real and the page describes itself", async ({ page, request }) => {
     const robots = await request.get("/robots.txt");
     expect(robots.status()).toBe(200);

@@ -40,6 +40,7 @@ const (
 	ActionStatus  = "status_change"
 	ActionDelete  = "delete"
 	ActionRestore = "restore"
+	ActionErase   = "erase"
 )
 
 // Filter selects requests for the admin list, newest first.
@@ -194,6 +195,21 @@ type Desk struct {
 	// EventRequestsListed). A read it cannot record shows nothing
 	// (EUNAVAILABLE): no one sees an applicant unaccounted for.
 	Views SecurityLog
+	// Erasure erases applicants (EraseApplicant).
+	Erasure ErasureStore
+}
+
+// ErasureStore erases an applicant's personal data.
+type ErasureStore interface {
+	// EraseApplicant blanks the name, email, document number and
+	// fingerprint of every request filed with the document number of
+	// request id, and the comments of their audit trails (an admin may have
+	// named the applicant there); it appends an ActionErase audit event to
+	// each and e to the security log, all in one transaction, and returns
+	// how many requests it erased. documentNumber must be request id's (the
+	// admin's confirmation). Errors: ENOTFOUND, ECONFLICT (request id is
+	// erased already), EINVALID (another document number).
+	EraseApplicant(ctx context.Context, id int64, documentNumber string, actor Actor, e SecurityEvent) (int, error)
 }
 
 func (d *Desk) now() time.Time {
@@ -666,6 +682,35 @@ func (d *Desk) Detail(ctx context.Context, actor Actor, id int64) (*LoanRequest,
 		return nil, nil, err
 	}
 	return l, events, nil
+}
+
+// EraseApplicant erases, at a data subject's request, the personal data of
+// the applicant of request id from every request they filed (found by
+// document number), keeping the requests, their decisions and the counts.
+// The admin confirms by typing the applicant's document number, which must
+// be request id's (dots and spaces allowed). Errors: EINVALID, ENOTFOUND,
+// ECONFLICT (erased already), EUNAVAILABLE.
+func (d *Desk) EraseApplicant(ctx context.Context, actor Actor, id int64, documentNumber string) (Erased, error) {
+	doc := ParseSearch(documentNumber).Digits
+	if len(doc) < 7 || len(doc) > 8 {
+		return Erased{}, &Error{Code: EINVALID, Message: "type the applicant's document number (7 or 8 digits) to confirm",
+			Fields: map[string]string{"document_number": "must have 7 or 8 digits"}}
+	}
+	n, err := d.Erasure.EraseApplicant(ctx, id, doc, actor, SecurityEvent{Kind: EventApplicantErased, AdminID: actor.AdminID, RequestID: &id})
+	if err != nil {
+		return Erased{}, err
+	}
+	// Erased and committed: a failure to read it back is the caller's to
+	// retry as a read (the erasure answers ECONFLICT from now on).
+	l, err := d.Store.LoanByID(ctx, id)
+	return Erased{Requests: n, Request: l}, err
+}
+
+// Erased is the outcome of EraseApplicant: how many requests lost their
+// applicant's data, and the one it was asked from, as it is now.
+type Erased struct {
+	Requests int
+	Request  *LoanRequest
 }
 
 // Stats counts requests by status.

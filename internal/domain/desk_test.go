@@ -688,3 +688,35 @@ func TestViewsOfPersonalDataAreRecorded(t *testing.T) {
 		t.Fatalf("detail unrecorded: %v, %v; want nothing and EUNAVAILABLE", got, err)
 	}
 }
+
+type erasureMock func(ctx context.Context, id int64, doc string, actor domain.Actor, e domain.SecurityEvent) (int, error)
+
+func (m erasureMock) EraseApplicant(ctx context.Context, id int64, doc string, actor domain.Actor, e domain.SecurityEvent) (int, error) {
+	return m(ctx, id, doc, actor, e)
+}
+
+// The admin confirms an erasure with the applicant's document number, as
+// they would type it; the store gets its digits, and the log's line names
+// the admin and the request, never the number.
+func TestAnErasureIsConfirmedByTheDocumentNumber(t *testing.T) {
+	l := queued()
+	var got string
+	var logged domain.SecurityEvent
+	d, _ := newDesk(&storeMock{t: t, loanByID: func(context.Context, int64) (*domain.LoanRequest, error) { return l, nil }}, nil, nil)
+	d.Erasure = erasureMock(func(_ context.Context, id int64, doc string, _ domain.Actor, e domain.SecurityEvent) (int, error) {
+		got, logged = doc, e
+		return 2, nil
+	})
+	for _, bad := range []string{"", "301", "30.123.950.1", "treinta"} {
+		if _, err := d.EraseApplicant(context.Background(), reviewer, 5, bad); domain.ErrorCode(err) != domain.EINVALID {
+			t.Fatalf("confirmed with %q: %v, want EINVALID", bad, err)
+		}
+	}
+	done, err := d.EraseApplicant(context.Background(), reviewer, 5, " 30.123.950 ")
+	if err != nil || done.Requests != 2 || done.Request != l || got != "30123950" {
+		t.Fatalf("EraseApplicant = %+v %v (store got %q)", done, err, got)
+	}
+	if logged.Kind != domain.EventApplicantErased || *logged.RequestID != 5 || *logged.AdminID != reviewerID || logged.Subject+logged.Detail != "" {
+		t.Fatalf("logged %+v", logged)
+	}
+}

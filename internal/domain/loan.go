@@ -186,6 +186,9 @@ type LoanRequest struct {
 	DecidedAt      *time.Time
 	DecidedBy      string
 	DeletedAt      *time.Time
+	// ErasedAt, when set, is when the applicant's name, email and document
+	// number were erased (Desk.EraseApplicant): they are empty since.
+	ErasedAt *time.Time
 }
 
 // Deleted reports whether an admin soft-deleted the request.

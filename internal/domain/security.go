@@ -28,6 +28,9 @@ const (
 	// of the list (Detail: the search's kind, SearchKind, or "").
 	EventRequestViewed  = "request_viewed"
 	EventRequestsListed = "requests_listed"
+	// An admin erased an applicant's personal data (RequestID: the request
+	// it was asked from; the log names no document number).
+	EventApplicantErased = "applicant_erased"
 )
 
 // SecurityEvent is one line of the append-only security log: a login's

@@ -26,13 +26,14 @@ type loanView struct {
 	DecidedAt      *time.Time    `json:"decided_at"`
 	DecidedBy      string        `json:"decided_by"`
 	DeletedAt      *time.Time    `json:"deleted_at"`
+	ErasedAt       *time.Time    `json:"erased_at"`
 }
 
 func viewOf(l *domain.LoanRequest) loanView {
 	return loanView{ID: l.ID, TrackingCode: l.TrackingCode, FullName: l.FullName, Email: l.Email,
 		DocumentNumber: l.DocumentNumber, Gender: l.Gender, Amount: l.Amount, Status: l.Status, Reason: l.Reason,
 		Score: l.Score, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt, DecidedAt: l.DecidedAt, DecidedBy: l.DecidedBy,
-		DeletedAt: l.DeletedAt}
+		DeletedAt: l.DeletedAt, ErasedAt: l.ErasedAt}
 }
 
 type sessionView struct {
@@ -230,6 +231,32 @@ func handleDelete(desk Desk, log *slog.Logger) http.Handler {
 func handleRestore(desk Desk, log *slog.Logger) http.Handler {
 	return handleAction(desk, log, func(d Desk, _ http.ResponseWriter, r *http.Request, a domain.Actor, id int64) (*domain.LoanRequest, error) {
 		return d.RestoreRequest(r.Context(), a, id, "")
+	})
+}
+
+// handleErase erases the applicant of a request from every request they
+// filed; the body's document number is the admin's confirmation.
+func handleErase(desk Desk, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			DocumentNumber string `json:"document_number"`
+		}
+		id, err := pathID(r)
+		if err == nil {
+			err = decode(w, r, &in)
+		}
+		var done domain.Erased
+		if err == nil {
+			done, err = desk.EraseApplicant(r.Context(), sessionFrom(r.Context()).Actor(), id, in.DocumentNumber)
+		}
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, struct {
+			Erased  int      `json:"erased"`
+			Request loanView `json:"request"`
+		}{done.Requests, viewOf(done.Request)})
 	})
 }
 

@@ -41,6 +41,7 @@ func routes(cfg Config, draining *atomic.Bool) []route {
 		{"DELETE", "/api/v1/admin/requests/{id}", admin(handleDelete(cfg.Desk, cfg.Log)), false},
 		{"POST", "/api/v1/admin/requests/{id}/status", admin(handleChangeStatus(cfg.Desk, cfg.Log)), false},
 		{"POST", "/api/v1/admin/requests/{id}/restore", admin(handleRestore(cfg.Desk, cfg.Log)), false},
+		{"POST", "/api/v1/admin/requests/{id}/erase", admin(handleErase(cfg.Desk, cfg.Log)), false},
 		{"GET", "/api/v1/admin/stats", admin(handleStats(cfg.Desk, cfg.Log)), false},
 		{"GET", "/api/v1/admin/activity", admin(handleActivity(cfg.Desk, cfg.Log)), false},
 		{"GET", "/api/v1/admin/audit", admin(handleAudit(cfg.Audit, cfg.Log)), false},

@@ -27,6 +27,7 @@ type Desk interface {
 	ChangeStatus(ctx context.Context, actor domain.Actor, id int64, s domain.Status, comment string) (*domain.LoanRequest, error)
 	DeleteRequest(ctx context.Context, actor domain.Actor, id int64, comment string) (*domain.LoanRequest, error)
 	RestoreRequest(ctx context.Context, actor domain.Actor, id int64, comment string) (*domain.LoanRequest, error)
+	EraseApplicant(ctx context.Context, actor domain.Actor, id int64, documentNumber string) (domain.Erased, error)
 	Stats(ctx context.Context) (domain.Stats, error)
 	Activity(ctx context.Context) (domain.Activity, error)
 }

@@ -13,14 +13,14 @@ import (
 )
 
 const loanColumns = `id, tracking_code, full_name, email, document_number, gender, amount, status, reason, score,
-	idempotency_key, fingerprint, created_at, updated_at, decided_at, decided_by, deleted_at`
+	idempotency_key, fingerprint, created_at, updated_at, decided_at, decided_by, deleted_at, erased_at`
 
 // scanLoan reads a request's columns (loanColumns), then any extra ones.
 func scanLoan(row pgx.Row, extra ...any) (*domain.LoanRequest, error) {
 	var l domain.LoanRequest
 	err := row.Scan(append([]any{&l.ID, &l.TrackingCode, &l.FullName, &l.Email, &l.DocumentNumber, &l.Gender, &l.Amount,
 		&l.Status, &l.Reason, &l.Score, &l.IdempotencyKey, &l.Fingerprint, &l.CreatedAt, &l.UpdatedAt,
-		&l.DecidedAt, &l.DecidedBy, &l.DeletedAt}, extra...)...)
+		&l.DecidedAt, &l.DecidedBy, &l.DeletedAt, &l.ErasedAt}, extra...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ export type LoanRequest = Schemas["LoanRequest"];
 export type AuditEvent = Schemas["AuditEvent"];
 export type Session = Schemas["Session"];
 export type SecurityEvent = Schemas["SecurityEvent"];
+export type Erased = operations["eraseApplicant"]["responses"][200]["content"]["application/json"];
 export type AuditPage = operations["audit"]["responses"][200]["content"]["application/json"];
 export type Status = Schemas["Status"];
 export type Gender = Schemas["Gender"];
@@ -92,6 +93,8 @@ export const api = {
     call<LoanRequest>("POST", `/api/v1/admin/requests/${id}/status`, { status, comment }),
   remove: (id: number) => call<LoanRequest>("DELETE", `/api/v1/admin/requests/${id}`),
   restore: (id: number) => call<LoanRequest>("POST", `/api/v1/admin/requests/${id}/restore`),
+  erase: (id: number, document_number: string) =>
+    call<Erased>("POST", `/api/v1/admin/requests/${id}/erase`, { document_number }),
   stats: () => call<Stats>("GET", "/api/v1/admin/stats"),
   activity: () => call<Activity>("GET", "/api/v1/admin/activity"),
   audit: (q: URLSearchParams) => call<AuditPage>("GET", `/api/v1/admin/audit?${q.toString()}`),

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
-import { api, type RequestDetail, type Status } from "../../api/client";
+import { ApiError, api, type RequestDetail, type Status } from "../../api/client";
 import { Field } from "../../components/Field";
 import { Loading, PageHeading } from "../../components/PageHeading";
 import { STATUSES, StatusBadge, StatusOptions } from "../../components/StatusBadge";
@@ -9,7 +9,7 @@ import { lastListURL } from "./list";
 import { useAdminSession, useErrorText, useSignedIn } from "./session";
 
 /** What the last action left to say; "deleted" offers to undo it. */
-type Notice = { text: MessageKey; undo?: boolean } | null;
+type Notice = { text: MessageKey; undo?: boolean; n?: number } | null;
 
 export function RequestPage({ id }: { id: number }) {
   const { t, money, date } = useI18n();
@@ -24,6 +24,9 @@ export function RequestPage({ id }: { id: number }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const confirm = useRef<HTMLDialogElement>(null);
+  const eraseDialog = useRef<HTMLDialogElement>(null);
+  const [eraseDoc, setEraseDoc] = useState("");
+  const [eraseError, setEraseError] = useState<MessageKey | null>(null);
   const noticeRef = useRef<HTMLDivElement>(null);
 
   const load = useCallback(
@@ -72,6 +75,40 @@ export function RequestPage({ id }: { id: number }) {
     }
   }
 
+  // Erasing asks for the applicant's document number: the admin types the
+  // one the data subject gave, and the server checks it is this request's.
+  async function onErase(e: FormEvent) {
+    e.preventDefault();
+    const digits = eraseDoc.replace(/[.\s-]/g, "");
+    if (!/^[0-9]{7,8}$/.test(digits)) {
+      setEraseError("erase.err.format");
+      document.getElementById("erase-doc")?.focus();
+      return;
+    }
+    setEraseError(null);
+    setBusy(true);
+    try {
+      const done = await api.erase(id, digits);
+      eraseDialog.current?.close();
+      setEraseDoc("");
+      setError(null);
+      await load();
+      setNotice({ text: done.erased === 1 ? "erase.done.one" : "erase.done", n: done.erased });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 400 && err.fieldErrors["document_number"]) {
+        setEraseError("erase.err.other");
+        document.getElementById("erase-doc")?.focus();
+      } else {
+        eraseDialog.current?.close();
+        onError(err);
+        setError(errorText(err));
+        await load();
+      }
+    } finally {
+      setBusy(false);
+    }
+  }
+
   function onChangeStatus(e: FormEvent) {
     e.preventDefault();
     if (!comment.trim()) {
@@ -102,7 +139,7 @@ export function RequestPage({ id }: { id: number }) {
       <div ref={noticeRef} tabIndex={-1} aria-live="polite" className="live">
         {notice && (
           <p className="notice">
-            {t(notice.text)}{" "}
+            {t(notice.text, { n: notice.n ?? 0 })}{" "}
             {notice.undo && (
               <button type="button" className="secondary small" disabled={busy} onClick={() => void act(() => api.restore(id), { text: "detail.restored" })}>
                 {t("detail.undo")}
@@ -122,12 +159,12 @@ export function RequestPage({ id }: { id: number }) {
                 <StatusBadge status={r.status} /> {reason ? t(reason) : ""}
               </dd>
               <dt>{t("admin.col.name")}</dt>
-              <dd>{r.full_name}</dd>
+              <dd>{r.erased_at ? t("erased") : r.full_name}</dd>
               <dt>{t("field.email")}</dt>
-              <dd>{r.email}</dd>
+              <dd>{r.erased_at ? t("erased") : r.email}</dd>
               <dt>{t("admin.col.document")}</dt>
               <dd className="tnum">
-                {r.document_number} ({r.gender})
+                {r.erased_at ? t("erased") : r.document_number} ({r.gender})
               </dd>
               <dt>{t("admin.col.amount")}</dt>
               <dd className="tnum">{money(r.amount)}</dd>
@@ -183,6 +220,11 @@ export function RequestPage({ id }: { id: number }) {
                   {t("detail.delete")}
                 </button>
               )}
+              {!r.erased_at && (
+                <button type="button" className="danger" disabled={busy} onClick={() => eraseDialog.current?.showModal()}>
+                  {t("erase.open")}
+                </button>
+              )}
             </div>
           </div>
           <section aria-labelledby="audit-title">
@@ -226,6 +268,24 @@ export function RequestPage({ id }: { id: number }) {
             {t("detail.delete.confirm")}
           </button>
         </div>
+      </dialog>
+      {/* Erasing cannot be undone: it asks for the applicant's number, and Cancel comes first. */}
+      <dialog ref={eraseDialog} aria-labelledby="erase-title" aria-describedby="erase-text" className="confirm">
+        <h2 id="erase-title">{t("erase.title")}</h2>
+        <p id="erase-text">{t("erase.text")}</p>
+        <form onSubmit={onErase} noValidate>
+          <Field id="erase-doc" label={t("erase.doc")} error={eraseError ? t(eraseError) : undefined}>
+            {(aria) => <input {...aria} inputMode="numeric" autoComplete="off" value={eraseDoc} onChange={(e) => setEraseDoc(e.target.value)} />}
+          </Field>
+          <div className="actions">
+            <button type="button" className="secondary" onClick={() => eraseDialog.current?.close()}>
+              {t("detail.cancel")}
+            </button>
+            <button type="submit" className="danger" disabled={busy}>
+              {t("erase.confirm")}
+            </button>
+          </div>
+        </form>
       </dialog>
     </>
   );

@@ -80,6 +80,33 @@ describe("admin workspace", () => {
     expect(screen.getByRole("cell", { name: "LD-7K2M9QX4TB" })).toBeInTheDocument(); // card labels are hidden from screen readers
   });
 
+  it("erases an applicant only with their DNI typed, and says from how many requests", async () => {
+    const { calls } = adminApi({
+      "POST /api/v1/admin/requests/7/erase": (body) =>
+        (body as { document_number: string }).document_number === "30123950"
+          ? { body: { erased: 2, request: { ...loan, full_name: "", email: "", document_number: "", erased_at: "2026-11-27T10:00:00Z" } } }
+          : { ...problem(400, "invalid"), body: { ...problem(400, "invalid").body, errors: { document_number: "is not this request's" } } },
+    });
+    renderAt("/admin/requests/7");
+    await userEvent.click(await screen.findByRole("button", { name: "Borrar los datos del solicitante…" }));
+    const dialog = screen.getByRole("dialog", { name: "¿Borrar los datos de este solicitante?" });
+    const doc = within(dialog).getByLabelText("DNI del titular, para confirmar");
+    await userEvent.click(within(dialog).getByRole("button", { name: "Borrar los datos" }));
+    expect(doc).toHaveFocus();
+    expect(doc).toHaveAccessibleDescription("Escribí el DNI: 7 u 8 dígitos.");
+    expect(calls.filter((c) => c.path.endsWith("/erase"))).toHaveLength(0);
+    await userEvent.type(doc, "27.555.444");
+    await userEvent.click(within(dialog).getByRole("button", { name: "Borrar los datos" }));
+    await waitFor(() => expect(doc).toHaveAccessibleDescription("Ese DNI no es el de esta solicitud."));
+    expect(dialog).toHaveAttribute("open");
+    await userEvent.clear(doc);
+    await userEvent.type(doc, "30.123.950");
+    await userEvent.click(within(dialog).getByRole("button", { name: "Borrar los datos" }));
+    expect(await screen.findByText("Se borraron los datos del solicitante de 2 solicitudes.")).toBeInTheDocument();
+    expect(dialog).not.toHaveAttribute("open");
+    expect(calls.filter((c) => c.path.endsWith("/erase")).map((c) => c.body)).toEqual([{ document_number: "27555444" }, { document_number: "30123950" }]);
+  });
+
   it("asks before deleting, and offers to undo", async () => {
     const { calls } = adminApi();
     renderAt("/admin/requests/7");

@@ -59,7 +59,7 @@ export function RequestsTable({ page }: { page: ListPage }) {
               {/* User text is rendered as text by React, never as HTML. */}
               <td className="name">
                 {label("name")}
-                <span>{r.full_name}</span>
+                <span>{r.erased_at ? t("erased") : r.full_name}</span>
               </td>
               <td className="nowrap tnum">
                 {label("document")}
