@@ -71,6 +71,9 @@ type config struct {
 
 	RetryBase, RetryMax time.Duration
 	WorkerConcurrency   int
+	// RetentionDays: how long a request keeps its applicant's personal data
+	// after its decision (docs/privacy.md).
+	RetentionDays int
 
 	DrainDelay      time.Duration
 	ShutdownTimeout time.Duration
@@ -214,6 +217,7 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 		RetryBase:            e.duration("WORKER_RETRY_BASE", worker.Defaults.RetryBase),
 		RetryMax:             e.duration("WORKER_RETRY_MAX", worker.Defaults.RetryMax),
 		WorkerConcurrency:    e.integer("WORKER_CONCURRENCY", worker.Defaults.Concurrency, 1, 1000),
+		RetentionDays:        e.integer("RETENTION_DAYS", int(worker.Defaults.Retention/(24*time.Hour)), 1, 36500),
 		DrainDelay:           e.duration("SHUTDOWN_DRAIN_DELAY", 2*time.Second),
 		ShutdownTimeout:      e.duration("SHUTDOWN_TIMEOUT", 7*time.Second),
 	}

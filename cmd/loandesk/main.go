@@ -327,7 +327,8 @@ func work(ctx context.Context, getenv func(string) string, stdout io.Writer) err
 	defer d.close()
 	w := &worker.Worker{
 		Desk: d.desk, Queue: d.db, Log: d.log, Metrics: d.metrics,
-		Config: worker.Config{Concurrency: d.cfg.WorkerConcurrency, RetryBase: d.cfg.RetryBase, RetryMax: d.cfg.RetryMax},
+		Config: worker.Config{Concurrency: d.cfg.WorkerConcurrency, RetryBase: d.cfg.RetryBase, RetryMax: d.cfg.RetryMax,
+			Retention: time.Duration(d.cfg.RetentionDays) * 24 * time.Hour},
 	}
 	// A small HTTP server for the healthcheck and Prometheus.
 	mux := http.NewServeMux()

@@ -1070,6 +1070,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"SCORING_URL", "scoring:7001", "SCORING_URL"},
 		{"DECISION_TIMEOUT", "soon", "DECISION_TIMEOUT"},
 		{"EXTERNAL_RETRIES", "-1", "EXTERNAL_RETRIES"},
+		{"RETENTION_DAYS", "0", "RETENTION_DAYS"},
 		{"APP_ENV", "staging", "APP_ENV"},
 		{"LOG_LEVEL", "loud", "LOG_LEVEL"},
 		{"SESSION_KEY", "insecure-dev-session-key-change-me-0123456789abc", "SESSION_KEY"},

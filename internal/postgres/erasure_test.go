@@ -153,3 +153,32 @@ func scan(t *testing.T, pool *pgxpool.Pool, needles []string) []string {
 	}
 	return found
 }
+
+// The retention's batch: oldest first by decision, or by filing for a
+// request never decided; a request within it, or erased already, is left.
+func TestEraseExpiredTakesTheOldestFirst(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	now := time.Now().UTC()
+	undecided, _, _ := db.CreateLoan(ctx, newLoan("expired-undecided", "Nunca Decidida", "30222111", now.AddDate(-2, 0, 0)))
+	decided := newLoan("expired-decided", "Decidida Vieja", "30222333", now.AddDate(-3, 0, 0))
+	decidedAt := now.AddDate(-1, -1, 0)
+	decided.Status, decided.Reason, decided.DecidedAt = domain.StatusRejected, domain.ReasonScore, &decidedAt
+	old, _, _ := db.CreateLoan(ctx, decided)
+	recent, _, _ := db.CreateLoan(ctx, newLoan("recent-request", "Reciente Intacta", "30222444", now))
+	cutoff := now.AddDate(-1, 0, 0)
+	for i, want := range []int64{undecided.ID, old.ID} {
+		n, err := db.EraseExpired(ctx, cutoff, 1)
+		if err != nil || n != 1 {
+			t.Fatalf("batch %d: %d %v", i, n, err)
+		}
+		if l, _ := db.LoanByID(ctx, want); l.ErasedAt == nil || l.FullName != "" {
+			t.Fatalf("batch %d did not erase request %d (the oldest left): %+v", i, want, l)
+		}
+	}
+	if n, err := db.EraseExpired(ctx, cutoff, 10); n != 0 || err != nil {
+		t.Fatalf("nothing left past the retention, yet %d erased (%v)", n, err)
+	}
+	if l, _ := db.LoanByID(ctx, recent.ID); l.ErasedAt != nil || l.FullName != "Reciente Intacta" {
+		t.Fatalf("a recent request: %+v", l)
+	}
+}

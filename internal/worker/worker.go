@@ -35,6 +35,9 @@ type Queue interface {
 	// FoldCounts compacts the daily counts of past days (housekeeping
 	// that needs no leader: folding twice at once is safe).
 	FoldCounts(ctx context.Context) (int64, error)
+	// EraseExpired erases the applicant's data of up to limit requests
+	// decided (or filed, if never decided) before before.
+	EraseExpired(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // Config tunes a worker; zero fields take the defaults below.
@@ -53,6 +56,12 @@ type Config struct {
 	DepthEvery, StallAfter time.Duration
 	// FoldEvery is how often the daily counts of past days are compacted.
 	FoldEvery time.Duration
+	// Retention is how long a request keeps its applicant's name, email
+	// and document number after its decision (or its filing, if never
+	// decided); every RetentionEvery the worker erases those past it, in
+	// batches of RetentionBatch, at most RetentionBatches a turn.
+	Retention, RetentionEvery        time.Duration
+	RetentionBatch, RetentionBatches int
 }
 
 // Defaults for Config.
@@ -60,6 +69,7 @@ var Defaults = Config{
 	Concurrency: 20, RetryBase: 2 * time.Second, RetryMax: time.Minute,
 	JobTimeout: 15 * time.Second, RescueAfter: 30 * time.Second, StopTimeout: 5 * time.Second,
 	DepthEvery: 5 * time.Second, StallAfter: 2 * time.Minute, FoldEvery: 10 * time.Minute,
+	Retention: 365 * 24 * time.Hour, RetentionEvery: time.Hour, RetentionBatch: 500, RetentionBatches: 20,
 }
 
 func (c Config) withDefaults() Config {
@@ -79,6 +89,14 @@ func (c Config) withDefaults() Config {
 	or(&c.DepthEvery, Defaults.DepthEvery)
 	or(&c.StallAfter, Defaults.StallAfter)
 	or(&c.FoldEvery, Defaults.FoldEvery)
+	or(&c.Retention, Defaults.Retention)
+	or(&c.RetentionEvery, Defaults.RetentionEvery)
+	if c.RetentionBatch <= 0 {
+		c.RetentionBatch = Defaults.RetentionBatch
+	}
+	if c.RetentionBatches <= 0 {
+		c.RetentionBatches = Defaults.RetentionBatches
+	}
 	c.RescueAfter = max(c.RescueAfter, c.JobTimeout+domain.SaveTimeout+5*time.Second)
 	return c
 }
@@ -147,10 +165,13 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.Log.InfoContext(ctx, "working decision jobs", "concurrency", c.Concurrency)
 	w.reportDepth(ctx)
 	w.foldCounts(ctx)
+	w.eraseExpired(ctx, c)
 	tick := time.NewTicker(c.DepthEvery)
 	defer tick.Stop()
 	fold := time.NewTicker(c.FoldEvery)
 	defer fold.Stop()
+	retention := time.NewTicker(c.RetentionEvery)
+	defer retention.Stop()
 	done := ctx.Done()
 	for {
 		select {
@@ -158,6 +179,8 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.reportDepth(ctx)
 		case <-fold.C:
 			w.foldCounts(ctx)
+		case <-retention.C:
+			w.eraseExpired(ctx, c)
 		case err := <-queued:
 			if ctx.Err() == nil {
 				return fmt.Errorf("the queue stopped by itself: %w", err)
@@ -174,6 +197,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			done = nil
 			tick.Stop()
 			fold.Stop()
+			retention.Stop()
 		}
 	}
 }
@@ -189,6 +213,31 @@ func (w *Worker) foldCounts(ctx context.Context) {
 	}
 	if n > 0 {
 		w.Log.InfoContext(ctx, "folded the daily counts of past days", "rows_written", n)
+	}
+}
+
+// eraseExpired erases the applicant's data of requests past the retention,
+// batch after batch until one comes back short, at most RetentionBatches a
+// turn (the rest waits for the next); a failure waits for the next turn.
+// Two replicas at it at once skip each other's rows.
+func (w *Worker) eraseExpired(ctx context.Context, c Config) {
+	total := 0
+	for range c.RetentionBatches {
+		n, err := w.Queue.EraseExpired(ctx, time.Now().Add(-c.Retention), c.RetentionBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.Log.WarnContext(ctx, "erasing the personal data past its retention", "err", err)
+			}
+			break
+		}
+		total += n
+		if n < c.RetentionBatch {
+			break
+		}
+	}
+	if total > 0 {
+		w.Log.InfoContext(ctx, "erased the personal data of requests past their retention", "requests", total,
+			"retention", c.Retention.String())
 	}
 }
 

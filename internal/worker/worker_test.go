@@ -392,3 +392,45 @@ func sameReceipt(a, b domain.Receipt) bool {
 		a.CreatedAt.Equal(b.CreatedAt) && (a.DecidedAt == nil) == (b.DecidedAt == nil) &&
 		(a.DecidedAt == nil || a.DecidedAt.Equal(*b.DecidedAt))
 }
+
+// The retention: a request decided longer ago than Retention loses its
+// applicant's data when the worker starts (and every RetentionEvery), in
+// batches until one comes back short; a recent one keeps it.
+func TestTheWorkerErasesWhatIsPastItsRetention(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	file := func(key, doc string, decided time.Time) int64 {
+		l := &domain.LoanRequest{TrackingCode: domain.NewTrackingCode(), Application: app(doc), Status: domain.StatusApproved,
+			Reason: domain.ReasonScore, IdempotencyKey: key, CreatedAt: decided, UpdatedAt: decided, DecidedAt: &decided, DecidedBy: "system"}
+		l.Fingerprint = l.Application.Fingerprint()
+		saved, _, err := r.db.CreateLoan(ctx, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return saved.ID
+	}
+	old := []int64{file("retention-old-1", "30111222", time.Now().AddDate(0, 0, -40)), file("retention-old-2", "30111333", time.Now().AddDate(0, 0, -31)),
+		file("retention-old-3", "30111444", time.Now().AddDate(0, 0, -35))}
+	recent := file("retention-new-1", "30111555", time.Now().AddDate(0, 0, -29))
+	w := r.worker()
+	w.Config.Retention, w.Config.RetentionBatch = 30*24*time.Hour, 2
+	runWorker(t, w)
+	eventually(t, "the requests past the retention to be erased", func() (bool, string) {
+		for _, id := range old {
+			if l, err := r.db.LoanByID(ctx, id); err != nil || l.ErasedAt == nil {
+				return false, fmt.Sprintf("request %d: %+v %v", id, l, err)
+			}
+		}
+		return true, ""
+	})
+	if l, _ := r.db.LoanByID(ctx, recent); l.ErasedAt != nil || l.DocumentNumber != "30111555" {
+		t.Fatalf("a request within the retention: %+v", l)
+	}
+	if l, _ := r.db.LoanByID(ctx, old[0]); l.FullName != "" || l.Status != domain.StatusApproved {
+		t.Fatalf("an erased request: %+v, want its name gone and its decision kept", l)
+	}
+	trail, _ := r.db.AuditTrail(ctx, old[1])
+	if last := trail[len(trail)-1]; last.Action != domain.ActionErase || last.Actor != domain.System.Name {
+		t.Fatalf("the trail ends %+v", last)
+	}
+}
