@@ -70,6 +70,7 @@ func (r *recorder) send() sent {
 
 // note records one attempt; any answer but the expected one is a failure.
 func (r *recorder) note(s sent, kind string, status int, err error, ok bool) {
+	s.phase, s.phaseBegin = r.phases.Blame(s.phase, s.phaseBegin, ok)
 	r.tally.Add(s.phase, s.phaseBegin, s.at, "", ok)
 	if kind == "file" {
 		r.tally.Key(s.phase, s.at, ok) // pages from the edge succeed through a database outage

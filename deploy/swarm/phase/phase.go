@@ -1,7 +1,8 @@
 // Package phase gives a rehearsal's verdict in Go: the prober and the loader
 // tally every request under the phase it was sent in (a name the rehearsal
-// script writes to a file: "b", "node3-down"), print one line per phase, and
-// fail on the rules they were given. The shell only names the phases; no awk
+// script writes to a file: "b", "node3-down"; a failure that ends in a later
+// phase, under that one: Blame), print one line per phase, and fail on the
+// rules they were given. The shell only names the phases; no awk
 // over a CSV decides anything.
 //
 // A phase named with a trailing "~" ("one-node-down~") begins when the
@@ -67,6 +68,19 @@ func (t *Tracker) Poll() {
 	if name != t.name {
 		t.name, t.since = name, t.now()
 	}
+}
+
+// Blame is the phase a request sent in phase (begun at begin) is counted
+// in once it ended: its own, unless it failed after the file named a later
+// phase. A request in flight when the script injects a fault (it names the
+// phase, then kills the node) fails by that fault, so the fault's phase
+// answers for it; one that succeeds, or fails before, stays where it was
+// sent.
+func (t *Tracker) Blame(phase string, begin time.Time, ok bool) (string, time.Time) {
+	if ok {
+		return phase, begin
+	}
+	return t.Current()
 }
 
 // Current is the phase now and when it began.

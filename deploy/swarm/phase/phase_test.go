@@ -199,3 +199,28 @@ func TestARecoveringPhaseBeginsOnceKeyRequestsSucceedInARow(t *testing.T) {
 		t.Fatalf("a phase that never recovered: %q", got)
 	}
 }
+
+// A request in flight when the script names the next phase (and then
+// injects its fault) is that phase's if it fails; if it succeeds, or the
+// phase did not change, it stays in the phase it was sent in.
+func TestAFailureInFlightWhenThePhaseChangesIsTheNextPhases(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "phase")
+	if err := os.WriteFile(file, []byte("c-done\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr := NewTracker(file)
+	sentIn, begin := tr.Current()
+	if p, _ := tr.Blame(sentIn, begin, false); p != "c-done" {
+		t.Fatalf("a failure within its phase is blamed on %q", p)
+	}
+	if err := os.WriteFile(file, []byte("primary-down\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr.Poll()
+	if p, b := tr.Blame(sentIn, begin, false); p != "primary-down" || !b.After(begin) && !b.Equal(begin) {
+		t.Fatalf("a failure in flight across the change is blamed on %q (begun %v)", p, b)
+	}
+	if p, b := tr.Blame(sentIn, begin, true); p != "c-done" || !b.Equal(begin) {
+		t.Fatalf("a success across the change is counted in %q", p)
+	}
+}
