@@ -48,7 +48,7 @@ export function setCsrfToken(token: string): void {
   csrfToken = token;
 }
 
-async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, again = false): Promise<T> {
   const h: Record<string, string> = { Accept: "application/json", ...headers };
   if (body !== undefined) h["Content-Type"] = "application/json";
   if (method !== "GET" && path.startsWith("/api/v1/admin/") && csrfToken) h["X-CSRF-Token"] = csrfToken;
@@ -70,6 +70,18 @@ async function call<T>(method: string, path: string, body?: unknown, headers: Re
     data = text ? JSON.parse(text) : undefined;
   } catch {
     data = undefined;
+  }
+  // A password changed in another tab gave this browser a new session and
+  // CSRF token: read the session's token and send this once more (the 403
+  // came before the server did anything). Only when the token is new: a
+  // request the server refuses for another reason is refused again.
+  const problem = data as Problem | undefined;
+  if (resp.status === 403 && !again && method !== "GET" && path.startsWith("/api/v1/admin/") && problem?.code === "forbidden") {
+    const s = await call<Session>("GET", "/api/v1/admin/session").catch(() => null);
+    if (s && s.csrf_token !== csrfToken) {
+      csrfToken = s.csrf_token;
+      return call<T>(method, path, body, headers, true);
+    }
   }
   if (!resp.ok) {
     const seconds = Number(resp.headers.get("Retry-After"));
