@@ -461,9 +461,15 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (Session, error) 
 		return Session{}, err
 	case s.Epoch != admin.SessionEpoch:
 		_ = a.Sessions.DeleteSession(ctx, token)
-		return Session{}, Errorf(EUNAUTHORIZED, "your password was changed; log in with the new one")
+		return Session{}, errPasswordChanged()
 	}
 	return s, nil
+}
+
+// errPasswordChanged ends a session whose account's password changed since
+// it was opened (its epoch is behind), or that changed it but got no new one.
+func errPasswordChanged() error {
+	return Errorf(EUNAUTHORIZED, "your password was changed; log in with the new one")
 }
 
 // PasswordChange is an admin's request, from a session, to change their
@@ -504,7 +510,7 @@ func (a *Auth) ChangePassword(ctx context.Context, in PasswordChange) (LoggedIn,
 		return LoggedIn{}, err
 	}
 	if admin.SessionEpoch != in.Session.Epoch {
-		return LoggedIn{}, Errorf(EUNAUTHORIZED, "your password was changed; log in with the new one")
+		return LoggedIn{}, errPasswordChanged()
 	}
 	match, err := a.verify(ctx, admin.PasswordHash, in.Current)
 	if err != nil {
@@ -533,7 +539,7 @@ func (a *Auth) ChangePassword(ctx context.Context, in PasswordChange) (LoggedIn,
 	t, err := a.Sessions.CreateSession(ctx, s, a.SessionTTL)
 	if err != nil {
 		// The password is changed all the same: the way on is to log in.
-		return LoggedIn{}, Errorf(EUNAUTHORIZED, "your password was changed; log in with the new one")
+		return LoggedIn{}, errPasswordChanged()
 	}
 	return LoggedIn{Token: t, Session: s}, nil
 }
