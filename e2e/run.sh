@@ -27,8 +27,8 @@ dc up --wait
 echo "e2e: stack healthy $(( $(date +%s) - start )) s after 'docker compose up' (images built)"
 bash e2e/check-containers.sh
 
-# The README's command for a reviewer's own account; @main logs in with the password it printed.
-export REVIEWER_PASSWORD; REVIEWER_PASSWORD=$(dc exec -T api loandesk admin add e2e-reviewer@example.com | tail -n 1)
+# The README's command for reviewers' own accounts; @main logs in with the passwords it printed.
+export REVIEWER_PASSWORD MFA_PASSWORD; REVIEWER_PASSWORD=$(dc exec -T api loandesk admin add e2e-reviewer@example.com | tail -n 1); MFA_PASSWORD=$(dc exec -T api loandesk admin add e2e-mfa@example.com | tail -n 1)
 phase() { echo "e2e: phase $1"; dc --profile test run --rm e2e --grep "@$1"; }
 phase main
 dc stop scoring

@@ -17,7 +17,7 @@ import (
 	"github.com/loandesk/loandesk/internal/valkey"
 )
 
-const adminUsage = `usage: loandesk admin add [--password-stdin] EMAIL | disable EMAIL | enable EMAIL | unlock EMAIL | list | events [--limit N] [EMAIL]
+const adminUsage = `usage: loandesk admin add [--password-stdin] EMAIL | disable EMAIL | enable EMAIL | unlock EMAIL | reset-mfa EMAIL | list | events [--limit N] [EMAIL]
 
   add       creates an account; its password is read from the first line of
             stdin (--password-stdin) or made and printed once
@@ -25,7 +25,10 @@ const adminUsage = `usage: loandesk admin add [--password-stdin] EMAIL | disable
   enable    lets a disabled account log in again
   unlock    gives the account its login budget for unknown browsers back (guesses
             spent it, and its admin has no browser it knows yet)
-  list      every account and whether it is disabled
+  reset-mfa removes the account's two-step login (TOTP and recovery codes), for an
+            admin who lost both, and ends its sessions; they set it up again at
+            their next login
+  list      every account, whether it has two-step login, whether it is disabled
   events    the security log, newest first: logins and account changes, of one
             account or of all (an email that is no account's, and the caller's
             address, appear as pseudonyms)
@@ -51,7 +54,7 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w\n%s", err, adminUsage)
 	}
-	wantArgs := map[string]int{"add": 1, "disable": 1, "enable": 1, "unlock": 1, "list": 0}
+	wantArgs := map[string]int{"add": 1, "disable": 1, "enable": 1, "unlock": 1, "reset-mfa": 1, "list": 0}
 	n, known := wantArgs[args[0]]
 	if args[0] == "events" {
 		n, known = min(fs.NArg(), 1), limit >= 1 && limit <= 1000
@@ -104,6 +107,13 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 		}
 		_, err = fmt.Fprintf(stdout, "%s %sd\n", a.Email, args[0])
 		return err
+	case "reset-mfa":
+		a, err := accounts.ResetMFA(ctx, fs.Arg(0))
+		if err != nil {
+			return explain(err)
+		}
+		_, err = fmt.Fprintf(stdout, "%s: two-step login reset, sessions ended\n", a.Email)
+		return err
 	case "unlock":
 		limits, err := valkey.Dial(cfg.LimitsURL, cfg.LimitsPass, []byte(cfg.SessionKey))
 		if err != nil {
@@ -147,13 +157,16 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 			return explain(err)
 		}
 		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "EMAIL\tCREATED\tDISABLED")
+		fmt.Fprintln(w, "EMAIL\tCREATED\tTOTP\tDISABLED")
 		for _, a := range all {
-			disabled := "-"
+			disabled, totp := "-", "-"
 			if a.DisabledAt != nil {
 				disabled = a.DisabledAt.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\n", a.Email, a.CreatedAt.UTC().Format(time.RFC3339), disabled)
+			if a.MFAEnrolledAt != nil {
+				totp = a.MFAEnrolledAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", a.Email, a.CreatedAt.UTC().Format(time.RFC3339), totp, disabled)
 		}
 		return w.Flush()
 	}

@@ -51,10 +51,13 @@ type config struct {
 	ScoringURL  string
 	IdentityURL string
 
-	SessionKey     string
-	AdminEmail     string
-	AdminPassword  string
-	SessionTTL     time.Duration
+	SessionKey    string
+	AdminEmail    string
+	AdminPassword string
+	SessionTTL    time.Duration
+	// MFARequired: every admin sets up TOTP before using the desk
+	// (MFA_REQUIRED; default true outside development).
+	MFARequired    bool
 	CookieSecure   bool
 	ClientIPHeader string
 	TrustedProxies *clientaddr.Proxies
@@ -226,6 +229,10 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 	}
 	dev := c.Env == "development"
 	c.CookieSecure = e.boolean("COOKIE_SECURE", !dev)
+	c.MFARequired = e.boolean("MFA_REQUIRED", !dev)
+	if !dev && !c.MFARequired {
+		e.fail("MFA_REQUIRED", "must be true outside APP_ENV=development: the desk shows applicants' personal data")
+	}
 	if !obs.ParseLevel(c.LogLevel) {
 		e.fail("LOG_LEVEL", "%q must be debug, info, warn or error", c.LogLevel)
 	}

@@ -278,13 +278,14 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		Admins: d.db, Sessions: vk, Limiter: limiter, SessionTTL: cfg.SessionTTL, Limits: domain.DefaultLoginLimits,
 		HashSlots: domain.DefaultHashSlots, HashWait: domain.DefaultHashWait,
 		DeviceKey: derivedKey(cfg.SessionKey, "loandesk device cookies"),
-		Refused:   func(limit string) { d.metrics.LoginRefused.WithLabelValues(limit).Inc() },
-		Log:       d.db, PseudonymKey: derivedKey(cfg.SessionKey, "loandesk security log"),
+		MFA:       d.db, MFAKey: derivedKey(cfg.SessionKey, "loandesk mfa secrets"), MFARequired: cfg.MFARequired,
+		Refused: func(limit string) { d.metrics.LoginRefused.WithLabelValues(limit).Inc() },
+		Log:     d.db, PseudonymKey: derivedKey(cfg.SessionKey, "loandesk security log"),
 		FailuresLogged: domain.DefaultFailuresLogged, Unlogged: d.metrics.Unlogged.Inc,
 	}
 	// Every limit's series exists from the start, at 0, so an alert on its
 	// rate sees the first refusal.
-	for _, l := range []string{domain.LimitAddress, domain.LimitAccountAddress, domain.LimitAccount, domain.LimitDevice, domain.LimitPassword} {
+	for _, l := range []string{domain.LimitAddress, domain.LimitAccountAddress, domain.LimitAccount, domain.LimitDevice, domain.LimitPassword, domain.LimitMFA} {
 		d.metrics.LoginRefused.WithLabelValues(l)
 	}
 	go cfg.TrustedProxies.Watch(ctx, 5*time.Second, d.log)
@@ -363,8 +364,9 @@ func work(ctx context.Context, getenv func(string) string, stdout io.Writer) err
 }
 
 // derivedKey derives a key for one use from SESSION_KEY, so that one
-// secret serves the sessions, the device cookies and the security log's
-// pseudonyms, and no value made for one passes for another's.
+// secret serves the sessions, the device cookies, the security log's
+// pseudonyms and the sealing of TOTP secrets (rotating it means every
+// admin's `loandesk admin reset-mfa`), and no value made for one passes for another's.
 func derivedKey(sessionKey, use string) []byte {
 	m := hmac.New(sha256.New, []byte(sessionKey))
 	m.Write([]byte(use))

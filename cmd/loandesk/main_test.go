@@ -21,6 +21,7 @@ import (
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/loandesk/loandesk/api"
 	"github.com/loandesk/loandesk/internal/domain"
@@ -750,7 +751,7 @@ func TestOperatorsManageNamedAdmins(t *testing.T) {
 	rocio.expectProblem(rocio.do("POST", "/api/v1/admin/session", `{"email":"rocio@example.com","password":"`+lines[1]+`"}`), 401, "unauthorized", "rocio's login, disabled")
 	juan.expect(juan.do("GET", "/api/v1/admin/requests", ""), 200, "juan, not disabled")
 	out, err = admin("", "list")
-	if err != nil || !regexp.MustCompile(`(?m)^EMAIL +CREATED +DISABLED\n(admin@example\.com +\S+ +-\n)(juan@example\.com +\S+ +-\n)rocio@example\.com +\S+ +20\d\d-\S+\n$`).MatchString(out) {
+	if err != nil || !regexp.MustCompile(`(?m)^EMAIL +CREATED +TOTP +DISABLED\n(admin@example\.com +\S+ +- +-\n)(juan@example\.com +\S+ +- +-\n)rocio@example\.com +\S+ +- +20\d\d-\S+\n$`).MatchString(out) {
 		t.Fatalf("admin list = %q, %v", out, err)
 	}
 	if _, err := admin("", "enable", "rocio@example.com"); err != nil {
@@ -804,6 +805,97 @@ func TestOperatorsManageNamedAdmins(t *testing.T) {
 // An admin changes their password in the desk: the current one is checked,
 // every other session of the account ends at once, this browser goes on
 // under a new session, and the log says so.
+// TOTP where it is required (production's default): the password opens
+// only the enrolment, the app's first code turns it on and hands out ten
+// recovery codes; the next login asks for a code; a recovery code works
+// once; an operator's reset-mfa ends it all, and the admin enrols again.
+func TestTOTPOverHTTPWhereItIsRequired(t *testing.T) {
+	vars := baseVars(t)
+	vars["MFA_REQUIRED"] = "true"
+	a := startApp(t, vars)
+	if _, err := adminCommand(vars, "first-password-long\n", "add", "--password-stdin", "eva@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	// A browser: a new one, or (jar) one that finished a login before.
+	browser := func(stage string, jar ...http.CookieJar) (*app, string) {
+		b := *a
+		b.client = &http.Client{Timeout: 10 * time.Second}
+		if b.client.Jar, _ = cookiejar.New(nil); len(jar) > 0 {
+			b.client.Jar = jar[0]
+		}
+		r := b.do("POST", "/api/v1/admin/session", `{"email":"eva@example.com","password":"first-password-long"}`)
+		b.expect(r, 200, "eva's password")
+		if got := r.json(t)["mfa"]; got != stage {
+			t.Fatalf("after the password: mfa %v, want %s", got, stage)
+		}
+		if strings.Contains(strings.Join(r.header.Values("Set-Cookie"), "\n"), "loandesk_device") {
+			t.Fatal("a device cookie before the second step")
+		}
+		b.expectProblem(b.do("GET", "/api/v1/admin/requests", ""), 401, "unauthorized", "the desk before the second step")
+		return &b, r.json(t)["csrf_token"].(string)
+	}
+	enrol := func() (secret string, codes []any) {
+		b, csrf := browser("enrol")
+		r := b.do("POST", "/api/v1/admin/mfa/enrolment", "", "X-CSRF-Token", csrf)
+		b.expect(r, 200, "the enrolment")
+		e := r.json(t)
+		secret = e["secret"].(string)
+		if !strings.HasPrefix(e["qr_code"].(string), "data:image/png;base64,") {
+			t.Fatalf("enrolment %v", e)
+		}
+		c, _ := totp.GenerateCode(secret, time.Now())
+		r = b.do("POST", "/api/v1/admin/mfa/enrolment/confirm", `{"code":"`+c+`"}`, "X-CSRF-Token", csrf)
+		b.expect(r, 200, "the confirmation")
+		v := r.json(t)
+		if v["mfa"] != "done" || v["mfa_enrolled"] != true || len(v["recovery_codes"].([]any)) != 10 {
+			t.Fatalf("confirmed: %v", v)
+		}
+		b.expect(b.do("GET", "/api/v1/admin/requests", ""), 200, "the desk after the enrolment")
+		return secret, v["recovery_codes"].([]any)
+	}
+	secret, codes := enrol()
+	b, csrf := browser("verify")
+	b.expectProblem(b.do("POST", "/api/v1/admin/mfa/verify", `{"code":"000000"}`, "X-CSRF-Token", csrf), 400, "invalid", "a wrong code")
+	// A code is good once: the enrolment's step is spent, so the next
+	// step's code (within the one step of skew) logs in.
+	c, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
+	r := b.do("POST", "/api/v1/admin/mfa/verify", `{"code":"`+c+`"}`, "X-CSRF-Token", csrf)
+	b.expect(r, 200, "the next step's code")
+	if !strings.Contains(strings.Join(r.header.Values("Set-Cookie"), "\n"), "loandesk_device") {
+		t.Fatal("no device cookie after a whole login")
+	}
+	b.expect(b.do("GET", "/api/v1/admin/requests", ""), 200, "the desk after the code")
+	// Wrong codes from new browsers spend the account's 5 tries in 15
+	// minutes; this browser has its own now.
+	known := b.client.Jar
+	replay, csrfR := browser("verify", known)
+	replay.expectProblem(replay.do("POST", "/api/v1/admin/mfa/verify", `{"code":"`+c+`"}`, "X-CSRF-Token", csrfR), 400, "invalid", "a code used once, again")
+	r1, csrf1 := browser("verify", known)
+	r = r1.do("POST", "/api/v1/admin/mfa/verify", `{"code":"`+strings.ToUpper(codes[0].(string))+`"}`, "X-CSRF-Token", csrf1)
+	r1.expect(r, 200, "a recovery code")
+	if left := r.json(t)["recovery_codes_left"]; left != 9.0 {
+		t.Fatalf("recovery codes left: %v", left)
+	}
+	r2, csrf2 := browser("verify", known)
+	r2.expectProblem(r2.do("POST", "/api/v1/admin/mfa/verify", `{"code":"`+codes[0].(string)+`"}`, "X-CSRF-Token", csrf2), 400, "invalid", "a recovery code again")
+
+	if _, err := adminCommand(vars, "", "reset-mfa", "eva@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	r1.expectProblem(r1.do("GET", "/api/v1/admin/requests", ""), 401, "unauthorized", "a session from before the reset")
+	enrol()
+	out, err := adminCommand(vars, "", "events", "--limit", "20", "eva@example.com")
+	story := eventKinds(out)
+	for _, k := range []string{"mfa_enrolled", "mfa_failed", "mfa_recovery_used", "mfa_reset", "login_ok"} {
+		if err != nil || !slices.Contains(story, k) {
+			t.Fatalf("admin events eva = %q %v; want %s in it", out, err, k)
+		}
+	}
+	if list, _ := adminCommand(vars, "", "list"); !strings.Contains(list, "TOTP") {
+		t.Fatalf("admin list = %q", list)
+	}
+}
+
 func TestAnAdminsNewPasswordEndsTheirOtherSessions(t *testing.T) {
 	vars := baseVars(t)
 	a := startApp(t, vars)

@@ -16,6 +16,9 @@ type AccountStore interface {
 	// SetAdminDisabled errors: ENOTFOUND.
 	SetAdminDisabled(ctx context.Context, email string, disabled bool) (*Admin, error)
 	ListAdmins(ctx context.Context) ([]Admin, error)
+	// ResetMFA removes the account's TOTP and recovery codes and ends its
+	// sessions (EventMFAReset). Errors: ENOTFOUND.
+	ResetMFA(ctx context.Context, email string) (*Admin, error)
 }
 
 // Accounts are the operators' actions on admin accounts.
@@ -61,6 +64,17 @@ func (a Accounts) setDisabled(ctx context.Context, email string, disabled bool) 
 		return nil, err
 	}
 	return a.Store.SetAdminDisabled(ctx, email, disabled)
+}
+
+// ResetMFA is for an admin who lost their authenticator and their recovery
+// codes: their TOTP goes, their sessions end, and they set it up again at
+// their next login (where it is required). Errors: EINVALID, ENOTFOUND.
+func (a Accounts) ResetMFA(ctx context.Context, email string) (*Admin, error) {
+	email, err := adminEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	return a.Store.ResetMFA(ctx, email)
 }
 
 // List returns every account.

@@ -31,6 +31,10 @@ type Admin struct {
 	// SessionEpoch moves on when the password changes: sessions opened in
 	// an earlier epoch end.
 	SessionEpoch int64
+	// MFASecret is the TOTP secret, sealed (Auth.sealMFA): confirmed when
+	// MFAEnrolledAt is set, waiting for its first code otherwise.
+	MFASecret     []byte
+	MFAEnrolledAt *time.Time
 }
 
 // Session is a logged-in admin. The CSRF token must accompany every
@@ -42,6 +46,15 @@ type Session struct {
 	CreatedAt time.Time `json:"created_at"`
 	// Epoch is the account's SessionEpoch when the session was opened.
 	Epoch int64 `json:"epoch"`
+	// MFA is the login's second step still to do (MFAVerify, MFAEnrol), or
+	// "" for a full session.
+	MFA string `json:"mfa,omitempty"`
+	// Device is the known device a step's login came from (base64), for
+	// the step's limits and the device cookie that follows it.
+	Device string `json:"device,omitempty"`
+	// TOTP says the account had TOTP when the session opened (enabling or
+	// resetting it moves the epoch on, so it stays true for the session).
+	TOTP bool `json:"totp,omitempty"`
 }
 
 // Actor returns the session's admin as an audit actor.
@@ -123,6 +136,9 @@ const (
 	// LimitPassword is a session's tries at its admin's current password
 	// (Auth.ChangePassword), under PerAccountAndAddress.
 	LimitPassword = "password"
+	// LimitMFA is a login's tries at its second step's code, under
+	// PerAccountAndAddress (per account, or per known device).
+	LimitMFA = "mfa"
 )
 
 // Password checks hold ~19 MiB each (argon2id): DefaultHashSlots of them at
@@ -163,7 +179,18 @@ type Auth struct {
 	FailuresLogged Rate
 	Unlogged       func()
 
-	// Clock, if set, replaces time.Now for the device cookies' age (tests).
+	// MFA keeps TOTP secrets and recovery codes, sealed and keyed with
+	// MFAKey (32 bytes, derived from the session key in production).
+	// With MFARequired an admin without TOTP sets it up before anything
+	// else; without it TOTP is each admin's choice (development).
+	MFA         MFAStore
+	MFAKey      []byte
+	MFARequired bool
+	// MFAStepTTL bounds a session waiting for its second step.
+	MFAStepTTL time.Duration
+
+	// Clock, if set, replaces time.Now for the device cookies' age and
+	// TOTP codes (tests).
 	Clock func() time.Time
 
 	slotsOnce sync.Once
@@ -274,6 +301,21 @@ func (a *Auth) Login(ctx context.Context, in LoginAttempt) (LoggedIn, error) {
 	if device != nil {
 		_ = a.Limiter.Reset(ctx, deviceKey)
 	}
+	if stage := a.stage(admin); stage != "" {
+		// The password is right; the session reaches only its second
+		// step, and the login is logged and its device cookie issued when
+		// that is done (finishStep).
+		s := Session{AdminID: admin.ID, Email: admin.Email, CSRFToken: RandomToken(), CreatedAt: a.now().UTC(),
+			Epoch: admin.SessionEpoch, MFA: stage}
+		if device != nil {
+			s.Device = base64.RawURLEncoding.EncodeToString(device)
+		}
+		t, err := a.Sessions.CreateSession(ctx, s, cmp.Or(a.MFAStepTTL, DefaultMFAStepTTL))
+		if err != nil {
+			return LoggedIn{}, err
+		}
+		return LoggedIn{Token: t, Session: s}, nil
+	}
 	token := a.issueDevice(email, device)
 	s := Session{AdminID: admin.ID, Email: admin.Email, CSRFToken: RandomToken(), CreatedAt: time.Now().UTC(), Epoch: admin.SessionEpoch}
 	t, err := a.Sessions.CreateSession(ctx, s, a.SessionTTL)
@@ -289,6 +331,17 @@ func (a *Auth) Login(ctx context.Context, in LoginAttempt) (LoggedIn, error) {
 		}
 	}
 	return LoggedIn{Token: t, Session: s, Device: token}, nil
+}
+
+// stage is the second step a login with admin's password has to take.
+func (a *Auth) stage(admin *Admin) string {
+	switch {
+	case admin.MFAEnrolledAt != nil:
+		return MFAVerify
+	case a.MFARequired:
+		return MFAEnrol
+	}
+	return ""
 }
 
 // logFailure records a failed login. One at an admin's account always is
@@ -497,6 +550,9 @@ func (a *Auth) ChangePassword(ctx context.Context, in PasswordChange) (LoggedIn,
 		return LoggedIn{}, &Error{Code: EINVALID, Message: "the new password is the current one",
 			Fields: map[string]string{"new_password": "is the current password"}}
 	}
+	if in.Session.MFA != "" {
+		return LoggedIn{}, Errorf(EFORBIDDEN, "finish logging in first")
+	}
 	id := in.Session.AdminID
 	ok, wait, err := a.Limiter.Allow(ctx, "password:"+strconv.FormatInt(id, 10), a.Limits.PerAccountAndAddress)
 	if err != nil {
@@ -535,7 +591,7 @@ func (a *Auth) ChangePassword(ctx context.Context, in PasswordChange) (LoggedIn,
 	}
 	// The old session ended with the epoch; best effort, it is refused anyway.
 	_ = a.Sessions.DeleteSession(context.WithoutCancel(ctx), in.Token)
-	s := Session{AdminID: id, Email: admin.Email, CSRFToken: RandomToken(), CreatedAt: a.now().UTC(), Epoch: epoch}
+	s := Session{AdminID: id, Email: admin.Email, CSRFToken: RandomToken(), CreatedAt: a.now().UTC(), Epoch: epoch, TOTP: in.Session.TOTP}
 	t, err := a.Sessions.CreateSession(ctx, s, a.SessionTTL)
 	if err != nil {
 		// The password is changed all the same: the way on is to log in.

@@ -429,8 +429,13 @@ func TestADisabledAdminIsOutAtOnce(t *testing.T) {
 }
 
 type accountsMock struct {
-	add func(ctx context.Context, email, hash string) (*domain.Admin, error)
-	set func(ctx context.Context, email string, disabled bool) (*domain.Admin, error)
+	add   func(ctx context.Context, email, hash string) (*domain.Admin, error)
+	set   func(ctx context.Context, email string, disabled bool) (*domain.Admin, error)
+	reset func(ctx context.Context, email string) (*domain.Admin, error)
+}
+
+func (m accountsMock) ResetMFA(ctx context.Context, email string) (*domain.Admin, error) {
+	return m.reset(ctx, email)
 }
 
 func (m accountsMock) AddAdmin(ctx context.Context, email, hash string) (*domain.Admin, error) {

@@ -31,6 +31,12 @@ const (
 	// An admin erased an applicant's personal data (RequestID: the request
 	// it was asked from; the log names no document number).
 	EventApplicantErased = "applicant_erased"
+	// An admin set up TOTP; gave a wrong code at a login's second step;
+	// logged in with a recovery code; an operator reset an admin's TOTP.
+	EventMFAEnrolled  = "mfa_enrolled"
+	EventMFAFailed    = "mfa_failed"
+	EventRecoveryUsed = "mfa_recovery_used"
+	EventMFAReset     = "mfa_reset"
 )
 
 // SecurityEvent is one line of the append-only security log: a login's

@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"cmp"
+	"context"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -36,9 +39,22 @@ func viewOf(l *domain.LoanRequest) loanView {
 		DeletedAt: l.DeletedAt, ErasedAt: l.ErasedAt}
 }
 
+// sessionView is a session as its browser sees it, with what a second
+// step of the login has to show once.
 type sessionView struct {
 	Email     string `json:"email"`
 	CSRFToken string `json:"csrf_token"`
+	// MFA is the login's step still to do: "verify", "enrol", or "done".
+	MFA         string `json:"mfa"`
+	MFAEnrolled bool   `json:"mfa_enrolled"`
+	// RecoveryCodes: after an enrolment, shown this once.
+	RecoveryCodes []string `json:"recovery_codes,omitempty"`
+	// RecoveryCodesLeft: after a login with a recovery code.
+	RecoveryCodesLeft *int `json:"recovery_codes_left,omitempty"`
+}
+
+func viewSession(s domain.Session) sessionView {
+	return sessionView{Email: s.Email, CSRFToken: s.CSRFToken, MFA: cmp.Or(s.MFA, "done"), MFAEnrolled: s.TOTP}
 }
 
 // deviceCookie marks a browser where an admin logged in before; a login
@@ -67,16 +83,74 @@ func handleLogin(cfg Config) http.Handler {
 			writeError(w, r, cfg.Log, err)
 			return
 		}
-		setSession(w, cfg, done.Token)
-		if done.Device != "" {
-			// Sent only to this endpoint: it names the browser to the login
-			// limits (domain.LoginLimits.PerDevice), nothing else.
-			http.SetCookie(w, &http.Cookie{
-				Name: deviceCookie, Value: done.Device, Path: "/api/v1/admin/session", MaxAge: int(deviceCookieAge.Seconds()),
-				HttpOnly: true, Secure: cfg.CookieSecure, SameSite: http.SameSiteStrictMode,
-			})
+		loggedIn(w, cfg, done)
+		writeJSON(w, http.StatusOK, viewSession(done.Session))
+	})
+}
+
+// loggedIn hands the browser its session cookie, and its device cookie
+// after a whole login.
+func loggedIn(w http.ResponseWriter, cfg Config, done domain.LoggedIn) {
+	setSession(w, cfg, done.Token)
+	if done.Device != "" {
+		// Sent only to the login: it names the browser to the login limits
+		// (domain.LoginLimits.PerDevice), nothing else.
+		http.SetCookie(w, &http.Cookie{
+			Name: deviceCookie, Value: done.Device, Path: "/api/v1/admin/session", MaxAge: int(deviceCookieAge.Seconds()),
+			HttpOnly: true, Secure: cfg.CookieSecure, SameSite: http.SameSiteStrictMode,
+		})
+	}
+}
+
+// handleMFAVerify is a login's second step: a TOTP or recovery code.
+func handleMFAVerify(cfg Config) http.Handler {
+	return handleStep(cfg, Auth.VerifyMFA)
+}
+
+// handleConfirmEnrolment turns TOTP on with the first code from the app;
+// the answer holds the recovery codes, shown this once.
+func handleConfirmEnrolment(cfg Config) http.Handler {
+	return handleStep(cfg, Auth.ConfirmEnrolment)
+}
+
+type stepFunc func(a Auth, ctx context.Context, token string, s domain.Session, code, client string) (domain.MFADone, error)
+
+func handleStep(cfg Config, step stepFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Code string `json:"code"`
 		}
-		writeJSON(w, http.StatusOK, sessionView{Email: done.Session.Email, CSRFToken: done.Session.CSRFToken})
+		if err := decode(w, r, &in); err != nil {
+			writeError(w, r, cfg.Log, err)
+			return
+		}
+		c, _ := r.Cookie(sessionCookie) // requireSession found it
+		done, err := step(cfg.Auth, r.Context(), c.Value, sessionFrom(r.Context()), in.Code, cfg.Client.Key(r))
+		if err != nil {
+			writeError(w, r, cfg.Log, err)
+			return
+		}
+		loggedIn(w, cfg, done.LoggedIn)
+		v := viewSession(done.Session)
+		v.RecoveryCodes, v.RecoveryCodesLeft = done.RecoveryCodes, done.RecoveryLeft
+		writeJSON(w, http.StatusOK, v)
+	})
+}
+
+// handleStartEnrolment makes a TOTP secret for the admin's app: the QR
+// code to scan, and the secret to type where a camera is no use.
+func handleStartEnrolment(cfg Config) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e, err := cfg.Auth.StartEnrolment(r.Context(), sessionFrom(r.Context()))
+		if err != nil {
+			writeError(w, r, cfg.Log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, struct {
+			Secret string `json:"secret"`
+			URL    string `json:"otpauth_url"`
+			QR     string `json:"qr_code"`
+		}{e.Secret, e.URL, "data:image/png;base64," + base64.StdEncoding.EncodeToString(e.QRPNG)})
 	})
 }
 
@@ -109,14 +183,13 @@ func handleChangePassword(cfg Config) http.Handler {
 			return
 		}
 		setSession(w, cfg, done.Token)
-		writeJSON(w, http.StatusOK, sessionView{Email: done.Session.Email, CSRFToken: done.Session.CSRFToken})
+		writeJSON(w, http.StatusOK, viewSession(done.Session))
 	})
 }
 
 func handleWhoAmI() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := sessionFrom(r.Context())
-		writeJSON(w, http.StatusOK, sessionView{Email: s.Email, CSRFToken: s.CSRFToken})
+		writeJSON(w, http.StatusOK, viewSession(sessionFrom(r.Context())))
 	})
 }
 

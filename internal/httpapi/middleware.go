@@ -136,6 +136,13 @@ func sessionFrom(ctx context.Context) domain.Session {
 // requireAdmin lets a request through only with a valid session cookie, and,
 // for state-changing methods, the session's CSRF token in X-CSRF-Token.
 func requireAdmin(auth Auth, log *slog.Logger) func(http.Handler) http.Handler {
+	return requireSession(auth, log, false)
+}
+
+// requireSession is requireAdmin that lets a session still at its login's
+// second step (domain.MFAVerify, MFAEnrol) through too, when step is true:
+// for the routes that step needs and nothing else.
+func requireSession(auth Auth, log *slog.Logger, step bool) func(http.Handler) http.Handler {
 	return func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var token string
@@ -145,6 +152,10 @@ func requireAdmin(auth Auth, log *slog.Logger) func(http.Handler) http.Handler {
 			s, err := auth.Authenticate(r.Context(), token)
 			if err != nil {
 				writeError(w, r, log, err)
+				return
+			}
+			if s.MFA != "" && !step {
+				writeError(w, r, log, domain.Errorf(domain.EUNAUTHORIZED, "finish logging in: give the code from your authentication app"))
 				return
 			}
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -23,6 +23,9 @@ type route struct {
 // (admin) and how often (limit).
 func routes(cfg Config, draining *atomic.Bool) []route {
 	admin := requireAdmin(cfg.Auth, cfg.Log)
+	// A login's second step reaches only these: who it is, logging out,
+	// and the step itself.
+	step := requireSession(cfg.Auth, cfg.Log, true)
 	perClient := func(name string) func(http.Handler) http.Handler {
 		return limit(cfg.Limiter, name, cfg.SubmitRate, cfg.Client, cfg.Log)
 	}
@@ -33,8 +36,11 @@ func routes(cfg Config, draining *atomic.Bool) []route {
 		// Login limits are per account and address (domain.LoginLimits),
 		// so they are applied where the account is known: in domain.Auth.
 		{"POST", "/api/v1/admin/session", handleLogin(cfg), false},
-		{"GET", "/api/v1/admin/session", admin(handleWhoAmI()), false},
-		{"DELETE", "/api/v1/admin/session", admin(handleLogout(cfg)), false},
+		{"GET", "/api/v1/admin/session", step(handleWhoAmI()), false},
+		{"DELETE", "/api/v1/admin/session", step(handleLogout(cfg)), false},
+		{"POST", "/api/v1/admin/mfa/verify", step(handleMFAVerify(cfg)), false},
+		{"POST", "/api/v1/admin/mfa/enrolment", step(handleStartEnrolment(cfg)), false},
+		{"POST", "/api/v1/admin/mfa/enrolment/confirm", step(handleConfirmEnrolment(cfg)), false},
 		{"POST", "/api/v1/admin/password", admin(handleChangePassword(cfg)), false},
 		{"GET", "/api/v1/admin/requests", admin(handleList(cfg.Desk, cfg.Log)), false},
 		{"GET", "/api/v1/admin/requests/{id}", admin(handleDetail(cfg.Desk, cfg.Log)), false},

@@ -38,6 +38,9 @@ type Auth interface {
 	Authenticate(ctx context.Context, token string) (domain.Session, error)
 	Logout(ctx context.Context, token string) error
 	ChangePassword(ctx context.Context, in domain.PasswordChange) (domain.LoggedIn, error)
+	StartEnrolment(ctx context.Context, s domain.Session) (domain.Enrolment, error)
+	ConfirmEnrolment(ctx context.Context, token string, s domain.Session, code, client string) (domain.MFADone, error)
+	VerifyMFA(ctx context.Context, token string, s domain.Session, code, client string) (domain.MFADone, error)
 }
 
 // Audit pages through the security log (implemented by domain.AuditLog).

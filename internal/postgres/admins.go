@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -10,11 +11,11 @@ import (
 	"github.com/loandesk/loandesk/internal/domain"
 )
 
-const adminColumns = `id, email, password_hash, created_at, disabled_at, session_epoch`
+const adminColumns = `id, email, password_hash, created_at, disabled_at, session_epoch, mfa_secret, mfa_enrolled_at`
 
 func scanAdmin(row pgx.Row) (*domain.Admin, error) {
 	var a domain.Admin
-	if err := row.Scan(&a.ID, &a.Email, &a.PasswordHash, &a.CreatedAt, &a.DisabledAt, &a.SessionEpoch); err != nil {
+	if err := row.Scan(&a.ID, &a.Email, &a.PasswordHash, &a.CreatedAt, &a.DisabledAt, &a.SessionEpoch, &a.MFASecret, &a.MFAEnrolledAt); err != nil {
 		return nil, err
 	}
 	return &a, nil
@@ -88,6 +89,70 @@ func (db *DB) SetPassword(ctx context.Context, adminID int64, passwordHash strin
 		), e AS (INSERT INTO security_events (kind, admin_id, client) SELECT $3::text, id, $4 FROM a)
 		SELECT session_epoch FROM a`, adminID, passwordHash, e.Kind, e.Client, epoch).Scan(&epoch)
 	return epoch, translate(err, "admin")
+}
+
+// SetMFASecret stores a TOTP secret waiting for its first code, for an
+// enabled admin without TOTP. Errors: ENOTFOUND.
+func (db *DB) SetMFASecret(ctx context.Context, adminID int64, sealed []byte) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE admins SET mfa_secret = $2
+		WHERE id = $1 AND disabled_at IS NULL AND mfa_enrolled_at IS NULL`, adminID, sealed)
+	if err == nil && tag.RowsAffected() == 0 {
+		return domain.Errorf(domain.ENOTFOUND, "admin not found")
+	}
+	return translate(err, "admin")
+}
+
+// EnableMFA confirms the stored secret, keeps the recovery codes' hashes
+// and ends the account's other sessions (the epoch moves on from epoch),
+// with its line in the security log, in one statement. Errors: ENOTFOUND.
+func (db *DB) EnableMFA(ctx context.Context, adminID, epoch, step int64, recovery [][]byte, e domain.SecurityEvent) (int64, error) {
+	err := db.pool.QueryRow(ctx, `WITH a AS (
+			UPDATE admins SET mfa_enrolled_at = now(), mfa_last_step = $3, mfa_recovery = $4, session_epoch = session_epoch + 1
+			WHERE id = $1 AND disabled_at IS NULL AND mfa_enrolled_at IS NULL AND mfa_secret IS NOT NULL AND session_epoch = $2
+			RETURNING id, session_epoch
+		), e AS (INSERT INTO security_events (kind, admin_id, client) SELECT $5::text, id, $6 FROM a)
+		SELECT session_epoch FROM a`, adminID, epoch, step, recovery, e.Kind, e.Client).Scan(&epoch)
+	return epoch, translate(err, "admin")
+}
+
+// UseMFAStep moves the account's last used TOTP step to step, if that is
+// later: of two logins with one code, one gets true.
+func (db *DB) UseMFAStep(ctx context.Context, adminID, step int64) (bool, error) {
+	tag, err := db.pool.Exec(ctx, `UPDATE admins SET mfa_last_step = $2
+		WHERE id = $1 AND mfa_enrolled_at IS NOT NULL AND mfa_last_step < $2`, adminID, step)
+	if err != nil {
+		return false, translate(err, "admin")
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// UseRecoveryCode removes the recovery code with hash from the account's,
+// if it has it, and says how many are left.
+func (db *DB) UseRecoveryCode(ctx context.Context, adminID int64, hash []byte) (bool, int, error) {
+	var left int
+	err := db.pool.QueryRow(ctx, `UPDATE admins SET mfa_recovery = array_remove(mfa_recovery, $2)
+		WHERE id = $1 AND mfa_enrolled_at IS NOT NULL AND $2 = ANY (mfa_recovery)
+		RETURNING cardinality(mfa_recovery)`, adminID, hash).Scan(&left)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, 0, nil
+	}
+	if err != nil {
+		return false, 0, translate(err, "admin")
+	}
+	return true, left, nil
+}
+
+// ResetMFA removes an admin's TOTP and recovery codes (they set it up
+// again at their next login where it is required) and ends their sessions,
+// with its line in the security log. Errors: ENOTFOUND.
+func (db *DB) ResetMFA(ctx context.Context, email string) (*domain.Admin, error) {
+	a, err := scanAdmin(db.pool.QueryRow(ctx, `WITH a AS (
+			UPDATE admins SET mfa_secret = NULL, mfa_enrolled_at = NULL, mfa_last_step = 0, mfa_recovery = '{}',
+				session_epoch = session_epoch + 1
+			WHERE email = $1 RETURNING `+adminColumns+`
+		), e AS (INSERT INTO security_events (kind, admin_id) SELECT $2::text, id FROM a)
+		SELECT `+adminColumns+` FROM a`, email, domain.EventMFAReset))
+	return a, translate(err, "admin")
 }
 
 // ListAdmins returns every account by email; there are as many as

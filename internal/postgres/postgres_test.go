@@ -599,6 +599,73 @@ func TestAPasswordChangeMovesTheSessionEpoch(t *testing.T) {
 	}
 }
 
+// TOTP in the account: a secret waits for its first code, the enrolment
+// moves the epoch on, a step's code and a recovery code are each good once
+// however many logins race with it, and a reset takes it all away.
+func TestTOTPCodesAreGoodOnceUnderConcurrentLogins(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	ana, err := db.AddAdmin(ctx, "ana@example.com", domain.HashPassword("first-password-long"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetMFASecret(ctx, ana.ID, []byte("sealed-1")); err != nil {
+		t.Fatal(err)
+	}
+	enrolled := domain.SecurityEvent{Kind: domain.EventMFAEnrolled, Client: "pseudonym"}
+	if _, err := db.EnableMFA(ctx, ana.ID, 5, 100, nil, enrolled); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("EnableMFA from another epoch = %v, want ENOTFOUND", err)
+	}
+	codes := [][]byte{[]byte("hash-a"), []byte("hash-b")}
+	if epoch, err := db.EnableMFA(ctx, ana.ID, 0, 100, codes, enrolled); err != nil || epoch != 1 {
+		t.Fatalf("EnableMFA = %d %v", epoch, err)
+	}
+	if err := db.SetMFASecret(ctx, ana.ID, []byte("sealed-2")); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("a new secret over a confirmed one = %v, want ENOTFOUND", err)
+	}
+	got, _ := db.AdminByID(ctx, ana.ID)
+	if string(got.MFASecret) != "sealed-1" || got.MFAEnrolledAt == nil {
+		t.Fatalf("after enrolment: %+v", got)
+	}
+	// 200 logins with the same step's code, and with the same recovery code.
+	var steps, recovered atomic.Int32
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Go(func() {
+			if ok, err := db.UseMFAStep(ctx, ana.ID, 101); err != nil {
+				t.Error(err)
+			} else if ok {
+				steps.Add(1)
+			}
+			if ok, left, err := db.UseRecoveryCode(ctx, ana.ID, []byte("hash-b")); err != nil {
+				t.Error(err)
+			} else if ok {
+				recovered.Add(1)
+				if left != 1 {
+					t.Errorf("%d codes left, want 1", left)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if steps.Load() != 1 || recovered.Load() != 1 {
+		t.Fatalf("one code was good %d times, one recovery code %d times; want once each", steps.Load(), recovered.Load())
+	}
+	if ok, _ := db.UseMFAStep(ctx, ana.ID, 100); ok {
+		t.Fatal("an earlier step's code was good after a later one")
+	}
+	reset, err := db.ResetMFA(ctx, "ana@example.com")
+	if err != nil || reset.MFASecret != nil || reset.MFAEnrolledAt != nil || reset.SessionEpoch != 2 {
+		t.Fatalf("ResetMFA = %+v %v", reset, err)
+	}
+	if ok, _, _ := db.UseRecoveryCode(ctx, ana.ID, []byte("hash-a")); ok {
+		t.Fatal("a recovery code outlived the reset")
+	}
+	events, _ := db.SecurityEvents(ctx, domain.AuditFilter{AdminID: ana.ID, Limit: 10})
+	if len(events) != 3 || events[0].Kind != domain.EventMFAReset || events[1].Kind != domain.EventMFAEnrolled || events[1].Client != "pseudonym" {
+		t.Fatalf("events %+v", events)
+	}
+}
+
 // The audit's filters: by request, by day, by cursor; what a view records
 // comes back; a detail outside the closed set is refused.
 func TestTheAuditFiltersByRequestAndDay(t *testing.T) {

@@ -10,6 +10,7 @@ export type LoanRequest = Schemas["LoanRequest"];
 export type AuditEvent = Schemas["AuditEvent"];
 export type Session = Schemas["Session"];
 export type SecurityEvent = Schemas["SecurityEvent"];
+export type Enrolment = operations["startEnrolment"]["responses"][200]["content"]["application/json"];
 export type Erased = operations["eraseApplicant"]["responses"][200]["content"]["application/json"];
 export type AuditPage = operations["audit"]["responses"][200]["content"]["application/json"];
 export type Status = Schemas["Status"];
@@ -96,6 +97,9 @@ export const api = {
   track: (code: string) => call<Receipt>("GET", `/api/v1/requests/${encodeURIComponent(code)}`),
   login: (email: string, password: string) => call<Session>("POST", "/api/v1/admin/session", { email, password }),
   session: () => call<Session>("GET", "/api/v1/admin/session"),
+  verifyMfa: (code: string) => call<Session>("POST", "/api/v1/admin/mfa/verify", { code }),
+  startEnrolment: () => call<Enrolment>("POST", "/api/v1/admin/mfa/enrolment"),
+  confirmEnrolment: (code: string) => call<Session>("POST", "/api/v1/admin/mfa/enrolment/confirm", { code }),
   logout: () => call<void>("DELETE", "/api/v1/admin/session"),
   changePassword: (current_password: string, new_password: string) =>
     call<Session>("POST", "/api/v1/admin/password", { current_password, new_password }),

@@ -6,6 +6,7 @@ import { Link, match } from "../../router";
 import { NotFoundPage } from "../NotFoundPage";
 import { AuditPage } from "./AuditPage";
 import { LoginPage } from "./LoginPage";
+import { MfaPage } from "./MfaPage";
 import { PasswordPage } from "./PasswordPage";
 import { RequestPage } from "./RequestPage";
 import { DashboardPage } from "./list";
@@ -16,6 +17,7 @@ function AdminPage({ path }: { path: string }) {
   if (path === "/admin/login") return <LoginPage />;
   if (path === "/admin" || path === "/admin/") return <DashboardPage />;
   if (path === "/admin/password") return <PasswordPage />;
+  if (path === "/admin/mfa") return <MfaPage />;
   if (path === "/admin/audit") return <AuditPage />;
   if ((m = match("/admin/requests/:id", path)) && /^\d{1,15}$/.test(m["id"] ?? "")) return <RequestPage id={Number(m["id"])} />;
   return <NotFoundPage admin />;
@@ -48,14 +50,19 @@ function AdminLayout({ path }: { path: string }) {
               {t("password.nav")}
             </Link>
           )}
+          {state.status === "in" && !state.mfa && (
+            <Link to="/admin/mfa" current={path === "/admin/mfa"}>
+              {t("mfa.nav")}
+            </Link>
+          )}
         </nav>
-        {state.status === "in" && (
+        {(state.status === "in" || state.status === "step") && (
           <p className="who">
             <span className="visually-hidden">{t("admin.signedin")} </span>
             <span className="email">{state.email}</span>
           </p>
         )}
-        {state.status === "in" && (
+        {(state.status === "in" || state.status === "step") && (
           <button type="button" className="logout" onClick={() => void signOut()}>
             {t("admin.logout")}
           </button>

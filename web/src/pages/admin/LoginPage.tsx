@@ -26,8 +26,9 @@ export function LoginPage() {
     setBusy(true);
     setError(null);
     try {
-      signedIn(await api.login(email.trim(), password));
-      navigate("/admin");
+      const s = await api.login(email.trim(), password);
+      signedIn(s);
+      navigate(s.mfa === "verify" || s.mfa === "enrol" ? "/admin/mfa" : "/admin");
     } catch (err) {
       setError(failureKey(err, { 400: "login.failed", 401: "login.failed" }));
       document.getElementById("login-email")?.focus();

@@ -7,7 +7,16 @@ import { ApiError, api, setCsrfToken, type Session } from "../../api/client";
 import { useI18n } from "../../i18n";
 import { useRouter } from "../../router";
 
-type State = { status: "checking" } | { status: "in"; email: string } | { status: "out" };
+/** "step": the password was right, the login's second step is still to do (MfaPage). */
+type State =
+  | { status: "checking" }
+  | { status: "in"; email: string; mfa: boolean }
+  | { status: "step"; email: string; step: "verify" | "enrol" }
+  | { status: "out" };
+
+function stateOf(s: Session): State {
+  return s.mfa === "verify" || s.mfa === "enrol" ? { status: "step", email: s.email, step: s.mfa } : { status: "in", email: s.email, mfa: s.mfa_enrolled };
+}
 type AdminSession = {
   state: State;
   signedIn: (s: Session) => void;
@@ -26,7 +35,7 @@ export function AdminSessionProvider({ children }: { children: ReactNode }) {
       .session()
       .then((s) => {
         setCsrfToken(s.csrf_token);
-        if (live) setState({ status: "in", email: s.email });
+        if (live) setState(stateOf(s));
       })
       .catch(() => live && setState({ status: "out" }));
     return () => {
@@ -35,7 +44,7 @@ export function AdminSessionProvider({ children }: { children: ReactNode }) {
   }, []);
   const signedIn = useCallback((s: Session) => {
     setCsrfToken(s.csrf_token);
-    setState({ status: "in", email: s.email });
+    setState(stateOf(s));
   }, []);
   const signOut = useCallback(async () => {
     await api.logout().catch(() => undefined); // gone either way on this side
@@ -62,12 +71,16 @@ export function useAdminSession(): AdminSession {
   return v;
 }
 
-/** The signed-in admin's email; null while checking. Sends everyone else to the login page. */
+/**
+ * The signed-in admin's email; null while checking. Sends everyone else to
+ * the login page, and a login still at its second step to that step.
+ */
 export function useSignedIn(): string | null {
   const { state } = useAdminSession();
   const { navigate } = useRouter();
   useEffect(() => {
     if (state.status === "out") navigate("/admin/login", { replace: true });
+    if (state.status === "step") navigate("/admin/mfa", { replace: true });
   }, [state, navigate]);
   return state.status === "in" ? state.email : null;
 }
