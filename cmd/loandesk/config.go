@@ -62,7 +62,10 @@ type config struct {
 	ClientIPHeader string
 	TrustedProxies *clientaddr.Proxies
 	SubmitLimit    int
-	MaxInFlight    int
+	// AdminReads: each admin's reads of applicants' data per minute (each
+	// one a row of the security log).
+	AdminReads  int
+	MaxInFlight int
 	// MaxInFlightPerClient bounds one client's share of MaxInFlight.
 	MaxInFlightPerClient int
 
@@ -77,6 +80,9 @@ type config struct {
 	// RetentionDays: how long a request keeps its applicant's personal data
 	// after its decision (docs/privacy.md).
 	RetentionDays int
+	// SecurityLogDays: how long the security log keeps an event (at least
+	// 365; the database refuses less).
+	SecurityLogDays int
 
 	DrainDelay      time.Duration
 	ShutdownTimeout time.Duration
@@ -210,6 +216,7 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 		SessionTTL:           e.duration("SESSION_TTL", 8*time.Hour),
 		ClientIPHeader:       e.str("CLIENT_IP_HEADER", ""),
 		SubmitLimit:          e.integer("SUBMIT_RATE_LIMIT", 30, 0, 100000),
+		AdminReads:           e.integer("ADMIN_READS_PER_MINUTE", 30, 1, 100000),
 		MaxInFlight:          e.integer("MAX_IN_FLIGHT", 128, 1, 100000),
 		MaxInFlightPerClient: e.integer("MAX_IN_FLIGHT_PER_CLIENT", 16, 1, 100000),
 		DecisionTimeout:      e.duration("DECISION_TIMEOUT", 3*time.Second),
@@ -221,6 +228,7 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 		RetryMax:             e.duration("WORKER_RETRY_MAX", worker.Defaults.RetryMax),
 		WorkerConcurrency:    e.integer("WORKER_CONCURRENCY", worker.Defaults.Concurrency, 1, 1000),
 		RetentionDays:        e.integer("RETENTION_DAYS", int(worker.Defaults.Retention/(24*time.Hour)), 1, 36500),
+		SecurityLogDays:      e.integer("SECURITY_LOG_DAYS", worker.Defaults.SecurityLogDays, 365, 36500),
 		DrainDelay:           e.duration("SHUTDOWN_DRAIN_DELAY", 2*time.Second),
 		ShutdownTimeout:      e.duration("SHUTDOWN_TIMEOUT", 7*time.Second),
 	}

@@ -311,7 +311,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		},
 		SessionTTL: cfg.SessionTTL, CookieSecure: cfg.CookieSecure,
 		Client:     clientaddr.Resolver{Header: cfg.ClientIPHeader, Trusted: cfg.TrustedProxies},
-		SubmitRate: domain.PerMinute(cfg.SubmitLimit), MaxInFlight: cfg.MaxInFlight, MaxInFlightPerClient: cfg.MaxInFlightPerClient,
+		SubmitRate: domain.PerMinute(cfg.SubmitLimit),
+		// Twice the minute's reads at once: paging quickly through a search.
+		AdminReadRate: domain.Rate{Events: cfg.AdminReads, Per: time.Minute, Burst: 2 * cfg.AdminReads}, MaxInFlight: cfg.MaxInFlight, MaxInFlightPerClient: cfg.MaxInFlightPerClient,
 	})
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
@@ -329,7 +331,7 @@ func work(ctx context.Context, getenv func(string) string, stdout io.Writer) err
 	w := &worker.Worker{
 		Desk: d.desk, Queue: d.db, Log: d.log, Metrics: d.metrics,
 		Config: worker.Config{Concurrency: d.cfg.WorkerConcurrency, RetryBase: d.cfg.RetryBase, RetryMax: d.cfg.RetryMax,
-			Retention: time.Duration(d.cfg.RetentionDays) * 24 * time.Hour},
+			Retention: time.Duration(d.cfg.RetentionDays) * 24 * time.Hour, SecurityLogDays: d.cfg.SecurityLogDays},
 	}
 	// A small HTTP server for the healthcheck and Prometheus.
 	mux := http.NewServeMux()

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1061,6 +1062,56 @@ func TestLimitsHoldWithoutValkey(t *testing.T) {
 	}
 }
 
+// Each admin's reads of applicants' data are bounded, and so is what they
+// add to the security log: 200 reads at once pass at most the burst, and
+// 200 more with the limits' Valkey gone pass nothing the first did not
+// leave (each replica counts alone then, and never fails open).
+func TestAnAdminsReadsAndWhatTheyLogAreBounded(t *testing.T) {
+	vars := baseVars(t)
+	vk := testenv.NewProxy(t, testenv.HostPort(t, vars["VALKEY_URL"]))
+	vars["ADMIN_READS_PER_MINUTE"], vars["LIMITS_VALKEY_URL"] = "5", testenv.ThroughProxy(t, vars["VALKEY_URL"], vk)
+	a := startApp(t, vars)
+	a.login()
+	readsAtOnce := func(n int) (ok int) {
+		var wg sync.WaitGroup
+		var passed atomic.Int32
+		for range n {
+			wg.Go(func() {
+				switch r := a.do("GET", "/api/v1/admin/requests", ""); r.status {
+				case 200:
+					passed.Add(1)
+				case 429:
+				default:
+					t.Errorf("a read: %d %s", r.status, r.body)
+				}
+			})
+		}
+		wg.Wait()
+		return int(passed.Load())
+	}
+	start := time.Now()
+	up := readsAtOnce(200)
+	vk.Cut()
+	down := readsAtOnce(200)
+	// A GCRA lets through its burst and then the rate: whatever the time
+	// the bursts took, no more than that (this replica's Local was spent
+	// along with Valkey, so the cut hands out no fresh budget).
+	bound := 10 + int(time.Since(start).Minutes()*5) + 1
+	if up < 1 || up+down > bound {
+		t.Fatalf("200 reads at once passed %d (Valkey up) and %d more (gone); want at most %d (10 at once, 5 a minute)", up, down, bound)
+	}
+	out, err := adminCommand(vars, "", "events", "--limit", "1000", "admin@example.com")
+	listed := 0
+	for _, k := range eventKinds(out) {
+		if k == domain.EventRequestsListed {
+			listed++
+		}
+	}
+	if err != nil || listed != up+down {
+		t.Fatalf("%d reads in the security log, %d passed (%v)", listed, up+down, err)
+	}
+}
+
 func TestSubmissionsAreRateLimited(t *testing.T) {
 	a := startApp(t, map[string]string{"SUBMIT_RATE_LIMIT": "2"})
 	for i := range 2 {
@@ -1163,6 +1214,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"DECISION_TIMEOUT", "soon", "DECISION_TIMEOUT"},
 		{"EXTERNAL_RETRIES", "-1", "EXTERNAL_RETRIES"},
 		{"RETENTION_DAYS", "0", "RETENTION_DAYS"},
+		{"SECURITY_LOG_DAYS", "364", "SECURITY_LOG_DAYS"},
 		{"APP_ENV", "staging", "APP_ENV"},
 		{"LOG_LEVEL", "loud", "LOG_LEVEL"},
 		{"SESSION_KEY", "insecure-dev-session-key-change-me-0123456789abc", "SESSION_KEY"},

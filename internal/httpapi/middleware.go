@@ -169,6 +169,29 @@ func requireSession(auth Auth, log *slog.Logger, step bool) func(http.Handler) h
 	}
 }
 
+// perAdmin refuses an admin's request with 429 once their account has
+// spent rate (inside requireAdmin: the session names the account).
+func perAdmin(l Limiter, name string, rate domain.Rate, log *slog.Logger) func(http.Handler) http.Handler {
+	return func(h http.Handler) http.Handler {
+		if rate.Off() {
+			return h
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ok, wait, err := l.Allow(r.Context(), name+":"+strconv.FormatInt(sessionFrom(r.Context()).AdminID, 10), rate)
+			if err != nil {
+				writeError(w, r, log, err)
+				return
+			}
+			if !ok {
+				writeError(w, r, log, &domain.Error{Code: domain.ERATELIMITED, Message: "too many reads of applicants' data from this account; wait a moment",
+					RetryAfter: domain.RetryAfterSeconds(wait)})
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+}
+
 // limit refuses a request with 429 once its client has spent rate, before
 // any work is done. The limiter never fails open (see internal/limiter):
 // an error here means the caller is gone.

@@ -26,6 +26,10 @@ func routes(cfg Config, draining *atomic.Bool) []route {
 	// A login's second step reaches only these: who it is, logging out,
 	// and the step itself.
 	step := requireSession(cfg.Auth, cfg.Log, true)
+	// Reads of applicants' data, each logged: at most AdminReadRate per admin.
+	reads := func(h http.Handler) http.Handler {
+		return admin(perAdmin(cfg.Limiter, "reads", cfg.AdminReadRate, cfg.Log)(h))
+	}
 	perClient := func(name string) func(http.Handler) http.Handler {
 		return limit(cfg.Limiter, name, cfg.SubmitRate, cfg.Client, cfg.Log)
 	}
@@ -42,8 +46,8 @@ func routes(cfg Config, draining *atomic.Bool) []route {
 		{"POST", "/api/v1/admin/mfa/enrolment", step(handleStartEnrolment(cfg)), false},
 		{"POST", "/api/v1/admin/mfa/enrolment/confirm", step(handleConfirmEnrolment(cfg)), false},
 		{"POST", "/api/v1/admin/password", admin(handleChangePassword(cfg)), false},
-		{"GET", "/api/v1/admin/requests", admin(handleList(cfg.Desk, cfg.Log)), false},
-		{"GET", "/api/v1/admin/requests/{id}", admin(handleDetail(cfg.Desk, cfg.Log)), false},
+		{"GET", "/api/v1/admin/requests", reads(handleList(cfg.Desk, cfg.Log)), false},
+		{"GET", "/api/v1/admin/requests/{id}", reads(handleDetail(cfg.Desk, cfg.Log)), false},
 		{"DELETE", "/api/v1/admin/requests/{id}", admin(handleDelete(cfg.Desk, cfg.Log)), false},
 		{"POST", "/api/v1/admin/requests/{id}/status", admin(handleChangeStatus(cfg.Desk, cfg.Log)), false},
 		{"POST", "/api/v1/admin/requests/{id}/restore", admin(handleRestore(cfg.Desk, cfg.Log)), false},

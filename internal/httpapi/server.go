@@ -72,6 +72,10 @@ type Config struct {
 	Client clientaddr.Resolver
 	// SubmitRate limits filings per client address (IPv6: per /64).
 	SubmitRate domain.Rate
+	// AdminReadRate limits each admin's reads of applicants' data (a page
+	// of the list, a request): each is a row of the security log, so the
+	// log grows at most this fast per admin, whatever a session does.
+	AdminReadRate domain.Rate
 	// MaxInFlight bounds the requests served at once (0: unbounded); past
 	// it a request gets 503 at once. MaxInFlightPerClient bounds one
 	// client's share (0: none); past it, 429.

@@ -179,6 +179,16 @@ func (db *DB) RecordSecurityEvent(ctx context.Context, e domain.SecurityEvent) e
 	return translate(err, "security event")
 }
 
+// PruneSecurityEvents deletes up to limit security events older than
+// keepDays (at least 365: the function refuses less, and the table's
+// trigger refuses any younger row to every role), the oldest first; rows
+// another transaction holds are skipped.
+func (db *DB) PruneSecurityEvents(ctx context.Context, keepDays, limit int) (int, error) {
+	var n int
+	err := db.pool.QueryRow(ctx, `SELECT prune_security_events($1, $2)`, keepDays, limit).Scan(&n)
+	return n, translate(err, "security events")
+}
+
 // SecurityEvents returns the newest events first under f (its Limit at
 // most MaxPageSize + 1 from the domain). Only the filters that are set are
 // in the statement, planned for their values each time (planned): then

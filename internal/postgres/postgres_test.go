@@ -469,6 +469,32 @@ func TestTheAppRoleMayUseTheTablesButNotChangeThem(t *testing.T) {
 	if ev, _ := owner.SecurityEvents(ctx, domain.AuditFilter{Limit: 10}); len(ev) != 1 || ev[0].Kind != domain.EventLoginFailed {
 		t.Fatalf("the log after the attempts to alter it: %+v", ev)
 	}
+	// Its retention: only rows past it, never under 365 days, whoever asks;
+	// the prune's own switch opens nothing to a plain DELETE.
+	if _, err := owner.Pool().Exec(ctx, `INSERT INTO security_events (kind, at) SELECT 'login_failed', now() - make_interval(days => d)
+		FROM unnest(ARRAY[900, 800, 800, 400]) AS d`); err != nil {
+		t.Fatal(err)
+	}
+	for _, keep := range []int{0, 364} {
+		if _, err := app.PruneSecurityEvents(ctx, keep, 100); err == nil {
+			t.Errorf("a retention of %d days was accepted", keep)
+		}
+	}
+	for _, want := range []int{2, 1, 0} {
+		if n, err := app.PruneSecurityEvents(ctx, 730, 2); err != nil || n != want {
+			t.Fatalf("prune past 730 days = %d %v, want %d (batches of 2)", n, err, want)
+		}
+	}
+	for _, who := range []*postgres.DB{app, owner} {
+		_, err := who.Pool().Exec(ctx, `BEGIN; SELECT set_config('loandesk.prune', 'on', true); DELETE FROM security_events; COMMIT`)
+		if err == nil || !strings.Contains(err.Error(), "42501") {
+			t.Errorf("a DELETE with the prune's switch set: %v, want 42501", err)
+		}
+		_, _ = who.Pool().Exec(ctx, `ROLLBACK`)
+	}
+	if ev, _ := owner.SecurityEvents(ctx, domain.AuditFilter{Limit: 10}); len(ev) != 2 {
+		t.Fatalf("after the prune: %+v, want the 400-day-old event and today's", ev)
+	}
 }
 
 func TestSearchFoldsCaseAndAccents(t *testing.T) {

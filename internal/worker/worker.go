@@ -38,6 +38,9 @@ type Queue interface {
 	// EraseExpired erases the applicant's data of up to limit requests
 	// decided (or filed, if never decided) before before.
 	EraseExpired(ctx context.Context, before time.Time, limit int) (int, error)
+	// PruneSecurityEvents deletes up to limit security events older than
+	// keepDays (the database refuses under 365).
+	PruneSecurityEvents(ctx context.Context, keepDays, limit int) (int, error)
 }
 
 // Config tunes a worker; zero fields take the defaults below.
@@ -62,6 +65,9 @@ type Config struct {
 	// batches of RetentionBatch, at most RetentionBatches a turn.
 	Retention, RetentionEvery        time.Duration
 	RetentionBatch, RetentionBatches int
+	// SecurityLogDays is how long the security log keeps an event (at
+	// least 365); pruned on the same turns and in the same batches.
+	SecurityLogDays int
 }
 
 // Defaults for Config.
@@ -70,6 +76,7 @@ var Defaults = Config{
 	JobTimeout: 15 * time.Second, RescueAfter: 30 * time.Second, StopTimeout: 5 * time.Second,
 	DepthEvery: 5 * time.Second, StallAfter: 2 * time.Minute, FoldEvery: 10 * time.Minute,
 	Retention: 365 * 24 * time.Hour, RetentionEvery: time.Hour, RetentionBatch: 500, RetentionBatches: 20,
+	SecurityLogDays: 730,
 }
 
 func (c Config) withDefaults() Config {
@@ -96,6 +103,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RetentionBatches <= 0 {
 		c.RetentionBatches = Defaults.RetentionBatches
+	}
+	if c.SecurityLogDays <= 0 {
+		c.SecurityLogDays = Defaults.SecurityLogDays
 	}
 	c.RescueAfter = max(c.RescueAfter, c.JobTimeout+domain.SaveTimeout+5*time.Second)
 	return c
@@ -217,27 +227,40 @@ func (w *Worker) foldCounts(ctx context.Context) {
 }
 
 // eraseExpired erases the applicant's data of requests past the retention,
-// batch after batch until one comes back short, at most RetentionBatches a
-// turn (the rest waits for the next); a failure waits for the next turn.
-// Two replicas at it at once skip each other's rows.
+// and prunes the security log past its own, batch after batch until one
+// comes back short, at most RetentionBatches a turn each (the rest waits
+// for the next); a failure waits for the next turn. Two replicas at it at
+// once skip each other's rows.
 func (w *Worker) eraseExpired(ctx context.Context, c Config) {
-	total := 0
-	for range c.RetentionBatches {
-		n, err := w.Queue.EraseExpired(ctx, time.Now().Add(-c.Retention), c.RetentionBatch)
-		if err != nil {
-			if ctx.Err() == nil {
-				w.Log.WarnContext(ctx, "erasing the personal data past its retention", "err", err)
+	for _, job := range []struct {
+		what, done string
+		run        func() (int, error)
+		attrs      []any
+	}{
+		{"erasing the personal data past its retention", "erased the personal data of requests past their retention",
+			func() (int, error) { return w.Queue.EraseExpired(ctx, time.Now().Add(-c.Retention), c.RetentionBatch) },
+			[]any{"retention", c.Retention.String()}},
+		{"pruning the security log past its retention", "pruned the security log past its retention",
+			func() (int, error) { return w.Queue.PruneSecurityEvents(ctx, c.SecurityLogDays, c.RetentionBatch) },
+			[]any{"days", c.SecurityLogDays}},
+	} {
+		total := 0
+		for range c.RetentionBatches {
+			n, err := job.run()
+			if err != nil {
+				if ctx.Err() == nil {
+					w.Log.WarnContext(ctx, job.what, "err", err)
+				}
+				break
 			}
-			break
+			total += n
+			if n < c.RetentionBatch {
+				break
+			}
 		}
-		total += n
-		if n < c.RetentionBatch {
-			break
+		if total > 0 {
+			w.Log.InfoContext(ctx, job.done, append([]any{"rows", total}, job.attrs...)...)
 		}
-	}
-	if total > 0 {
-		w.Log.InfoContext(ctx, "erased the personal data of requests past their retention", "requests", total,
-			"retention", c.Retention.String())
 	}
 }
 

@@ -412,6 +412,11 @@ func TestTheWorkerErasesWhatIsPastItsRetention(t *testing.T) {
 	old := []int64{file("retention-old-1", "30111222", time.Now().AddDate(0, 0, -40)), file("retention-old-2", "30111333", time.Now().AddDate(0, 0, -31)),
 		file("retention-old-3", "30111444", time.Now().AddDate(0, 0, -35))}
 	recent := file("retention-new-1", "30111555", time.Now().AddDate(0, 0, -29))
+	// The security log's own retention (730 days by default) on the same turns.
+	if _, err := r.sql.Exec(ctx, `INSERT INTO security_events (kind, at) VALUES ('login_failed', now() - interval '800 days'),
+		('login_ok', now() - interval '400 days')`); err != nil {
+		t.Fatal(err)
+	}
 	w := r.worker()
 	w.Config.Retention, w.Config.RetentionBatch = 30*24*time.Hour, 2
 	runWorker(t, w)
@@ -429,6 +434,10 @@ func TestTheWorkerErasesWhatIsPastItsRetention(t *testing.T) {
 	if l, _ := r.db.LoanByID(ctx, old[0]); l.FullName != "" || l.Status != domain.StatusApproved {
 		t.Fatalf("an erased request: %+v, want its name gone and its decision kept", l)
 	}
+	eventually(t, "the security log past 730 days to be pruned", func() (bool, string) {
+		ev, err := r.db.SecurityEvents(ctx, domain.AuditFilter{Limit: 10})
+		return err == nil && len(ev) == 1 && ev[0].Kind == domain.EventLoginOK, fmt.Sprintf("%+v %v", ev, err)
+	})
 	trail, _ := r.db.AuditTrail(ctx, old[1])
 	if last := trail[len(trail)-1]; last.Action != domain.ActionErase || last.Actor != domain.System.Name {
 		t.Fatalf("the trail ends %+v", last)
