@@ -887,7 +887,7 @@ func TestTOTPOverHTTPWhereItIsRequired(t *testing.T) {
 	enrol()
 	out, err := adminCommand(vars, "", "events", "--limit", "20", "eva@example.com")
 	story := eventKinds(out)
-	for _, k := range []string{"mfa_enrolled", "mfa_failed", "mfa_recovery_used", "mfa_reset", "login_ok"} {
+	for _, k := range []string{"mfa_asked", "mfa_enrolled", "mfa_failed", "mfa_recovery_used", "mfa_reset", "login_ok"} {
 		if err != nil || !slices.Contains(story, k) {
 			t.Fatalf("admin events eva = %q %v; want %s in it", out, err, k)
 		}

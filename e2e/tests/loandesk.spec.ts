@@ -145,7 +145,8 @@ test.describe("@main", () => {
       await page.getByLabel("Código").fill(codes[0]!.toUpperCase());
       await page.getByRole("button", { name: "Verificar" }).click();
       if (attempt === 0) {
-        await expect(page.getByRole("status")).toContainText("te quedan 9");
+        await expect(page.getByText(/te quedan 9/)).toBeVisible();
+        await expect(page.getByRole("heading", { level: 1 })).toBeFocused();
         await page.getByRole("link", { name: "Solicitudes" }).last().click();
         await expect(h1).toHaveText("Solicitudes");
       } else {

@@ -41,6 +41,14 @@ const RecoveryCodes = 10
 // way is accepted.
 var totpOpts = totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
 
+// Lines are the security log's lines a store appends in the statement
+// that makes its change, so that neither is ever without the other: one
+// per kind, in order, naming the account, from Client (a pseudonym).
+type Lines struct {
+	Kinds  []string
+	Client string
+}
+
 // MFAStore keeps admins' TOTP secrets (sealed by Auth.MFAKey) and recovery
 // codes (keyed hashes).
 type MFAStore interface {
@@ -48,17 +56,18 @@ type MFAStore interface {
 	// admin without TOTP. Errors: ENOTFOUND (none such).
 	SetMFASecret(ctx context.Context, adminID int64, sealed []byte) error
 	// EnableMFA confirms the stored secret at TOTP step, keeps the recovery
-	// codes' hashes, moves the session epoch on (the account's sessions
-	// opened with its password alone end) and appends e, in one
-	// transaction. Refused (ENOTFOUND) unless the account is enabled, has
-	// a secret, no TOTP yet, and is still in epoch.
-	EnableMFA(ctx context.Context, adminID, epoch, step int64, recovery [][]byte, e SecurityEvent) (newEpoch int64, err error)
-	// UseMFAStep records that the admin's code for step was used; false if
-	// that step or a later one was already (a code is good once).
-	UseMFAStep(ctx context.Context, adminID, step int64) (bool, error)
-	// UseRecoveryCode spends the code with this hash; false if the admin
-	// has no such code (left). It returns how many are left.
-	UseRecoveryCode(ctx context.Context, adminID int64, hash []byte) (ok bool, left int, err error)
+	// codes' hashes, moves the session epoch on by one (the account's
+	// sessions opened with its password alone end) and appends log, in one
+	// statement. Refused (ENOTFOUND) unless the account is enabled, has a
+	// secret, no TOTP yet, and is still in epoch.
+	EnableMFA(ctx context.Context, adminID, epoch, step int64, recovery [][]byte, log Lines) (newEpoch int64, err error)
+	// UseMFAStep records that the admin's code for step was used, with log;
+	// false (and nothing logged) if that step or a later one was already:
+	// a code is good once.
+	UseMFAStep(ctx context.Context, adminID, step int64, log Lines) (bool, error)
+	// UseRecoveryCode spends the code with this hash, with log; false if
+	// the admin has no such code (left). It returns how many are left.
+	UseRecoveryCode(ctx context.Context, adminID int64, hash []byte, log Lines) (ok bool, left int, err error)
 }
 
 // Enrolment is a new TOTP secret for an admin to add to their app.
@@ -84,12 +93,29 @@ func mfaCodeProblem(msg string) error {
 	return &Error{Code: EINVALID, Message: "the code " + msg, Fields: map[string]string{"code": msg}}
 }
 
+// mfaCode trims a typed code and refuses an empty or oversized one.
+func mfaCode(code string) (string, error) {
+	code = strings.TrimSpace(code)
+	if code == "" || len(code) > 64 {
+		return "", mfaCodeProblem("is required")
+	}
+	return code, nil
+}
+
 // StartEnrolment makes a new TOTP secret for the session's admin, who has
-// none confirmed, and stores it sealed until ConfirmEnrolment. Errors:
-// ECONFLICT (TOTP is set up already: an operator resets it), EUNAUTHORIZED.
+// none confirmed, and stores it sealed until ConfirmEnrolment (each call
+// replaces it; PerAccountAndAddress bounds them). Errors: ECONFLICT (TOTP
+// is set up already: an operator resets it), ERATELIMITED, EFORBIDDEN.
 func (a *Auth) StartEnrolment(ctx context.Context, s Session) (Enrolment, error) {
 	if s.MFA == MFAVerify {
 		return Enrolment{}, Errorf(EFORBIDDEN, "give your authentication code first")
+	}
+	ok, wait, err := a.Limiter.Allow(ctx, "enrol:"+strconv.FormatInt(s.AdminID, 10), a.Limits.PerAccountAndAddress)
+	if err != nil {
+		return Enrolment{}, err
+	}
+	if !ok {
+		return Enrolment{}, a.refuse(LimitMFA, "too many set-ups begun; wait and try again", wait)
 	}
 	admin, err := a.Admins.AdminByID(ctx, s.AdminID)
 	if err != nil {
@@ -126,11 +152,20 @@ func (a *Auth) StartEnrolment(ctx context.Context, s Session) (Enrolment, error)
 
 // ConfirmEnrolment checks a code from the app against the stored secret,
 // turns TOTP on, makes the recovery codes and replaces the session with a
-// full one (every other session of the account ends). Errors: EINVALID
-// (the code), ERATELIMITED, ECONFLICT, EUNAUTHORIZED, EUNAVAILABLE.
+// full one (every other session of the account ends). The new session is
+// opened first and TOTP turned on in one statement with its log lines
+// (and the login's, at the enrolment step): once TOTP is on, nothing can
+// fail before the recovery codes are in the answer. A wrong code is a
+// typo of someone who holds the secret, not a guess: limited, not logged.
+// Errors: EINVALID (the code), ERATELIMITED, ECONFLICT, EUNAUTHORIZED,
+// EUNAVAILABLE.
 func (a *Auth) ConfirmEnrolment(ctx context.Context, token string, s Session, code, client string) (MFADone, error) {
 	if s.MFA == MFAVerify {
 		return MFADone{}, Errorf(EFORBIDDEN, "give your authentication code first")
+	}
+	code, err := mfaCode(code)
+	if err != nil {
+		return MFADone{}, err
 	}
 	admin, err := a.mfaTurn(ctx, s)
 	if err != nil {
@@ -153,34 +188,39 @@ func (a *Auth) ConfirmEnrolment(ctx context.Context, token string, s Session, co
 		codes[i] = newRecoveryCode()
 		hashes[i] = a.recoveryHash(admin.ID, codes[i])
 	}
-	client = Pseudonym(a.PseudonymKey, "client", client)
-	event := SecurityEvent{Kind: EventMFAEnrolled, AdminID: &admin.ID, Client: client}
-	epoch, err := a.MFA.EnableMFA(ctx, admin.ID, s.Epoch, step, hashes, event)
-	if ErrorCode(err) == ENOTFOUND {
-		return MFADone{}, Errorf(EUNAUTHORIZED, "this session has ended; log in again")
-	}
+	login := s.MFA == MFAEnrol
+	full, err := a.openFull(ctx, admin, s.Epoch+1) // EnableMFA moves the epoch on by one
 	if err != nil {
 		return MFADone{}, err
 	}
-	s.Epoch = epoch
-	done, err := a.finishStep(ctx, token, s, admin, client, s.MFA == MFAEnrol)
-	done.RecoveryCodes = codes
-	return done, err
+	lines := Lines{Kinds: []string{EventMFAEnrolled}, Client: Pseudonym(a.PseudonymKey, "client", client)}
+	if login {
+		lines.Kinds = append(lines.Kinds, EventLoginOK)
+	}
+	if _, err := a.MFA.EnableMFA(ctx, admin.ID, s.Epoch, step, hashes, lines); err != nil {
+		_ = a.Sessions.DeleteSession(context.WithoutCancel(ctx), full.Token)
+		if ErrorCode(err) == ENOTFOUND {
+			return MFADone{}, Errorf(EUNAUTHORIZED, "this session has ended; log in again")
+		}
+		return MFADone{}, err
+	}
+	return a.stepDone(ctx, token, full, s, login, codes, nil), nil
 }
 
 // VerifyMFA is a login's second step: a code from the admin's app, or one
 // of their recovery codes (each good once). Tries are limited like the
 // password's (PerAccountAndAddress, per account, or per device for a
-// browser the admin used before) and each wrong one is logged.
-// Errors: EINVALID (the code), ERATELIMITED, EFORBIDDEN, EUNAUTHORIZED,
-// EUNAVAILABLE.
+// browser the admin used before), and from unknown browsers MFAPerDay
+// too; each wrong one is logged. The full session is opened first and the
+// code spent in one statement with the login's log line. Errors: EINVALID
+// (the code), ERATELIMITED, EFORBIDDEN, EUNAUTHORIZED, EUNAVAILABLE.
 func (a *Auth) VerifyMFA(ctx context.Context, token string, s Session, code, client string) (MFADone, error) {
 	if s.MFA != MFAVerify {
 		return MFADone{}, Errorf(EFORBIDDEN, "this session has no code to give")
 	}
-	code = strings.TrimSpace(code)
-	if code == "" || len(code) > 64 {
-		return MFADone{}, mfaCodeProblem("is required")
+	code, err := mfaCode(code)
+	if err != nil {
+		return MFADone{}, err
 	}
 	admin, err := a.mfaTurn(ctx, s)
 	if err != nil {
@@ -190,56 +230,69 @@ func (a *Auth) VerifyMFA(ctx context.Context, token string, s Session, code, cli
 		// Reset by an operator meanwhile: the epoch moved, so this ends.
 		return MFADone{}, errPasswordChanged()
 	}
-	var left *int
-	ok := false
+	client = Pseudonym(a.PseudonymKey, "client", client)
+	step, match := int64(0), false
 	if isTOTPCode(code) {
 		secret, err := a.openMFA(admin.ID, admin.MFASecret)
 		if err != nil {
 			return MFADone{}, err
 		}
-		if step, match := totpStep(string(secret), code, a.now()); match {
-			if ok, err = a.MFA.UseMFAStep(ctx, admin.ID, step); err != nil {
-				return MFADone{}, err
-			}
-		}
-	} else {
-		var n int
-		if ok, n, err = a.MFA.UseRecoveryCode(ctx, admin.ID, a.recoveryHash(admin.ID, code)); err != nil {
+		step, match = totpStep(string(secret), code, a.now())
+	}
+	var left *int
+	ok := false
+	if match || !isTOTPCode(code) {
+		full, err := a.openFull(ctx, admin, s.Epoch)
+		if err != nil {
 			return MFADone{}, err
 		}
-		left = &n
-	}
-	client = Pseudonym(a.PseudonymKey, "client", client)
-	if !ok {
-		if err := a.logFailure(ctx, SecurityEvent{Kind: EventMFAFailed, AdminID: &admin.ID, Client: client}); err != nil {
+		if match {
+			ok, err = a.MFA.UseMFAStep(ctx, admin.ID, step, Lines{Kinds: []string{EventLoginOK}, Client: client})
+		} else {
+			var n int
+			ok, n, err = a.MFA.UseRecoveryCode(ctx, admin.ID, a.recoveryHash(admin.ID, code),
+				Lines{Kinds: []string{EventRecoveryUsed, EventLoginOK}, Client: client})
+			left = &n
+		}
+		if err == nil && ok {
+			done := a.stepDone(ctx, token, full, s, true, nil, left)
+			return done, nil
+		}
+		_ = a.Sessions.DeleteSession(context.WithoutCancel(ctx), full.Token)
+		if err != nil {
 			return MFADone{}, err
 		}
-		return MFADone{}, mfaCodeProblem("is not right, or was used already")
 	}
-	if left != nil && a.Log != nil {
-		if err := a.Log.RecordSecurityEvent(ctx, SecurityEvent{Kind: EventRecoveryUsed, AdminID: &admin.ID, Client: client}); err != nil {
-			return MFADone{}, err
-		}
+	if err := a.logFailure(ctx, SecurityEvent{Kind: EventMFAFailed, AdminID: &admin.ID, Client: client}); err != nil {
+		return MFADone{}, err
 	}
-	done, err := a.finishStep(ctx, token, s, admin, client, true)
-	done.RecoveryLeft = left
-	return done, err
+	return MFADone{}, mfaCodeProblem("is not right, or was used already")
 }
 
-// mfaTurn spends one try at a code under the account's (or the known
-// device's) budget and reads the account, ending a session whose epoch
+// mfaTurn spends one try at a code under the account's budgets (or the
+// known device's) and reads the account, ending a session whose epoch
 // moved on.
 func (a *Auth) mfaTurn(ctx context.Context, s Session) (*Admin, error) {
-	key := "mfa:acct:" + strconv.FormatInt(s.AdminID, 10)
+	id := strconv.FormatInt(s.AdminID, 10)
+	budgets := []struct {
+		key  string
+		rate Rate
+	}{{"mfa:acct:" + id, a.Limits.PerAccountAndAddress}, {"mfa:day:" + id, a.Limits.MFAPerDay}}
 	if s.Device != "" {
-		key = "mfa:dev:" + s.Device
+		budgets = budgets[:1]
+		budgets[0].key = "mfa:dev:" + s.Device
 	}
-	ok, wait, err := a.Limiter.Allow(ctx, key, a.Limits.PerAccountAndAddress)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, a.refuse(LimitMFA, "too many tries at the code; wait and try again", wait)
+	for _, b := range budgets {
+		if b.rate.Off() {
+			continue
+		}
+		ok, wait, err := a.Limiter.Allow(ctx, b.key, b.rate)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, a.refuse(LimitMFA, "too many tries at the code; wait and try again, or use a browser you logged in with before", wait)
+		}
 	}
 	admin, err := a.Admins.AdminByID(ctx, s.AdminID)
 	if ErrorCode(err) == ENOTFOUND || err == nil && admin.DisabledAt != nil {
@@ -254,32 +307,28 @@ func (a *Auth) mfaTurn(ctx context.Context, s Session) (*Admin, error) {
 	return admin, nil
 }
 
-// finishStep replaces a step's session with a full one (and, after a
-// login, records it and hands the browser its device cookie); client is
-// the caller's pseudonym.
-func (a *Auth) finishStep(ctx context.Context, token string, s Session, admin *Admin, client string, login bool) (MFADone, error) {
-	_ = a.Sessions.DeleteSession(context.WithoutCancel(ctx), token) // best effort: its epoch or stage refuses it
-	full := Session{AdminID: admin.ID, Email: admin.Email, CSRFToken: RandomToken(), CreatedAt: a.now().UTC(), Epoch: s.Epoch, TOTP: true}
+// openFull opens the full session a second step ends in, in epoch.
+func (a *Auth) openFull(ctx context.Context, admin *Admin, epoch int64) (LoggedIn, error) {
+	full := Session{AdminID: admin.ID, Email: admin.Email, CSRFToken: RandomToken(), CreatedAt: a.now().UTC(), Epoch: epoch, TOTP: true}
 	t, err := a.Sessions.CreateSession(ctx, full, a.SessionTTL)
 	if err != nil {
-		return MFADone{}, err
+		return LoggedIn{}, err
 	}
-	done := MFADone{LoggedIn: LoggedIn{Token: t, Session: full}}
-	if !login {
-		return done, nil
-	}
-	if a.Log != nil {
-		if err := a.Log.RecordSecurityEvent(ctx, SecurityEvent{Kind: EventLoginOK, AdminID: &admin.ID, Client: client}); err != nil {
-			_ = a.Sessions.DeleteSession(context.WithoutCancel(ctx), t)
-			return MFADone{}, err
+	return LoggedIn{Token: t, Session: full}, nil
+}
+
+// stepDone ends the step's session (best effort: its stage or epoch
+// refuses it anyway) and, after a login, issues the device cookie.
+func (a *Auth) stepDone(ctx context.Context, token string, full LoggedIn, s Session, login bool, codes []string, left *int) MFADone {
+	_ = a.Sessions.DeleteSession(context.WithoutCancel(ctx), token)
+	if login {
+		var device []byte
+		if s.Device != "" {
+			device, _ = base64.RawURLEncoding.DecodeString(s.Device)
 		}
+		full.Device = a.issueDevice(full.Session.Email, device)
 	}
-	var device []byte
-	if s.Device != "" {
-		device, _ = base64.RawURLEncoding.DecodeString(s.Device)
-	}
-	done.Device = a.issueDevice(admin.Email, device)
-	return done, nil
+	return MFADone{LoggedIn: full, RecoveryCodes: codes, RecoveryLeft: left}
 }
 
 // totpStep finds the step (within the skew) whose code is code.
@@ -327,8 +376,11 @@ func newRecoveryCode() string {
 // the table alone does not let anyone try codes offline.
 func (a *Auth) recoveryHash(adminID int64, code string) []byte {
 	code = strings.ToLower(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(code)))
-	m := hmac.New(sha256.New, a.MFAKey)
-	m.Write([]byte("loandesk recovery v1\x00" + strconv.FormatInt(adminID, 10) + "\x00" + code))
+	// A key of its own, derived from MFAKey (which seals the secrets).
+	k := hmac.New(sha256.New, a.MFAKey)
+	k.Write([]byte("loandesk recovery codes v1"))
+	m := hmac.New(sha256.New, k.Sum(nil))
+	m.Write([]byte(strconv.FormatInt(adminID, 10) + "\x00" + code))
 	return m.Sum(nil)
 }
 

@@ -69,7 +69,7 @@ func newMFAWorld(t *testing.T, required bool) (*mfaWorld, *domain.Auth, *time.Ti
 				w.admin.MFASecret = sealed
 				return nil
 			},
-			enable: func(_ context.Context, id, epoch, step int64, rec [][]byte, e domain.SecurityEvent) (int64, error) {
+			enable: func(_ context.Context, id, epoch, step int64, rec [][]byte, log domain.Lines) (int64, error) {
 				w.mu.Lock()
 				defer w.mu.Unlock()
 				if w.admin.MFAEnrolledAt != nil || w.admin.SessionEpoch != epoch {
@@ -78,19 +78,20 @@ func newMFAWorld(t *testing.T, required bool) (*mfaWorld, *domain.Auth, *time.Ti
 				at := now
 				w.admin.MFAEnrolledAt, w.lastStep, w.recovery = &at, step, rec
 				w.admin.SessionEpoch++
-				w.events = append(w.events, e.Kind)
+				w.events = append(w.events, log.Kinds...)
 				return w.admin.SessionEpoch, nil
 			},
-			useStep: func(_ context.Context, id, step int64) (bool, error) {
+			useStep: func(_ context.Context, id, step int64, log domain.Lines) (bool, error) {
 				w.mu.Lock()
 				defer w.mu.Unlock()
 				if step <= w.lastStep {
 					return false, nil
 				}
 				w.lastStep = step
+				w.events = append(w.events, log.Kinds...)
 				return true, nil
 			},
-			useCode: func(_ context.Context, id int64, hash []byte) (bool, int, error) {
+			useCode: func(_ context.Context, id int64, hash []byte, log domain.Lines) (bool, int, error) {
 				w.mu.Lock()
 				defer w.mu.Unlock()
 				i := slices.IndexFunc(w.recovery, func(h []byte) bool { return bytes.Equal(h, hash) })
@@ -98,6 +99,7 @@ func newMFAWorld(t *testing.T, required bool) (*mfaWorld, *domain.Auth, *time.Ti
 					return false, 0, nil
 				}
 				w.recovery = slices.Delete(w.recovery, i, i+1)
+				w.events = append(w.events, log.Kinds...)
 				return true, len(w.recovery), nil
 			},
 		},
@@ -117,22 +119,22 @@ func newMFAWorld(t *testing.T, required bool) (*mfaWorld, *domain.Auth, *time.Ti
 
 type mfaMock struct {
 	set     func(ctx context.Context, id int64, sealed []byte) error
-	enable  func(ctx context.Context, id, epoch, step int64, rec [][]byte, e domain.SecurityEvent) (int64, error)
-	useStep func(ctx context.Context, id, step int64) (bool, error)
-	useCode func(ctx context.Context, id int64, hash []byte) (bool, int, error)
+	enable  func(ctx context.Context, id, epoch, step int64, rec [][]byte, log domain.Lines) (int64, error)
+	useStep func(ctx context.Context, id, step int64, log domain.Lines) (bool, error)
+	useCode func(ctx context.Context, id int64, hash []byte, log domain.Lines) (bool, int, error)
 }
 
 func (m mfaMock) SetMFASecret(ctx context.Context, id int64, sealed []byte) error {
 	return m.set(ctx, id, sealed)
 }
-func (m mfaMock) EnableMFA(ctx context.Context, id, epoch, step int64, rec [][]byte, e domain.SecurityEvent) (int64, error) {
-	return m.enable(ctx, id, epoch, step, rec, e)
+func (m mfaMock) EnableMFA(ctx context.Context, id, epoch, step int64, rec [][]byte, log domain.Lines) (int64, error) {
+	return m.enable(ctx, id, epoch, step, rec, log)
 }
-func (m mfaMock) UseMFAStep(ctx context.Context, id, step int64) (bool, error) {
-	return m.useStep(ctx, id, step)
+func (m mfaMock) UseMFAStep(ctx context.Context, id, step int64, log domain.Lines) (bool, error) {
+	return m.useStep(ctx, id, step, log)
 }
-func (m mfaMock) UseRecoveryCode(ctx context.Context, id int64, hash []byte) (bool, int, error) {
-	return m.useCode(ctx, id, hash)
+func (m mfaMock) UseRecoveryCode(ctx context.Context, id int64, hash []byte, log domain.Lines) (bool, int, error) {
+	return m.useCode(ctx, id, hash, log)
 }
 
 type securityLogFunc func(ctx context.Context, e domain.SecurityEvent) error
@@ -190,7 +192,7 @@ func TestTOTPIsSetUpWhereRequiredAndThenAsked(t *testing.T) {
 	ctx := context.Background()
 	secret, _, _ := enrol(t, w, a, *now)
 	// A wrong code while setting up is a typo, not a guess: not logged.
-	if !slices.Equal(w.events, []string{domain.EventMFAEnrolled, domain.EventLoginOK}) {
+	if !slices.Equal(w.events, []string{domain.EventMFAAsked, domain.EventMFAEnrolled, domain.EventLoginOK}) {
 		t.Fatalf("events %v", w.events)
 	}
 	if _, err := a.StartEnrolment(ctx, domain.Session{AdminID: 7, Epoch: 1}); domain.ErrorCode(err) != domain.ECONFLICT {
@@ -303,5 +305,54 @@ func TestTOTPIsEachAdminsChoiceInDevelopment(t *testing.T) {
 	}
 	if !slices.Equal(w.events, []string{domain.EventLoginOK, domain.EventMFAEnrolled}) {
 		t.Fatalf("events %v: a voluntary enrolment is no second login", w.events)
+	}
+}
+
+func TestCodesFromUnknownBrowsersHaveADailyCap(t *testing.T) {
+	w, a, now := newMFAWorld(t, true)
+	ctx := context.Background()
+	enrol(t, w, a, *now)
+	a.Limits.PerAccountAndAddress = domain.Rate{Events: 100, Per: time.Minute, Burst: 100}
+	a.Limits.MFAPerDay = domain.Rate{Events: 4, Per: 24 * time.Hour, Burst: 4}
+	var errs []domain.Code
+	for range 4 {
+		in, err := a.Login(ctx, domain.LoginAttempt{Email: "ana@example.com", Password: "right-password", Client: "198.51.100.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = a.VerifyMFA(ctx, in.Token, in.Session, "99999-99999", "x")
+		errs = append(errs, domain.ErrorCode(err))
+	}
+	// The enrolment's two codes (a wrong one, then the right one) spent two of the day's four.
+	if want := []domain.Code{domain.EINVALID, domain.EINVALID, domain.ERATELIMITED, domain.ERATELIMITED}; !slices.Equal(errs, want) {
+		t.Fatalf("tries %v, want %v", errs, want)
+	}
+}
+
+// A full session that skipped the second step (opened before TOTP was
+// required, or by a replica that did not know it yet) is refused where it
+// is due; where TOTP is each admin's choice, it stands until they enrol.
+func TestAFullSessionWithoutTheSecondStepEndsWhereItIsDue(t *testing.T) {
+	for _, c := range []struct {
+		required, enrolled, totp, ok bool
+	}{{true, false, false, false}, {false, true, false, false}, {false, false, false, true}, {true, true, true, true}} {
+		_, a, _ := newMFAWorld(t, c.required)
+		admin := &domain.Admin{ID: 7, Email: "ana@example.com"}
+		if c.enrolled {
+			at := time.Now()
+			admin.MFAEnrolledAt = &at
+		}
+		deleted := false
+		a.Admins = adminsMock{byID: func(context.Context, int64) (*domain.Admin, error) { return admin, nil }}
+		a.Sessions = sessionsMock{
+			get: func(context.Context, string) (domain.Session, error) {
+				return domain.Session{AdminID: 7, TOTP: c.totp}, nil
+			},
+			del: func(context.Context, string) error { deleted = true; return nil },
+		}
+		_, err := a.Authenticate(context.Background(), "token")
+		if (err == nil) != c.ok || deleted == c.ok {
+			t.Errorf("%+v: Authenticate = %v (deleted %v)", c, err, deleted)
+		}
 	}
 }

@@ -31,6 +31,9 @@ const (
 	// An admin erased an applicant's personal data (RequestID: the request
 	// it was asked from; the log names no document number).
 	EventApplicantErased = "applicant_erased"
+	// The right password of an account with TOTP (or where it is
+	// required): the second step was asked for.
+	EventMFAAsked = "mfa_asked"
 	// An admin set up TOTP; gave a wrong code at a login's second step;
 	// logged in with a recovery code; an operator reset an admin's TOTP.
 	EventMFAEnrolled  = "mfa_enrolled"

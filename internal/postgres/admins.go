@@ -104,35 +104,46 @@ func (db *DB) SetMFASecret(ctx context.Context, adminID int64, sealed []byte) er
 
 // EnableMFA confirms the stored secret, keeps the recovery codes' hashes
 // and ends the account's other sessions (the epoch moves on from epoch),
-// with its line in the security log, in one statement. Errors: ENOTFOUND.
-func (db *DB) EnableMFA(ctx context.Context, adminID, epoch, step int64, recovery [][]byte, e domain.SecurityEvent) (int64, error) {
+// with log's lines, in one statement. Errors: ENOTFOUND.
+func (db *DB) EnableMFA(ctx context.Context, adminID, epoch, step int64, recovery [][]byte, log domain.Lines) (int64, error) {
 	err := db.pool.QueryRow(ctx, `WITH a AS (
 			UPDATE admins SET mfa_enrolled_at = now(), mfa_last_step = $3, mfa_recovery = $4, session_epoch = session_epoch + 1
 			WHERE id = $1 AND disabled_at IS NULL AND mfa_enrolled_at IS NULL AND mfa_secret IS NOT NULL AND session_epoch = $2
 			RETURNING id, session_epoch
-		), e AS (INSERT INTO security_events (kind, admin_id, client) SELECT $5::text, id, $6 FROM a)
-		SELECT session_epoch FROM a`, adminID, epoch, step, recovery, e.Kind, e.Client).Scan(&epoch)
+		), e AS (`+logLines(5)+`)
+		SELECT session_epoch FROM a`, adminID, epoch, step, recovery, log.Kinds, log.Client).Scan(&epoch)
 	return epoch, translate(err, "admin")
 }
 
+// logLines appends one security-log line per kind ($n, text[]) for the
+// account a CTE named a returned, from the client $n+1.
+func logLines(n int) string {
+	return fmt.Sprintf(`INSERT INTO security_events (kind, admin_id, client)
+		SELECT k, a.id, $%d FROM a, unnest($%d::text[]) WITH ORDINALITY AS l(k, i) ORDER BY l.i`, n+1, n)
+}
+
 // UseMFAStep moves the account's last used TOTP step to step, if that is
-// later: of two logins with one code, one gets true.
-func (db *DB) UseMFAStep(ctx context.Context, adminID, step int64) (bool, error) {
-	tag, err := db.pool.Exec(ctx, `UPDATE admins SET mfa_last_step = $2
-		WHERE id = $1 AND mfa_enrolled_at IS NOT NULL AND mfa_last_step < $2`, adminID, step)
-	if err != nil {
-		return false, translate(err, "admin")
-	}
-	return tag.RowsAffected() == 1, nil
+// later, with log's lines: of two logins with one code, one gets true.
+func (db *DB) UseMFAStep(ctx context.Context, adminID, step int64, log domain.Lines) (bool, error) {
+	var used bool
+	err := db.pool.QueryRow(ctx, `WITH a AS (
+			UPDATE admins SET mfa_last_step = $2
+			WHERE id = $1 AND mfa_enrolled_at IS NOT NULL AND mfa_last_step < $2 RETURNING id
+		), e AS (`+logLines(3)+`)
+		SELECT EXISTS (SELECT 1 FROM a)`, adminID, step, log.Kinds, log.Client).Scan(&used)
+	return used, translate(err, "admin")
 }
 
 // UseRecoveryCode removes the recovery code with hash from the account's,
-// if it has it, and says how many are left.
-func (db *DB) UseRecoveryCode(ctx context.Context, adminID int64, hash []byte) (bool, int, error) {
+// if it has it, with log's lines, and says how many are left.
+func (db *DB) UseRecoveryCode(ctx context.Context, adminID int64, hash []byte, log domain.Lines) (bool, int, error) {
 	var left int
-	err := db.pool.QueryRow(ctx, `UPDATE admins SET mfa_recovery = array_remove(mfa_recovery, $2)
-		WHERE id = $1 AND mfa_enrolled_at IS NOT NULL AND $2 = ANY (mfa_recovery)
-		RETURNING cardinality(mfa_recovery)`, adminID, hash).Scan(&left)
+	err := db.pool.QueryRow(ctx, `WITH a AS (
+			UPDATE admins SET mfa_recovery = array_remove(mfa_recovery, $2)
+			WHERE id = $1 AND mfa_enrolled_at IS NOT NULL AND $2 = ANY (mfa_recovery)
+			RETURNING id, cardinality(mfa_recovery) AS remaining
+		), e AS (`+logLines(3)+`)
+		SELECT remaining FROM a`, adminID, hash, log.Kinds, log.Client).Scan(&left)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, 0, nil
 	}

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -156,6 +158,106 @@ func scan(t *testing.T, pool *pgxpool.Pool, needles []string) []string {
 
 // The retention's batch: oldest first by decision, or by filing for a
 // request never decided; a request within it, or erased already, is left.
+// An erasure whose database connection dies mid-way (its backend killed
+// while the statement waits on a filing claim another transaction holds,
+// the request rows already updated in it) leaves the applicant whole:
+// nothing half-erased, no event; the same erasure afterwards does it all.
+func TestAnErasureKilledMidWayLeavesTheApplicantWhole(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	var ids []int64
+	for _, key := range []string{"kill-erase-001", "kill-erase-002"} {
+		l := newLoan(key, "Matías Interrumpido", "30888111", time.Now().UTC())
+		l.Fingerprint = l.Application.Fingerprint()
+		if _, err := db.ClaimFiling(ctx, key, l.Fingerprint, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		saved, _, err := db.CreateLoan(ctx, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, saved.ID)
+	}
+	needles := []string{"30888111", "Interrumpido"}
+	before := scan(t, db.Pool(), needles)
+	holder, err := db.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = holder.Rollback(ctx) }()
+	if _, err := holder.Exec(ctx, `SELECT 1 FROM filing_claims WHERE idempotency_key = 'kill-erase-002' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := db.EraseApplicant(ctx, ids[0], "30888111", domain.System, domain.SecurityEvent{Kind: domain.EventApplicantErased})
+		done <- err
+	}()
+	var pid int
+	for pid == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("the erasure ended (%v) without waiting on the held claim", err)
+		default:
+		}
+		err := db.Pool().QueryRow(ctx, `SELECT coalesce(max(pid), 0) FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND query LIKE '%filing_claims%' AND pid <> pg_backend_pid()`).Scan(&pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Pool().Exec(ctx, `SELECT pg_terminate_backend($1)`, pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err == nil {
+		t.Fatal("the erasure whose backend was killed reported success")
+	}
+	_ = holder.Rollback(ctx)
+	if after := scan(t, db.Pool(), needles); !slices.Equal(after, before) {
+		t.Fatalf("after the killed erasure the copies are %q, before %q", after, before)
+	}
+	for _, id := range ids {
+		if l, _ := db.LoanByID(ctx, id); l.ErasedAt != nil || l.FullName == "" {
+			t.Fatalf("request %d half-erased: %+v", id, l)
+		}
+	}
+	if n, err := db.EraseApplicant(ctx, ids[0], "30888111", domain.System, domain.SecurityEvent{Kind: domain.EventApplicantErased}); err != nil || n != 2 {
+		t.Fatalf("the erasure again = %d %v, want both requests", n, err)
+	}
+	if left := scan(t, db.Pool(), needles); len(left) != 0 {
+		t.Fatalf("after the erasure: %q", left)
+	}
+}
+
+// 200 password changes at once from sessions of one epoch: one wins, the
+// others change nothing, and the log has one line.
+func TestOneOf200RacingPasswordChangesWins(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	ana, err := db.AddAdmin(ctx, "ana@example.com", domain.HashPassword("first-password-long"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := domain.HashPassword("second-password-long")
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			_, err := db.SetPassword(ctx, ana.ID, hash, 0, domain.SecurityEvent{Kind: domain.EventPasswordChanged, Client: fmt.Sprint(i)})
+			switch {
+			case err == nil:
+				won.Add(1)
+			case domain.ErrorCode(err) != domain.ENOTFOUND:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got, _ := db.AdminByID(ctx, ana.ID)
+	events, _ := db.SecurityEvents(ctx, domain.AuditFilter{AdminID: ana.ID, Limit: 300})
+	if won.Load() != 1 || got.SessionEpoch != 1 || len(events) != 2 {
+		t.Fatalf("%d changes won, epoch %d, %d events; want 1, 1, 2 (added, changed)", won.Load(), got.SessionEpoch, len(events))
+	}
+}
+
 func TestEraseExpiredTakesTheOldestFirst(t *testing.T) {
 	db, ctx := testenv.DB(t), context.Background()
 	now := time.Now().UTC()

@@ -14,7 +14,7 @@ ALTER TABLE security_events DROP CONSTRAINT security_events_kind_check,
     ADD CONSTRAINT security_events_kind_check CHECK (kind IN ('login_ok', 'login_failed', 'login_disabled',
         'admin_added', 'admin_disabled', 'admin_enabled', 'account_unlocked', 'password_changed', 'password_change_failed',
         'request_viewed', 'requests_listed', 'applicant_erased',
-        'mfa_enrolled', 'mfa_failed', 'mfa_recovery_used', 'mfa_reset'));
+        'mfa_asked', 'mfa_enrolled', 'mfa_failed', 'mfa_recovery_used', 'mfa_reset'));
 
 -- +goose Down
 ALTER TABLE security_events DROP CONSTRAINT security_events_kind_check,

@@ -71,7 +71,8 @@ describe("two-step login", () => {
     renderAt("/admin/mfa");
     await user.type(await screen.findByLabelText("Code"), "ABCDE-FGHIJ");
     await user.click(screen.getByRole("button", { name: "Verify" }));
-    expect(await screen.findByRole("status")).toHaveTextContent("You logged in with a recovery code; 3 left.");
+    expect(await screen.findByText(/You logged in with a recovery code; 3 left./)).toBeInTheDocument();
+    expect(screen.getByRole("heading", { level: 1, name: "Two-step login" })).toHaveFocus();
   });
 
   it("sets TOTP up where it is required: the QR code and the key, the first code, then the ten recovery codes once", async () => {
@@ -95,6 +96,7 @@ describe("two-step login", () => {
     await user.type(screen.getByLabelText("Code"), "123456");
     await user.click(screen.getByRole("button", { name: "Turn on" }));
     const list = await screen.findByRole("list", { name: "Recovery codes" });
+    expect(screen.getByRole("heading", { level: 1, name: "Your recovery codes" })).toHaveFocus();
     expect(within(list).getAllByRole("listitem").map((li) => li.textContent)).toEqual(codes);
     expect(calls.find((c) => c.path === "/api/v1/admin/mfa/enrolment/confirm")?.body).toEqual({ code: "123456" });
     // The new session's CSRF token signs what follows.

@@ -26,6 +26,7 @@ export function MfaPage() {
   const [codes, setCodes] = useState<string[] | null>(null);
   const [left, setLeft] = useState<number | null>(null);
   const scanRef = useRef<HTMLHeadingElement>(null);
+  const viewRef = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
     if (state.status === "out") navigate("/admin/login", { replace: true });
@@ -33,6 +34,11 @@ export function MfaPage() {
   useEffect(() => {
     if (enrolment) scanRef.current?.focus();
   }, [enrolment]);
+  // The codes, or the count of those left, replace the form without a move
+  // to another page: the focus goes to their heading, so it is read out.
+  useEffect(() => {
+    if (codes || left !== null) viewRef.current?.querySelector("h1")?.focus();
+  }, [codes, left]);
 
   /** Sends the code to step; a wrong one is marked at the field, the rest said above the form. */
   async function submit(e: FormEvent, step: (code: string) => Promise<Session>, then: (s: Session) => void) {
@@ -92,7 +98,7 @@ export function MfaPage() {
 
   if (codes) {
     return (
-      <>
+      <div ref={viewRef}>
         <PageHeading title={t("mfa.codes.title")} />
         <p>{t("mfa.codes.intro")}</p>
         <ul className="recovery-codes" aria-label={t("mfa.codes.list")}>
@@ -105,18 +111,16 @@ export function MfaPage() {
         <button type="button" onClick={() => navigate("/admin")}>
           {t("mfa.codes.done")}
         </button>
-      </>
+      </div>
     );
   }
   if (left !== null) {
     return (
-      <>
+      <div ref={viewRef}>
         <PageHeading title={t("mfa.verify.title")} />
-        <p className="notice" role="status">
-          {t("mfa.recovery.left", { n: String(left) })}
-        </p>
+        <p className="notice">{t("mfa.recovery.left", { n: String(left) })}</p>
         <Link to="/admin">{t("admin.title")}</Link>
-      </>
+      </div>
     );
   }
   if (state.status === "step" && state.step === "verify") {
