@@ -31,6 +31,11 @@ const (
 	// An admin erased an applicant's personal data (RequestID: the request
 	// it was asked from; the log names no document number).
 	EventApplicantErased = "applicant_erased"
+	// An admin changed a request's status, deleted it, restored it
+	// (RequestID); written with the change, in its transaction.
+	EventStatusChanged   = "request_status_changed"
+	EventRequestDeleted  = "request_deleted"
+	EventRequestRestored = "request_restored"
 	// The right password of an account with TOTP (or where it is
 	// required): the second step was asked for.
 	EventMFAAsked = "mfa_asked"
@@ -41,6 +46,13 @@ const (
 	EventRecoveryUsed = "mfa_recovery_used"
 	EventMFAReset     = "mfa_reset"
 )
+
+// ActionEvent is the security log's kind for an admin's action on a
+// request (an Action*), or "" for one it does not itemize (the worker's
+// decisions name no admin; an erasure is logged by its own statement).
+func ActionEvent(action string) string {
+	return map[string]string{ActionStatus: EventStatusChanged, ActionDelete: EventRequestDeleted, ActionRestore: EventRequestRestored}[action]
+}
 
 // SecurityEvent is one line of the append-only security log: a login's
 // outcome, an account given or taken away. It names no email and no

@@ -228,6 +228,51 @@ func TestAnErasureKilledMidWayLeavesTheApplicantWhole(t *testing.T) {
 	}
 }
 
+// An admin's status change, delete and restore are in the append-only
+// security log with the request's id, and stay there when the applicant
+// is erased (the trail's comments go); the worker's decisions are not.
+func TestAnAdminsChangesToARequestAreInTheSecurityLog(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	admin, err := db.AddAdmin(ctx, "revisora@example.com", domain.HashPassword("first-password-long"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	actor := domain.Actor{AdminID: &admin.ID, Name: admin.Email}
+	desk := &domain.Desk{Store: db, Views: db, Erasure: db}
+	l, _, err := db.CreateLoan(ctx, newLoan("logged-changes-1", "Lucía Registrada", "30777111", time.Now().UTC()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UpdateLoan(ctx, l.ID, domain.System, func(l *domain.LoanRequest) (string, string, error) {
+		return domain.ActionDecide, "", l.ApplyDecision(domain.Decision{Status: domain.StatusApproved, Reason: domain.ReasonScore}, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := desk.ChangeStatus(ctx, actor, l.ID, domain.StatusRejected, "Lucía Registrada: recibo falso"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := desk.DeleteRequest(ctx, actor, l.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := desk.RestoreRequest(ctx, actor, l.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := desk.EraseApplicant(ctx, actor, l.ID, "30777111"); err != nil {
+		t.Fatal(err)
+	}
+	events, err := db.SecurityEvents(ctx, domain.AuditFilter{RequestID: l.ID, Limit: 10})
+	var kinds []string
+	for _, e := range events {
+		if e.AdminID == nil || *e.AdminID != admin.ID {
+			t.Errorf("event %+v names no admin", e)
+		}
+		kinds = append(kinds, e.Kind)
+	}
+	if want := []string{"applicant_erased", "request_restored", "request_deleted", "request_status_changed"}; err != nil || !slices.Equal(kinds, want) {
+		t.Fatalf("the request's security events %q %v, want %q", kinds, err, want)
+	}
+}
+
 // 200 password changes at once from sessions of one epoch: one wins, the
 // others change nothing, and the log has one line.
 func TestOneOf200RacingPasswordChangesWins(t *testing.T) {

@@ -182,6 +182,14 @@ func (db *DB) UpdateLoan(ctx context.Context, id int64, actor domain.Actor, fn d
 		if err := insertAudit(ctx, tx, l.ID, actor, action, comment, &before, l); err != nil {
 			return err
 		}
+		// An admin's change is in the append-only security log too: the
+		// trail's comments go with an erasure, this line stays.
+		if kind := domain.ActionEvent(action); kind != "" && actor.AdminID != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO security_events (kind, admin_id, request_id) VALUES ($1, $2, $3)`,
+				kind, actor.AdminID, l.ID); err != nil {
+				return fmt.Errorf("writing security event: %w", err)
+			}
+		}
 		out = l
 		return nil
 	})
