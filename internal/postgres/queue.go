@@ -83,6 +83,12 @@ type WorkConfig struct {
 	Log *slog.Logger
 	// TestOnly makes River skip its start-up jitter (tests only).
 	TestOnly bool
+	// Housekeeping, if set, is a River periodic job every
+	// HousekeepingEvery (and once when a leader is elected): River's
+	// leader inserts it, so it runs once a period whatever the replicas,
+	// on any worker, within JobTimeout (what it leaves waits for the next).
+	Housekeeping      func(ctx context.Context) error
+	HousekeepingEvery time.Duration
 }
 
 // WorkDecisions works decision jobs with decide until ctx ends, then lets
@@ -93,7 +99,17 @@ type WorkConfig struct {
 func (db *DB) WorkDecisions(ctx context.Context, cfg WorkConfig, decide func(context.Context, Attempt) error, started func()) error {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &decider{cfg: cfg, decide: decide})
+	var periodic []*river.PeriodicJob
+	if cfg.Housekeeping != nil {
+		river.AddWorker(workers, &housekeeper{run: cfg.Housekeeping, timeout: cfg.JobTimeout})
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.HousekeepingEvery),
+			func() (river.JobArgs, *river.InsertOpts) {
+				// One try: the next period's job does what this one could not.
+				return housekeepingJob{}, &river.InsertOpts{MaxAttempts: 1}
+			}, &river.PeriodicJobOpts{ID: housekeepingJob{}.Kind(), RunOnStart: true}))
+	}
 	client, err := river.NewClient(riverpgxv5.New(db.pool), &river.Config{
+		PeriodicJobs:         periodic,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Concurrency}},
 		Workers:              workers,
 		JobTimeout:           cfg.JobTimeout,
@@ -160,6 +176,27 @@ var joinFilingTrace = river.WorkerMiddlewareFunc(func(ctx context.Context, job *
 	}
 	return work(ctx)
 })
+
+// housekeepingJob is the periodic housekeeping (the retention of
+// applicants' data and of the security log): "housekeeping" in
+// river_job.kind, not counted in QueueDepth.
+type housekeepingJob struct{}
+
+func (housekeepingJob) Kind() string { return "housekeeping" }
+
+type housekeeper struct {
+	river.WorkerDefaults[housekeepingJob]
+	run     func(context.Context) error
+	timeout time.Duration
+}
+
+// Timeout keeps a run within the decisions' JobTimeout, so it ends before
+// RescueAfter and is never rescued while it runs.
+func (h *housekeeper) Timeout(*river.Job[housekeepingJob]) time.Duration { return h.timeout }
+
+func (h *housekeeper) Work(ctx context.Context, _ *river.Job[housekeepingJob]) error {
+	return h.run(ctx)
+}
 
 // decider is River's worker of decision jobs.
 type decider struct {

@@ -61,8 +61,9 @@ type Config struct {
 	FoldEvery time.Duration
 	// Retention is how long a request keeps its applicant's name, email
 	// and document number after its decision (or its filing, if never
-	// decided); every RetentionEvery the worker erases those past it, in
-	// batches of RetentionBatch, at most RetentionBatches a turn.
+	// decided); every RetentionEvery a River periodic job erases those past
+	// it, in batches of RetentionBatch, at most RetentionBatches a turn
+	// (within JobTimeout).
 	Retention, RetentionEvery        time.Duration
 	RetentionBatch, RetentionBatches int
 	// SecurityLogDays is how long the security log keeps an event (at
@@ -164,6 +165,10 @@ func (w *Worker) Run(ctx context.Context) error {
 			// logs each job, so River speaks only of trouble.
 			Log:      slog.New(obs.MinLevel(w.Log.Handler(), slog.LevelWarn)),
 			TestOnly: w.TestOnly,
+			// The retentions, as a River periodic job: once a period across
+			// the replicas (River's leader inserts it).
+			Housekeeping:      func(ctx context.Context) error { w.eraseExpired(ctx, c); return nil },
+			HousekeepingEvery: c.RetentionEvery,
 		}, w.decide, func() { close(running) })
 	}()
 	select {
@@ -175,13 +180,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.Log.InfoContext(ctx, "working decision jobs", "concurrency", c.Concurrency)
 	w.reportDepth(ctx)
 	w.foldCounts(ctx)
-	w.eraseExpired(ctx, c)
 	tick := time.NewTicker(c.DepthEvery)
 	defer tick.Stop()
 	fold := time.NewTicker(c.FoldEvery)
 	defer fold.Stop()
-	retention := time.NewTicker(c.RetentionEvery)
-	defer retention.Stop()
 	done := ctx.Done()
 	for {
 		select {
@@ -189,8 +191,6 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.reportDepth(ctx)
 		case <-fold.C:
 			w.foldCounts(ctx)
-		case <-retention.C:
-			w.eraseExpired(ctx, c)
 		case err := <-queued:
 			if ctx.Err() == nil {
 				return fmt.Errorf("the queue stopped by itself: %w", err)
@@ -207,7 +207,6 @@ func (w *Worker) Run(ctx context.Context) error {
 			done = nil
 			tick.Stop()
 			fold.Stop()
-			retention.Stop()
 		}
 	}
 }
