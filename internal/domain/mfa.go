@@ -163,11 +163,7 @@ func (a *Auth) ConfirmEnrolment(ctx context.Context, token string, s Session, co
 	if s.MFA == MFAVerify {
 		return MFADone{}, Errorf(EFORBIDDEN, "give your authentication code first")
 	}
-	code, err := mfaCode(code)
-	if err != nil {
-		return MFADone{}, err
-	}
-	admin, err := a.mfaTurn(ctx, s)
+	code, admin, err := a.codeTurn(ctx, s, code)
 	if err != nil {
 		return MFADone{}, err
 	}
@@ -218,11 +214,7 @@ func (a *Auth) VerifyMFA(ctx context.Context, token string, s Session, code, cli
 	if s.MFA != MFAVerify {
 		return MFADone{}, Errorf(EFORBIDDEN, "this session has no code to give")
 	}
-	code, err := mfaCode(code)
-	if err != nil {
-		return MFADone{}, err
-	}
-	admin, err := a.mfaTurn(ctx, s)
+	code, admin, err := a.codeTurn(ctx, s, code)
 	if err != nil {
 		return MFADone{}, err
 	}
@@ -267,6 +259,17 @@ func (a *Auth) VerifyMFA(ctx context.Context, token string, s Session, code, cli
 		return MFADone{}, err
 	}
 	return MFADone{}, mfaCodeProblem("is not right, or was used already")
+}
+
+// codeTurn trims a typed code, refuses an empty or oversized one, and
+// spends its try (mfaTurn).
+func (a *Auth) codeTurn(ctx context.Context, s Session, code string) (string, *Admin, error) {
+	code, err := mfaCode(code)
+	if err != nil {
+		return "", nil, err
+	}
+	admin, err := a.mfaTurn(ctx, s)
+	return code, admin, err
 }
 
 // mfaTurn spends one try at a code under the account's budgets (or the

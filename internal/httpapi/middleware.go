@@ -172,43 +172,35 @@ func requireSession(auth Auth, log *slog.Logger, step bool) func(http.Handler) h
 // perAdmin refuses an admin's request with 429 once their account has
 // spent rate (inside requireAdmin: the session names the account).
 func perAdmin(l Limiter, name string, rate domain.Rate, log *slog.Logger) func(http.Handler) http.Handler {
-	return func(h http.Handler) http.Handler {
-		if rate.Off() {
-			return h
-		}
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ok, wait, err := l.Allow(r.Context(), name+":"+strconv.FormatInt(sessionFrom(r.Context()).AdminID, 10), rate)
-			if err != nil {
-				writeError(w, r, log, err)
-				return
-			}
-			if !ok {
-				writeError(w, r, log, &domain.Error{Code: domain.ERATELIMITED, Message: "too many reads of applicants' data from this account; wait a moment",
-					RetryAfter: domain.RetryAfterSeconds(wait)})
-				return
-			}
-			h.ServeHTTP(w, r)
-		})
-	}
+	return limited(l, rate, log, "too many reads of applicants' data from this account; wait a moment", func(r *http.Request) string {
+		return name + ":" + strconv.FormatInt(sessionFrom(r.Context()).AdminID, 10)
+	})
 }
 
 // limit refuses a request with 429 once its client has spent rate, before
-// any work is done. The limiter never fails open (see internal/limiter):
-// an error here means the caller is gone.
+// any work is done.
 func limit(l Limiter, name string, rate domain.Rate, client clientaddr.Resolver, log *slog.Logger) func(http.Handler) http.Handler {
+	return limited(l, rate, log, "too many requests from your address; try again later", func(r *http.Request) string {
+		return name + ":" + client.Key(r)
+	})
+}
+
+// limited spends one event of key(r)'s budget at rate per request, and
+// answers 429 (message, Retry-After) when it is spent. The limiter never
+// fails open (see internal/limiter): an error here means the caller is gone.
+func limited(l Limiter, rate domain.Rate, log *slog.Logger, message string, key func(*http.Request) string) func(http.Handler) http.Handler {
 	return func(h http.Handler) http.Handler {
 		if rate.Off() {
 			return h
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ok, wait, err := l.Allow(r.Context(), name+":"+client.Key(r), rate)
+			ok, wait, err := l.Allow(r.Context(), key(r), rate)
 			if err != nil {
 				writeError(w, r, log, err)
 				return
 			}
 			if !ok {
-				writeError(w, r, log, &domain.Error{Code: domain.ERATELIMITED, Message: "too many requests from your address; try again later",
-					RetryAfter: domain.RetryAfterSeconds(wait)})
+				writeError(w, r, log, &domain.Error{Code: domain.ERATELIMITED, Message: message, RetryAfter: domain.RetryAfterSeconds(wait)})
 				return
 			}
 			h.ServeHTTP(w, r)
