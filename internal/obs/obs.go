@@ -171,7 +171,7 @@ func NewMetrics() *Metrics {
 			Name: "loandesk_http_shed_total", Help: "Requests refused at once because the process (503) or their client (429) had its maximum in flight.",
 		}),
 		LoginRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "loandesk_login_refused_total", Help: "Logins refused by a limit: address, account_address, account (its cap for unknown devices), device; and password (a session's tries at its current password).",
+			Name: "loandesk_login_refused_total", Help: "Logins refused by a limit: address, account_address, account (its cap for unknown devices), device; password (a session's tries at its current password); mfa (tries at a login's code, set-ups begun).",
 		}, []string{"limit"}),
 		Unlogged: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loandesk_security_log_unlogged_total", Help: "Failed logins not itemized in the security log because more than its bound arrived at once.",
