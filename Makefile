@@ -19,7 +19,7 @@ down: ## stop the stack (keeps the data volumes)
 	docker compose down
 
 .PHONY: test
-test: lint test-images test-go test-restore test-web test-aws diagram-check test-e2e test-chaos test-site test-swarm test-gitlab ## every test tier; fails on any failure
+test: lint test-rules test-images test-go test-restore test-web test-aws diagram-check test-e2e test-chaos test-site test-swarm test-gitlab ## every test tier; fails on any failure
 	@echo "make test: all tiers passed"
 
 .PHONY: test-go
@@ -63,6 +63,12 @@ toolbox:
 lint: toolbox ## shellcheck, actionlint, one source for every pin, Redocly on every API contract
 	$(TOOLBOX) bash tools/lint.sh
 	$(DC_TEST) run --rm apilint
+
+.PHONY: test-rules
+test-rules: toolbox ## promtool: the SLO rules load, each alert fires on its series and not on its blip, each runbook link has its section
+	$(TOOLBOX) sh -c 'promtool check rules deploy/prometheus/slo.rules.yml && cd deploy/prometheus && promtool test rules slo.rules.test.yml && \
+	  for a in $$(grep -o "operations.md#[a-z]*" slo.rules.yml | cut -d"#" -f2 | sort -u); do \
+	    grep -qix "### $$a" ../../docs/operations.md || { echo "runbook section for $$a missing in docs/operations.md"; exit 1; }; done'
 
 .PHONY: test-images
 test-images: toolbox ## the pinned base images keep the contract the product relies on (uids, paths, encoding, tools)
