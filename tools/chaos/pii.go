@@ -86,7 +86,9 @@ func (s *suite) loadUsed(phases ...string) error {
 }
 
 // detector finds the used values in a text by its tokens: digit runs for a
-// DNI (a whole run, so a timestamp's digits are no false alarm), email-like
+// DNI (a whole run, so a timestamp's digits are no false alarm; not inside
+// a run of 16 or more hex digits, an id: a random request id once held a
+// DNI's eight digits between two of its letters), email-like
 // runs (with @ or %40), words (a name's words, each of them generated for
 // this run), and base64url runs of a token's length.
 type detector struct {
@@ -96,7 +98,8 @@ type detector struct {
 }
 
 var (
-	digitsRE = regexp.MustCompile(`[0-9]+`)
+	// An id (request, trace, span: 16 or 32 hex digits) is one token.
+	digitsRE = regexp.MustCompile(`[0-9a-fA-F]{16,}|[0-9]+`)
 	dottedRE = regexp.MustCompile(`[0-9]{1,2}\.[0-9]{3}\.[0-9]{3}`)
 	emailRE  = regexp.MustCompile(`(?i)[a-z0-9._+-]+(?:@|%40)[a-z0-9.-]+`)
 	wordRE   = regexp.MustCompile(`\pL+`)
