@@ -224,14 +224,21 @@ test.describe("@main", () => {
     await login(page);
     await expect(page.getByRole("table")).toBeVisible();
     await page.getByLabel("Estado").selectOption("approved");
+    // Wait for the filtered page, not for any table: the unfiltered one is
+    // still on screen until its answer arrives (a busy CI machine showed it).
+    const filtered = page.waitForResponse((r) => r.url().includes("/api/v1/admin/requests?") && r.url().includes("status=approved"));
     await page.getByRole("button", { name: "Aplicar" }).click();
     await expect(page).toHaveURL(/status=approved/);
-    const rows = page.getByRole("table").getByRole("row");
-    await expect(rows.nth(1)).toBeVisible();
-    for (const badge of await page.locator("tbody .badge").allTextContents()) expect(badge).toBe("Aprobada");
+    expect((await filtered).status()).toBe(200);
+    const badges = page.locator("tbody .badge");
+    await expect(badges.first()).toBeVisible();
+    await expect(badges.filter({ hasNotText: "Aprobada" })).toHaveCount(0);
 
     await page.getByLabel("Buscar", { exact: true }).fill(load().uniqueName ?? "");
+    const searched = page.waitForResponse((r) => r.url().includes("/api/v1/admin/requests?") && r.url().includes("q="));
     await page.getByRole("button", { name: "Aplicar" }).click();
+    expect((await searched).status()).toBe(200);
+    await expect(page.getByRole("table").getByRole("row")).toHaveCount(2); // the heading's row and the one request
     await page.getByRole("table").getByRole("link").first().click();
     await expect(page.getByRole("heading", { level: 1 })).toHaveText(/^Solicitud LD-/);
 
