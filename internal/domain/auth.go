@@ -308,37 +308,24 @@ func (a *Auth) Login(ctx context.Context, in LoginAttempt) (LoggedIn, error) {
 	if device != nil {
 		_ = a.Limiter.Reset(ctx, deviceKey)
 	}
-	if stage := a.stage(admin); stage != "" {
-		// The password is right; the session reaches only its second
-		// step, and the login is logged and its device cookie issued when
-		// that is done (finishStep).
-		s := Session{AdminID: admin.ID, Email: admin.Email, CSRFToken: RandomToken(), CreatedAt: a.now().UTC(),
-			Epoch: admin.SessionEpoch, MFA: stage, TOTP: stage == MFAVerify}
+	s := Session{AdminID: admin.ID, Email: admin.Email, CSRFToken: RandomToken(), CreatedAt: a.now().UTC(), Epoch: admin.SessionEpoch}
+	ttl, cookie := a.SessionTTL, ""
+	event.Kind = EventLoginOK
+	if s.MFA = a.stage(admin); s.MFA != "" {
+		// The password is right; the session reaches only its second step,
+		// whose end logs the login and issues the device cookie (stepDone).
+		// Someone has the password: that is logged now, code or not.
+		ttl, event.Kind, s.TOTP = cmp.Or(a.MFAStepTTL, DefaultMFAStepTTL), EventMFAAsked, s.MFA == MFAVerify
 		if device != nil {
 			s.Device = base64.RawURLEncoding.EncodeToString(device)
 		}
-		t, err := a.Sessions.CreateSession(ctx, s, cmp.Or(a.MFAStepTTL, DefaultMFAStepTTL))
-		if err != nil {
-			return LoggedIn{}, err
-		}
-		// Someone has the password: said in the log now, whether or not
-		// a code follows.
-		event.Kind = EventMFAAsked
-		if a.Log != nil {
-			if err := a.Log.RecordSecurityEvent(ctx, event); err != nil {
-				_ = a.Sessions.DeleteSession(context.WithoutCancel(ctx), t)
-				return LoggedIn{}, err
-			}
-		}
-		return LoggedIn{Token: t, Session: s}, nil
+	} else {
+		cookie = a.issueDevice(email, device)
 	}
-	token := a.issueDevice(email, device)
-	s := Session{AdminID: admin.ID, Email: admin.Email, CSRFToken: RandomToken(), CreatedAt: time.Now().UTC(), Epoch: admin.SessionEpoch}
-	t, err := a.Sessions.CreateSession(ctx, s, a.SessionTTL)
+	t, err := a.Sessions.CreateSession(ctx, s, ttl)
 	if err != nil {
 		return LoggedIn{}, err
 	}
-	event.Kind = EventLoginOK
 	if a.Log != nil {
 		if err := a.Log.RecordSecurityEvent(ctx, event); err != nil {
 			// A session nobody can account for is not handed out.
@@ -346,7 +333,7 @@ func (a *Auth) Login(ctx context.Context, in LoginAttempt) (LoggedIn, error) {
 			return LoggedIn{}, err
 		}
 	}
-	return LoggedIn{Token: t, Session: s, Device: token}, nil
+	return LoggedIn{Token: t, Session: s, Device: cookie}, nil
 }
 
 // stage is the second step a login with admin's password has to take.

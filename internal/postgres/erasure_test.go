@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/loandesk/loandesk/internal/domain"
+	"github.com/loandesk/loandesk/internal/postgres"
 	"github.com/loandesk/loandesk/internal/testenv"
 )
 
@@ -24,14 +25,19 @@ import (
 // security log, the claims, River's jobs) holds their document number,
 // email, name or the fingerprint made from them; the other applicant is
 // whole and the counts did not move.
-func TestErasureReachesEveryCopy(t *testing.T) {
-	db, ctx := testenv.DB(t), context.Background()
-	admin, err := db.AddAdmin(ctx, "revisora@example.com", domain.HashPassword("first-password-long"))
+// reviewer is an admin account and the desk it works at, on db.
+func reviewer(t *testing.T, db *postgres.DB) (*domain.Desk, *domain.Admin, domain.Actor) {
+	t.Helper()
+	admin, err := db.AddAdmin(context.Background(), "revisora@example.com", domain.HashPassword("first-password-long"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	actor := domain.Actor{AdminID: &admin.ID, Name: admin.Email}
-	desk := &domain.Desk{Store: db, Views: db, Erasure: db}
+	return &domain.Desk{Store: db, Views: db, Erasure: db}, admin, domain.Actor{AdminID: &admin.ID, Name: admin.Email}
+}
+
+func TestErasureReachesEveryCopy(t *testing.T) {
+	db, ctx := testenv.DB(t), context.Background()
+	desk, admin, actor := reviewer(t, db)
 	file := func(key, name, email, doc string) *domain.LoanRequest {
 		l := newLoan(key, name, doc, time.Now().UTC())
 		l.Email = email
@@ -233,12 +239,7 @@ func TestAnErasureKilledMidWayLeavesTheApplicantWhole(t *testing.T) {
 // is erased (the trail's comments go); the worker's decisions are not.
 func TestAnAdminsChangesToARequestAreInTheSecurityLog(t *testing.T) {
 	db, ctx := testenv.DB(t), context.Background()
-	admin, err := db.AddAdmin(ctx, "revisora@example.com", domain.HashPassword("first-password-long"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	actor := domain.Actor{AdminID: &admin.ID, Name: admin.Email}
-	desk := &domain.Desk{Store: db, Views: db, Erasure: db}
+	desk, admin, actor := reviewer(t, db)
 	l, _, err := db.CreateLoan(ctx, newLoan("logged-changes-1", "Lucía Registrada", "30777111", time.Now().UTC()))
 	if err != nil {
 		t.Fatal(err)
