@@ -45,7 +45,7 @@ test-e2e: ## the whole stack in Chromium (compose up, phases, down -v)
 	bash e2e/run.sh
 
 .PHONY: test-chaos
-test-chaos: ## crashes, outages and abuse under load: every filing kept, every limit held (≤ 5 min)
+test-chaos: ## crashes, outages and abuse under load: every filing kept, every limit held; the alerts reach a webhook (≤ 13 min)
 	bash tools/chaos/run.sh
 
 .PHONY: fuzz

@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
-# Builds local stand-ins for every upstream base image the product pins (see
-# versions.sh), tagged with the upstream name, from Debian trixie packages,
-# the host's Go, and the npm registry. Each is rebuilt only when missing or
-# when its recipe under .ci/standins changed.
+# Builds local stand-ins for every upstream base image the product pins (versions.sh), tagged with the upstream
+# name, from Debian trixie packages, the host's Go and the npm registry; each only when missing or its recipe changed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=.ci/lib.sh
@@ -75,10 +73,11 @@ build golang "$IMG_GOLANG"
 build node "$IMG_NODE"
 build nginx "$IMG_NGINX"
 build postgres "$IMG_POSTGRES"
+build debian "$IMG_DEBIAN"
 build valkey "$IMG_VALKEY"
 build distroless "$IMG_DISTROLESS"
 build playwright "$IMG_PLAYWRIGHT" --build-arg "NODE_IMAGE=$IMG_NODE"
 build registry "$IMG_REGISTRY"
 build docker-cli "$IMG_DOCKER_CLI"
 build dind "$IMG_DOCKER_DIND"
-docker images --format '   {{.Repository}}:{{.Tag}} {{.Size}}' | grep -v '<none>' | grep -E "$(echo "$IMG_GOLANG|$IMG_NODE|$IMG_NGINX|$IMG_POSTGRES|$IMG_VALKEY|$IMG_DISTROLESS|$IMG_PLAYWRIGHT|$IMG_REGISTRY|$IMG_DOCKER_CLI|$IMG_DOCKER_DIND" | sed 's/[.]/[.]/g')" || true
+docker images --format '   {{.Repository}}:{{.Tag}} {{.Size}}' | grep -v '<none>' | grep -E "$(echo "$IMG_GOLANG|$IMG_NODE|$IMG_NGINX|$IMG_POSTGRES|$IMG_DEBIAN|$IMG_VALKEY|$IMG_DISTROLESS|$IMG_PLAYWRIGHT|$IMG_REGISTRY|$IMG_DOCKER_CLI|$IMG_DOCKER_DIND" | sed 's/[.]/[.]/g')" || true

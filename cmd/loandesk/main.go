@@ -9,6 +9,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -20,6 +21,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -29,6 +31,7 @@ import (
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sethvargo/go-retry"
 
@@ -41,6 +44,7 @@ import (
 	"github.com/loandesk/loandesk/internal/httpapi"
 	"github.com/loandesk/loandesk/internal/lifecycle"
 	limiterpkg "github.com/loandesk/loandesk/internal/limiter"
+	"github.com/loandesk/loandesk/internal/nginxstatus"
 	"github.com/loandesk/loandesk/internal/obs"
 	"github.com/loandesk/loandesk/internal/postgres"
 	"github.com/loandesk/loandesk/internal/rdsauth"
@@ -57,7 +61,7 @@ func main() {
 	}
 }
 
-const usage = "usage: loandesk serve|worker|migrate|admin|healthcheck [flags]"
+const usage = "usage: loandesk serve|worker|migrate|admin|nginx-exporter|healthcheck [flags]"
 
 // run is the whole program, callable from tests with its own arguments,
 // environment and outputs.
@@ -86,6 +90,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return migrate(ctx, getenv, stdout)
 	case "admin":
 		return admin(ctx, rest, getenv, stdin, stdout)
+	case "nginx-exporter":
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		return nginxExporter(ctx, getenv, stdout)
 	case "healthcheck":
 		url := fs.String("url", "", "URL to probe (default: /healthz on LISTEN_ADDR's port)")
 		if err := fs.Parse(rest); err != nil {
@@ -289,6 +298,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		d.metrics.LoginRefused.WithLabelValues(l)
 	}
 	go cfg.TrustedProxies.Watch(ctx, 5*time.Second, d.log)
+	go worker.WatchQueue(ctx, d.db, d.metrics, d.log, worker.Defaults.DepthEvery)
 	// On a first deploy the api may start before `loandesk migrate` ran.
 	var created bool
 	if err := lifecycle.WaitFor(ctx, d.log, "the database schema (loandesk migrate)", func(ctx context.Context) (err error) {
@@ -363,6 +373,30 @@ func work(ctx context.Context, getenv func(string) string, stdout io.Writer) err
 		err = err2
 	}
 	return err
+}
+
+// nginxExporter serves web's stub_status pages (every task's, read at each
+// scrape) as Prometheus metrics: NGINX_STATUS_URL names them by a host that
+// resolves to every task (tasks.web on Swarm, web under compose).
+func nginxExporter(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	raw := getenv("NGINX_STATUS_URL")
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || u.Hostname() == "" || u.Port() == "" {
+		return fmt.Errorf("NGINX_STATUS_URL=%q: want http://HOST:PORT/PATH, HOST resolving to every web task", raw)
+	}
+	addr := cmp.Or(getenv("EXPORTER_LISTEN_ADDR"), ":9113")
+	log := obs.NewLogger(stdout, "info", "nginx-exporter")
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(&nginxstatus.Collector{URL: u, Client: &http.Client{Timeout: 2 * time.Second}, Timeout: 3 * time.Second, MaxTargets: 64})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { _, _ = rw.Write([]byte(`{"status":"ok"}` + "\n")) })
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("EXPORTER_LISTEN_ADDR=%q: %w", addr, err)
+	}
+	log.InfoContext(ctx, "exporting nginx's status", "url", u.Redacted(), "addr", ln.Addr().String())
+	return lifecycle.Serve(ctx, log, lifecycle.NewServer(mux, log), ln, nil, 0, 3*time.Second)
 }
 
 // derivedKey derives a key for one use from SESSION_KEY, so that one

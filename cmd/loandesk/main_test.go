@@ -1279,6 +1279,16 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 	if err := run(context.Background(), []string{"loandesk", "bogus"}, getenvOf(nil), strings.NewReader(""), io.Discard, &stderr); err == nil {
 		t.Fatal("unknown command accepted")
 	}
+	for _, u := range []string{"", "web:8081/stub_status", "https://web:8081/stub_status", "http://web/stub_status", "http://:8081/"} {
+		err := run(context.Background(), []string{"loandesk", "nginx-exporter"}, getenvOf(map[string]string{"NGINX_STATUS_URL": u}), strings.NewReader(""), io.Discard, &stderr)
+		if err == nil || !strings.Contains(err.Error(), "NGINX_STATUS_URL") {
+			t.Errorf("nginx-exporter with NGINX_STATUS_URL=%q: %v", u, err)
+		}
+	}
+	err = run(context.Background(), []string{"loandesk", "nginx-exporter"}, getenvOf(map[string]string{"NGINX_STATUS_URL": "http://web:8081/stub_status", "EXPORTER_LISTEN_ADDR": "nowhere"}), strings.NewReader(""), io.Discard, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "EXPORTER_LISTEN_ADDR") {
+		t.Errorf("nginx-exporter with a bad listen address: %v", err)
+	}
 }
 
 // migrate started before its database has a primary (a new cluster, a

@@ -128,6 +128,12 @@ type QueueDepth struct {
 	Ready   int64 `json:"ready"`   // may run now
 	Waiting int64 `json:"waiting"` // scheduled for a retry (the providers could not answer)
 	Running int64 `json:"running"` // being worked now
+	// OldestReady is how long the oldest ready job has waited for a worker
+	// (0 when none waits): long means no worker takes jobs. Oldest is the
+	// age of the oldest job not done, since its filing: how late the
+	// latest decision is. Metrics only, not in the admin's activity.
+	OldestReady time.Duration `json:"-"`
+	Oldest      time.Duration `json:"-"`
 }
 
 // Total is every job not done yet.

@@ -122,6 +122,9 @@ type Metrics struct {
 	BreakerState *prometheus.GaugeVec     // service: 0 closed, 1 half-open, 2 open
 	Decisions    *prometheus.CounterVec   // source (api|worker), status
 	QueueDepth   *prometheus.GaugeVec     // state: ready, waiting, running
+	// QueueAge is the oldest ready job's wait (of="ready") and the oldest
+	// undecided job's age since its filing (of="any"), in seconds.
+	QueueAge *prometheus.GaugeVec
 	// LimiterFallback counts the limit checks decided in-process because
 	// the shared store (Valkey) could not answer.
 	LimiterFallback prometheus.Counter
@@ -164,6 +167,9 @@ func NewMetrics() *Metrics {
 		QueueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "loandesk_queue_depth", Help: "Decision jobs not done yet, by state: ready (may run now), waiting (for a retry), running.",
 		}, []string{"state"}),
+		QueueAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "loandesk_queue_age_seconds", Help: "Age of the oldest decision job: of=ready, its wait for a worker since it could run; of=any, the oldest undecided filing's age. 0 when none.",
+		}, []string{"of"}),
 		LimiterFallback: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loandesk_limiter_fallback_total", Help: "Limit checks decided in this process because Valkey could not answer (each replica then counts alone).",
 		}),
@@ -178,7 +184,7 @@ func NewMetrics() *Metrics {
 		}),
 	}
 	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.External, m.ExternalTime, m.BreakerState, m.Decisions,
-		m.QueueDepth, m.LimiterFallback, m.Shed, m.LoginRefused, m.Unlogged, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.QueueDepth, m.QueueAge, m.LimiterFallback, m.Shed, m.LoginRefused, m.Unlogged, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

@@ -213,6 +213,16 @@ func TestUndecidedRequestIsSavedWithItsJob(t *testing.T) {
 	if err != nil || q.Ready != 1 || q.Total() != 1 {
 		t.Fatalf("queue depth %+v, %v; want one ready job", q, err)
 	}
+	// The ages the stalled-queue alerts read: the ready job's wait since it
+	// became ready, and the oldest job's age since its filing.
+	if _, err := db.Pool().Exec(ctx, `UPDATE river_job SET scheduled_at = now() - interval '90 seconds', created_at = now() - interval '10 minutes'
+		WHERE kind = 'decide' AND (args->>'request_id')::bigint = $1`, l.ID); err != nil {
+		t.Fatal(err)
+	}
+	q, err = db.QueueDepth(ctx)
+	if err != nil || q.OldestReady < 89*time.Second || q.OldestReady > 100*time.Second || q.Oldest < 599*time.Second || q.Oldest > 610*time.Second {
+		t.Fatalf("queue ages %+v, %v; want about 90 s ready and 10 min old", q, err)
+	}
 }
 
 func TestDecidedRequestIsSavedWithItsAuditEventAndNoJob(t *testing.T) {

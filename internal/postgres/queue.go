@@ -48,16 +48,23 @@ func (db *DB) queueDecision(ctx context.Context, tx pgx.Tx, id int64) error {
 }
 
 // QueueDepth counts the decision jobs not done yet, from River's table: the
-// number the worker's metrics and its autoscaling on AWS follow.
+// number the worker's metrics and its autoscaling on AWS follow, and the
+// ages the alerts on a stalled queue read.
 func (db *DB) QueueDepth(ctx context.Context) (domain.QueueDepth, error) {
 	var q domain.QueueDepth
+	var ready, oldest float64
 	err := db.pool.QueryRow(ctx, `
 		SELECT count(*) FILTER (WHERE state = 'available'),
 		       count(*) FILTER (WHERE state IN ('scheduled', 'retryable', 'pending')),
-		       count(*) FILTER (WHERE state = 'running')
+		       count(*) FILTER (WHERE state = 'running'),
+		       coalesce(extract(epoch FROM now() - min(scheduled_at) FILTER (WHERE state = 'available')), 0)::float8,
+		       coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
 		FROM river_job
 		WHERE kind = $1 AND state IN ('available', 'scheduled', 'retryable', 'pending', 'running')`,
-		decisionJob{}.Kind()).Scan(&q.Ready, &q.Waiting, &q.Running)
+		decisionJob{}.Kind()).Scan(&q.Ready, &q.Waiting, &q.Running, &ready, &oldest)
+	// A clock a little behind the database's reads as no wait at all.
+	q.OldestReady = max(time.Duration(ready*float64(time.Second)), 0)
+	q.Oldest = max(time.Duration(oldest*float64(time.Second)), 0)
 	return q, translate(err, "queue depth")
 }
 

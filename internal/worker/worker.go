@@ -274,10 +274,45 @@ func (w *Worker) reportDepth(ctx context.Context) {
 		return
 	}
 	w.lastDepth.Store(time.Now().UnixNano())
-	w.Metrics.QueueDepth.WithLabelValues("ready").Set(float64(q.Ready))
-	w.Metrics.QueueDepth.WithLabelValues("waiting").Set(float64(q.Waiting))
-	w.Metrics.QueueDepth.WithLabelValues("running").Set(float64(q.Running))
+	setQueueGauges(w.Metrics, q)
 	w.Log.InfoContext(ctx, "queue stats", "ready", q.Ready, "waiting", q.Waiting, "running", q.Running, "depth", q.Total())
+}
+
+func setQueueGauges(m *obs.Metrics, q domain.QueueDepth) {
+	m.QueueDepth.WithLabelValues("ready").Set(float64(q.Ready))
+	m.QueueDepth.WithLabelValues("waiting").Set(float64(q.Waiting))
+	m.QueueDepth.WithLabelValues("running").Set(float64(q.Running))
+	m.QueueAge.WithLabelValues("ready").Set(q.OldestReady.Seconds())
+	m.QueueAge.WithLabelValues("any").Set(q.Oldest.Seconds())
+}
+
+// WatchQueue keeps the queue's gauges current, every `every`, in a process
+// that does not work the queue (the api): with no worker running, someone
+// must still see the queue grow old. Until ctx is done. It logs only its
+// first failure in a row, so a long outage is one line.
+func WatchQueue(ctx context.Context, q interface {
+	QueueDepth(context.Context) (domain.QueueDepth, error)
+}, m *obs.Metrics, log *slog.Logger, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	failing := false
+	for {
+		d, err := q.QueueDepth(ctx)
+		switch {
+		case err == nil:
+			setQueueGauges(m, d)
+			failing = false
+		case ctx.Err() != nil:
+		case !failing:
+			log.WarnContext(ctx, "reading the queue's depth and age", "err", err)
+			failing = true
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

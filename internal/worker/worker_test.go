@@ -1,10 +1,14 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -442,4 +446,54 @@ func TestTheWorkerErasesWhatIsPastItsRetention(t *testing.T) {
 	if last := trail[len(trail)-1]; last.Action != domain.ActionErase || last.Actor != domain.System.Name {
 		t.Fatalf("the trail ends %+v", last)
 	}
+}
+
+type depthFunc func(context.Context) (domain.QueueDepth, error)
+
+func (f depthFunc) QueueDepth(ctx context.Context) (domain.QueueDepth, error) { return f(ctx) }
+
+// The api watches the queue too: with every worker gone, its gauges still
+// show the queue growing old, and an outage of PostgreSQL is one log line.
+func TestWatchQueueKeepsTheAgesCurrentAndLogsAnOutageOnce(t *testing.T) {
+	m := obs.NewMetrics()
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: &buf, mu: &mu}, nil))
+	var calls atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		worker.WatchQueue(ctx, depthFunc(func(context.Context) (domain.QueueDepth, error) {
+			switch n := calls.Add(1); {
+			case n <= 3:
+				return domain.QueueDepth{}, domain.Errorf(domain.EUNAVAILABLE, "down")
+			default:
+				return domain.QueueDepth{Ready: 2, OldestReady: 75 * time.Second, Oldest: 9 * time.Minute}, nil
+			}
+		}), m, log, time.Millisecond)
+	}()
+	eventually(t, "the ages on the gauges", func() (bool, string) {
+		r, a := testutil.ToFloat64(m.QueueAge.WithLabelValues("ready")), testutil.ToFloat64(m.QueueAge.WithLabelValues("any"))
+		return r == 75 && a == 540 && testutil.ToFloat64(m.QueueDepth.WithLabelValues("ready")) == 2, fmt.Sprintf("ready %v, any %v", r, a)
+	})
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(buf.String(), "reading the queue"); n != 1 {
+		t.Fatalf("%d log lines for three failed reads in a row, want 1:\n%s", n, buf.String())
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

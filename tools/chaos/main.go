@@ -15,6 +15,9 @@
 //	               Idempotency-Key until answered, while it kills (-9) an api
 //	               replica, a worker, PostgreSQL and Valkey, stops scoring and
 //	               slows identity; then what PostgreSQL kept
+//	-phase alerts  with the ops profile up: every worker and scoring stopped
+//	               while filings keep coming; the cause alerts reach a
+//	               webhook served here, and resolve after recovery
 //	-phase scan    every container's log and every span the stack exported,
 //	               for every DNI, email, name, session id and CSRF token used
 //
@@ -38,6 +41,7 @@ import (
 
 type config struct {
 	phase, web, spans    string
+	alertListen, prom    string
 	database, dbPassword string
 	project, socket      string
 	admin, adminPassword string
@@ -58,9 +62,11 @@ func main() {
 func run(ctx context.Context, args []string) error {
 	var c config
 	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
-	fs.StringVar(&c.phase, "phase", "", "soak, faults or scan")
+	fs.StringVar(&c.phase, "phase", "", "soak, faults, alerts or scan")
 	fs.StringVar(&c.web, "web", "", "the stack's entry point (default: web's address on the edge network)")
 	fs.StringVar(&c.spans, "spans", "http://tracestat:4318", "the span sink (tracestat -dump)")
+	fs.StringVar(&c.alertListen, "alert-listen", ":9099", "alerts: the webhook Alertmanager posts to (its alert_webhook_url secret names it)")
+	fs.StringVar(&c.prom, "prometheus", "http://prometheus:9090", "alerts: the ops profile's Prometheus")
 	fs.IntVar(&c.soak.junk, "junk", 100_000, "soak: random requests")
 	fs.IntVar(&c.soak.concurrency, "junk-concurrency", 48, "soak: connections sending them at once")
 	fs.IntVar(&c.soak.slowloris, "slowloris", 3000, "soak: half-sent connections")
@@ -128,8 +134,11 @@ func run(ctx context.Context, args []string) error {
 		s.breakerAbuse(ctx)
 		s.section(fmt.Sprintf("chaos: %d new filings/s for %s, with faults", c.rate, c.duration))
 		s.chaos(ctx)
+	case "alerts":
+		s.section("alerts: every worker and scoring stopped, filings still coming; Prometheus and Alertmanager must tell the webhook")
+		s.alerts(ctx, c.alertListen, c.prom)
 	case "scan":
-		if err := s.loadUsed("soak", "faults"); err != nil {
+		if err := s.loadUsed("soak", "faults", "alerts"); err != nil {
 			return err
 		}
 		s.section("searches while the api is down (its replicas are stopped)")
@@ -137,7 +146,7 @@ func run(ctx context.Context, args []string) error {
 		s.section("personal data in every log and every exported span")
 		s.scan(ctx, true)
 	default:
-		return fmt.Errorf("-phase %q: want soak, faults or scan", c.phase)
+		return fmt.Errorf("-phase %q: want soak, faults, alerts or scan", c.phase)
 	}
 	if c.phase != "scan" {
 		if err := s.saveUsed(c.phase); err != nil {

@@ -112,7 +112,14 @@ func eventually(id string, cmd ...string) (string, error) {
 
 func contracts(p map[string]string) []contract {
 	goImg, node, nginx, pg, vk := p["GO_IMAGE"], p["NODE_IMAGE"], p["NGINX_IMAGE"], p["POSTGRES_IMAGE"], p["VALKEY_IMAGE"]
+	deb := p["DEBIAN_IMAGE"]
 	return []contract{
+		// deploy/prometheus/Dockerfile: apt from trixie, groupadd/useradd for
+		// its fixed uid, bash for its healthcheck (/dev/tcp).
+		{deb, "Debian trixie, root, apt, useradd, bash", func() error {
+			v, err := run(deb, "sh", "-c", `. /etc/os-release && echo "$VERSION_CODENAME" && id -u && for t in apt-get groupadd useradd bash; do command -v $t; done | wc -l`)
+			return all(err, expect(v, "trixie\n0\n4", "codename, uid, tools"))
+		}},
 		{goImg, "Go at the pinned version, local toolchain, git, root, GOPATH /go", func() error {
 			v, err := run(goImg, "go", "env", "GOVERSION", "GOTOOLCHAIN", "GOPATH")
 			if err != nil {
