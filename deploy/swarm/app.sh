@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# The app's pipeline on a Swarm, for GitHub (app.yml), GitLab (.gitlab/ci/app.yml) and make test-swarm
-# (lib.sh: what site.sh shares). app.sh publish|verify|migrate|deploy|smoke|release. publish builds each
-# image once and pushes it by digest; CI scans and signs those, verify checks the signatures. release =
-# migrate (a one-off job of the new image), deploy, smoke; a failed update is rolled back by Swarm and
-# deploy puts every other service back on the images it ran, then fails. Environment (and lib.sh's):
-# APP_REPO, WEB_REPO, DB_REPO, OPS_REPO, where publish pushes; APP_IMAGE, WEB_IMAGE, OPS_IMAGE
-# (Prometheus, Alertmanager), the digests (default: what publish recorded); DB_IMAGE, the data tier's
+# The app's pipeline on a Swarm, for GitHub (app.yml), GitLab (.gitlab/ci/app.yml) and make
+# test-swarm alike (lib.sh: what site.sh shares). app.sh publish|verify|migrate|deploy|smoke|release
+# publish builds each image once and pushes it by digest; CI scans and signs those, and verify
+# checks the signatures. release = migrate (a one-off job of the new image), deploy, smoke; a failed
+# update is rolled back by Swarm and deploy puts every other service back on the images it ran,
+# then fails. Environment (and lib.sh's): APP_REPO, WEB_REPO, DB_REPO, where publish pushes;
+# APP_IMAGE, WEB_IMAGE, the digests (default: what publish recorded); DB_IMAGE, the data tier's
 # (deploy/postgres), for the first release only: it makes the data stack (data.yml), which no later
 # one touches (docs/operations.md); STACK (loandesk; never the site's: --prune would remove its
-# services), and DATA_STACK (STACK-data); STACK_OVERRIDES and DATA_OVERRIDES, compose files deployed
-# over app.yml and data.yml (rehearsal.yml, rehearsal-data.yml); MIGRATE_TIMEOUT, seconds (1800).
+# services), and DATA_STACK (STACK-data); STACK_OVERRIDES and DATA_OVERRIDES, compose files
+# deployed over app.yml and data.yml (rehearsal.yml, rehearsal-data.yml); MIGRATE_TIMEOUT,
+# seconds (1800: an index at 10M requests takes minutes).
 set -euo pipefail
 # shellcheck source=deploy/swarm/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -18,8 +19,8 @@ DATA_STACK=${DATA_STACK:-$STACK-data}
 export DATA_NETWORK=${DATA_STACK}_backend
 APP_IMAGE=${APP_IMAGE:-$(cat "$STATE_DIR/app-image" 2>/dev/null || true)}
 WEB_IMAGE=${WEB_IMAGE:-$(cat "$STATE_DIR/web-image" 2>/dev/null || true)}
-DB_IMAGE=${DB_IMAGE:-$(cat "$STATE_DIR/db-image" 2>/dev/null || true)} OPS_IMAGE=${OPS_IMAGE:-$(cat "$STATE_DIR/ops-image" 2>/dev/null || true)}
-export APP_IMAGE WEB_IMAGE DB_IMAGE OPS_IMAGE VALKEY_IMAGE # docker stack deploy reads them (VALKEY_IMAGE: pinned in .env)
+DB_IMAGE=${DB_IMAGE:-$(cat "$STATE_DIR/db-image" 2>/dev/null || true)}
+export APP_IMAGE WEB_IMAGE DB_IMAGE VALKEY_IMAGE # docker stack deploy reads them (VALKEY_IMAGE: pinned in .env)
 PROBE_IMAGE=$WEB_IMAGE # nginx's image: it has wget
 
 stack() { # NAME FILE…: those compose files (relative to here) deployed as stack NAME
@@ -40,16 +41,15 @@ app_stack() { stack "$STACK" app.yml ${STACK_OVERRIDES:-}; }
 # read when APP_IMAGE and WEB_IMAGE are not set.
 app_publish() {
     : "${APP_REPO:?set APP_REPO, e.g. ghcr.io/owner/loandesk}" "${WEB_REPO:?set WEB_REPO, e.g. ghcr.io/owner/loandesk-web}"
-    : "${DB_REPO:?set DB_REPO, e.g. ghcr.io/owner/loandesk-postgres}" "${OPS_REPO:?set OPS_REPO, e.g. ghcr.io/owner/loandesk-ops}"
+    : "${DB_REPO:?set DB_REPO, e.g. ghcr.io/owner/loandesk-postgres}"
     mkdir -p "$STATE_DIR"
     local name repo tag ref
     local -a how args
-    for name in app web db ops; do
+    for name in app web db; do
         case $name in
             app) repo=$APP_REPO args=(--target loandesk --build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" "$root") ;;
             web) repo=$WEB_REPO args=(-f "$root/web/Dockerfile" --build-arg "NODE_IMAGE=$NODE_IMAGE" --build-arg "NGINX_IMAGE=$NGINX_IMAGE" "$root") ;;
             db) repo=$DB_REPO args=(--build-arg "POSTGRES_IMAGE=$POSTGRES_IMAGE" "$root/deploy/postgres") ;;
-            ops) repo=$OPS_REPO args=(--build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" "$root/deploy/prometheus") ;;
         esac
         tag="$repo:sha-$REVISION"
         how=(--load)
@@ -94,7 +94,7 @@ image_for() { # SERVICE APP WEB: the image that service runs
 # deploy: exactly these digests; every service converges, or the ones
 # that did go back to the images they ran before and the pipeline fails.
 app_deploy() {
-    : "${APP_IMAGE:?set APP_IMAGE to the app image by digest}" "${WEB_IMAGE:?set WEB_IMAGE to the web image by digest}" "${OPS_IMAGE:?set OPS_IMAGE to the ops image by digest}"
+    : "${APP_IMAGE:?set APP_IMAGE to the app image by digest}" "${WEB_IMAGE:?set WEB_IMAGE to the web image by digest}"
     local prev_app prev_web
     prev_app=$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "${STACK}_api" 2>/dev/null || true)
     prev_web=$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "${STACK}_web" 2>/dev/null || true)
@@ -124,7 +124,6 @@ app_verify() { # every digest carries our CI's signature
     verify_ref "$APP_IMAGE"
     verify_ref "$WEB_IMAGE"
     verify_ref "$DB_IMAGE"
-    verify_ref "${OPS_IMAGE:?set OPS_IMAGE or run app.sh publish}"
 }
 
 app_smoke() { # the SPA from web, and the API's own contract through it

@@ -93,20 +93,20 @@ exit 0
 func TestAppPublishBuildsEachImageOnceAndRecordsItsDigest(t *testing.T) {
 	b, dir := run(t, fakeBuildx, "app.sh", "publish",
 		"REVISION=abc123", "ATTEST=1", "APP_REPO=ghcr.io/acme/loandesk", "WEB_REPO=ghcr.io/acme/loandesk-web",
-		"DB_REPO=ghcr.io/acme/loandesk-postgres", "OPS_REPO=ghcr.io/acme/loandesk-ops")
+		"DB_REPO=ghcr.io/acme/loandesk-postgres")
 	calls := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(calls) != 4 {
-		t.Fatalf("want exactly four docker calls (one build per image), got:\n%s", b)
+	if len(calls) != 3 {
+		t.Fatalf("want exactly three docker calls (one build per image), got:\n%s", b)
 	}
 	for i, want := range []string{"-t ghcr.io/acme/loandesk:sha-abc123 --target loandesk", "-t ghcr.io/acme/loandesk-web:sha-abc123 -f",
-		"-t ghcr.io/acme/loandesk-postgres:sha-abc123 --build-arg POSTGRES_IMAGE=", "-t ghcr.io/acme/loandesk-ops:sha-abc123 --build-arg DEBIAN_IMAGE="} {
+		"-t ghcr.io/acme/loandesk-postgres:sha-abc123 --build-arg POSTGRES_IMAGE="} {
 		c := calls[i]
 		if !strings.HasPrefix(c, "docker buildx build --push --sbom=true --provenance=mode=max") || !strings.Contains(c, want) ||
 			!strings.Contains(c, "REVISION=abc123") {
 			t.Errorf("build %d: want a pushed, attested build with %q, got\n%s", i, want, c)
 		}
 	}
-	for name, repo := range map[string]string{"app": "ghcr.io/acme/loandesk", "web": "ghcr.io/acme/loandesk-web", "db": "ghcr.io/acme/loandesk-postgres", "ops": "ghcr.io/acme/loandesk-ops"} {
+	for name, repo := range map[string]string{"app": "ghcr.io/acme/loandesk", "web": "ghcr.io/acme/loandesk-web", "db": "ghcr.io/acme/loandesk-postgres"} {
 		ref, _ := os.ReadFile(filepath.Join(dir, name+"-image"))
 		if !strings.HasPrefix(string(ref), repo+"@sha256:") || len(strings.TrimSpace(string(ref))) != len(repo)+len("@sha256:")+64 {
 			t.Errorf("%s-image: want %s@sha256:<digest>, got %q", name, repo, ref)
@@ -118,7 +118,7 @@ func TestAppPublishBuildsEachImageOnceAndRecordsItsDigest(t *testing.T) {
 // would remove the site's services.
 func TestAppDeployNeverTouchesTheSiteStack(t *testing.T) {
 	img := "ghcr.io/acme/loandesk@sha256:0123"
-	b, _ := run(t, fakeDocker, "app.sh", "deploy", "APP_IMAGE="+img, "WEB_IMAGE="+img, "OPS_IMAGE="+img, "SITE_IMAGE="+img)
+	b, _ := run(t, fakeDocker, "app.sh", "deploy", "APP_IMAGE="+img, "WEB_IMAGE="+img, "SITE_IMAGE="+img)
 	if !strings.Contains(string(b), "docker stack deploy --with-registry-auth --prune -c app.yml loandesk\n") {
 		t.Fatalf("want the app deployed as stack loandesk:\n%s", b)
 	}
@@ -133,7 +133,7 @@ func TestOnlyTheFirstReleaseMakesTheDataTier(t *testing.T) {
 	}))
 	defer site.Close()
 	img, db := "ghcr.io/acme/loandesk@sha256:0123", "ghcr.io/acme/loandesk-postgres@sha256:0456"
-	env := []string{"APP_IMAGE=" + img, "WEB_IMAGE=" + img, "OPS_IMAGE=" + img, "SITE_IMAGE=" + img, "DB_IMAGE=" + db, "PUBLIC_URL=" + site.URL}
+	env := []string{"APP_IMAGE=" + img, "WEB_IMAGE=" + img, "SITE_IMAGE=" + img, "DB_IMAGE=" + db, "PUBLIC_URL=" + site.URL}
 	// Without wget, lib.sh's http runs it in a container: the fake answers for the site.
 	answers := strings.Replace(fakeDocker, "esac", `*" run "*) printf '<div id="root">\nopenapi: 3.1.0\n' ;;
 esac`, 1)
@@ -165,17 +165,17 @@ esac`, 1)
 // pipeline's earlier stages recorded (publish, on GitLab) and the pinned
 // ones from .env must reach it, not only the caller's own variables.
 func TestTheStacksSeeEveryImage(t *testing.T) {
-	script := strings.Replace(fakeDocker, "esac", `*" stack deploy "*) echo "images: app=$APP_IMAGE web=$WEB_IMAGE ops=$OPS_IMAGE valkey=$VALKEY_IMAGE" >>"$FAKE_LOG" ;;
+	script := strings.Replace(fakeDocker, "esac", `*" stack deploy "*) echo "images: app=$APP_IMAGE web=$WEB_IMAGE valkey=$VALKEY_IMAGE" >>"$FAKE_LOG" ;;
 esac`, 1)
 	dir := t.TempDir()
-	app, web, ops := "ghcr.io/acme/loandesk@sha256:0123", "ghcr.io/acme/loandesk-web@sha256:0456", "ghcr.io/acme/loandesk-ops@sha256:0789"
-	for name, ref := range map[string]string{"app-image": app, "web-image": web, "ops-image": ops} {
+	app, web := "ghcr.io/acme/loandesk@sha256:0123", "ghcr.io/acme/loandesk-web@sha256:0456"
+	for name, ref := range map[string]string{"app-image": app, "web-image": web} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(ref+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	b, _ := run(t, script, "app.sh", "deploy", "SITE_IMAGE="+app, "STATE_DIR="+dir)
-	if !strings.Contains(string(b), "images: app="+app+" web="+web+" ops="+ops+" valkey=valkey/valkey:") {
+	if !strings.Contains(string(b), "images: app="+app+" web="+web+" valkey=valkey/valkey:") {
 		t.Fatalf("want the recorded digests and .env's Valkey exported to docker stack deploy:\n%s", b)
 	}
 }
@@ -208,7 +208,7 @@ func TestThePipelinesRunOnlyWhereASwarmIsNamed(t *testing.T) {
 // starts anything that pulls (the data stack, the migrate job, the app).
 func TestThePullCredentialComesBeforeAnythingPulls(t *testing.T) {
 	img := "ghcr.io/acme/loandesk@sha256:0123"
-	env := []string{"APP_IMAGE=" + img, "WEB_IMAGE=" + img, "DB_IMAGE=" + img, "OPS_IMAGE=" + img, "SITE_IMAGE=" + img,
+	env := []string{"APP_IMAGE=" + img, "WEB_IMAGE=" + img, "DB_IMAGE=" + img, "SITE_IMAGE=" + img,
 		"REGISTRY_PULL_USER=swarm-reader", "REGISTRY_PULL_TOKEN=read-only-token",
 		"COSIGN_IDENTITY=https://github.com/acme/loandesk/.github/workflows/app.yml@refs/heads/main",
 		"COSIGN_ISSUER=https://token.actions.githubusercontent.com"}

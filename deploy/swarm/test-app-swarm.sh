@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# make test-swarm: the app on a real three-node Swarm, rehearsed under load. Three Docker engines in
-# containers (the pinned docker:dind, or its CI stand-in) are three managers, with a registry and a
-# load balancer (rehearsal-lb.conf, 127.0.0.1 only) that retries the next node on a connection error
-# (POSTs too: a filing carries an Idempotency-Key). PostgreSQL runs on all three (Patroni, synchronous).
-# A loader files requests and loads pages throughout, while: a) release B of api, worker and web rolls
-# out (migrations first, as a job); b) release C, whose api never listens, is rolled back by Swarm and
-# the pipeline fails; c) the node of the PostgreSQL primary is killed (the whole engine): a standby
-# takes over, its tasks come back on the others, the managers keep quorum; d) it returns and rejoins
-# the Swarm, its PostgreSQL the cluster, with no manual step; e) a planned switchover; f) Part 3's
-# site: an index.html and an edge.conf change roll out under a prober at 50 requests/s; g) worker and
-# scoring scaled to 0: the cause alerts reach a webhook (alertwait), and resolve after.
+# make test-swarm: the app on a real three-node Swarm, rehearsed under load.
+# Three Docker engines in containers (the pinned docker:dind, or its CI stand-in) form a Swarm of
+# three managers, with a registry and a load balancer (rehearsal-lb.conf, on 127.0.0.1 only) that
+# retries the next node on a connection error (POSTs too: a filing carries an Idempotency-Key).
+# PostgreSQL runs on all three (Patroni, synchronous; deploy/postgres, data.yml).
+# A loader files requests and loads pages throughout, while:
+#   a) release B of api, worker and web rolls out (migrations first, as a job);
+#   b) release C, whose api never listens, is rolled back by Swarm, and the
+#      pipeline fails; it is then put back to B;
+#   c) the node of the PostgreSQL primary is killed (the whole engine): a
+#      standby takes over, the node's tasks come back on the others, the
+#      managers keep quorum;
+#   d) it returns: it rejoins the Swarm, and its PostgreSQL the cluster as a
+#      replica, with no manual step;
+#   e) a planned switchover moves the primary to the synchronous standby;
+#   f) Part 3's site on the same nodes: an index.html change and an edge.conf
+#      change each roll out under a prober at 50 requests/s.
 # The loader and the prober give the verdict (deploy/swarm/phase): 0 failed requests in every
 # phase but c), d) and e), whose refusals (retried with the same key) are counted; 0 filings lost,
 # none twice, all decided; on the site, only the releases each phase allows. pgwait watches
@@ -62,7 +68,7 @@ cleanup() {
         cp "$work"/*.csv "$root/deploy/swarm/results/" 2>/dev/null || true
         say "logs in deploy/swarm/results/"
     fi
-    docker rm -f loandesk-swarm-loader loandesk-swarm-prober loandesk-swarm-alerts >/dev/null 2>&1 || true
+    docker rm -f loandesk-swarm-loader loandesk-swarm-prober >/dev/null 2>&1 || true
     on "$CTRL" stack rm loandesk-site >/dev/null 2>&1 || true
     forget_data
     for n in "${NODES[@]}"; do on "$n" swarm leave --force >/dev/null 2>&1 || true; done
@@ -99,7 +105,7 @@ for n in "${NODES[@]}"; do on "$n" swarm leave --force >/dev/null 2>&1 || true; 
 on node1 swarm init --advertise-addr "${IP[node1]}" >/dev/null
 token=$(on node1 swarm join-token -q manager)
 for n in node2 node3; do on "$n" swarm join --token "$token" "${IP[node1]}:2377" >/dev/null; done
-on node1 node update --label-add loandesk.data=true --label-add loandesk.ops=true node1 >/dev/null
+on node1 node update --label-add loandesk.data=true node1 >/dev/null
 for n in "${NODES[@]}"; do on node1 node update --label-add "zone=$n" --label-add "loandesk.db=${n#node}" "$n" >/dev/null; done
 say "three managers up in $(secs "$start" "$(now_ms)") s: $(on node1 node ls --format '{{.Hostname}}:{{.ManagerStatus}}' | tr '\n' ' ')"
 
@@ -133,7 +139,6 @@ SCORING_IMAGE=$(push loandesk/scoring:swarm loandesk/scoring)
 IDENTITY_IMAGE=$(push loandesk/identity:swarm loandesk/identity)
 docker build -q --build-arg "POSTGRES_IMAGE=$POSTGRES_IMAGE" -t loandesk/postgres:swarm "$root/deploy/postgres" >/dev/null
 DB_IMAGE=$(push loandesk/postgres:swarm loandesk/postgres)
-docker build -q --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" -t loandesk/ops:swarm "$root/deploy/prometheus" >/dev/null && OPS_IMAGE=$(push loandesk/ops:swarm loandesk/ops)
 VALKEY_IMAGE=$(push "$VALKEY_IMAGE" valkey)
 A_APP=$(push loandesk/loandesk:swarm-a loandesk/loandesk)
 A_WEB=$(push loandesk/web:swarm-a loandesk/web)
@@ -145,7 +150,6 @@ use_swarmwait "$work/bin" # app.sh and site.sh wait on the Swarm with it; the da
 for s in db_password db_app_password valkey_password admin_password session_key db_superuser_password db_replication_password db_rest_password; do
     head -c 33 /dev/urandom | base64 | tr -d '/+=' | tee "$work/$s" | on node1 secret create "loandesk_$s" - >/dev/null
 done
-echo "http://${SUBNET%.0/24}.1:19099/alerts" | on node1 secret create loandesk_alert_webhook_url - >/dev/null # alertwait, on the host
 # Part 3's two site releases (f), built now: this machine is also the nodes', and a build in
 # the switchover's aftermath starved the new primary's disk (a 9 MB checkpoint took 12 s).
 site_image() { # REVISION: built from $work/site, pushed, its digest for the nodes
@@ -172,7 +176,7 @@ sw() { DOCKER_HOST="tcp://${IP[$CTRL]}:2375" "$SWARMWAIT" "$@"; }
 export STACK SUBMIT_RATE_LIMIT=100000 MAX_IN_FLIGHT_PER_CLIENT=128 COOKIE_SECURE=false WORKER_RETRY_MAX=5s WEB_TRUSTED_PROXIES=$LB_IP \
     WEB_REQUESTS_PER_SECOND=5000 WEB_FILINGS_PER_MINUTE=100000
 # The stand-ins and Patroni's published REST API: rehearsal.yml over app.yml, rehearsal-data.yml over data.yml.
-export SCORING_IMAGE IDENTITY_IMAGE DB_IMAGE OPS_IMAGE VALKEY_IMAGE STACK_OVERRIDES=rehearsal.yml DATA_OVERRIDES=rehearsal-data.yml SCORING_URL=http://scoring:7001 IDENTITY_URL=http://identity:7002
+export SCORING_IMAGE IDENTITY_IMAGE DB_IMAGE VALKEY_IMAGE STACK_OVERRIDES=rehearsal.yml DATA_OVERRIDES=rehearsal-data.yml SCORING_URL=http://scoring:7001 IDENTITY_URL=http://identity:7002
 app() { # STAGE [VAR=VALUE…]: app.sh STAGE as the pipeline runs it, through a manager that is up
     local stage=$1; shift
     # The host's engine keeps building and pushing.
@@ -190,7 +194,7 @@ say "release A deployed and converged in $(secs "$t0" "$(now_ms)") s"
 # counted; the phase after each ends with "~": it begins once filings succeed to its end.
 load=$work/phase-load
 phase "$load" a
-tool_start loandesk-swarm-loader "$work" load.csv loader -url "http://127.0.0.1:$LB_PORT" -rate 10 -pages 10 -give-up 90s -max 40m \
+tool_start loandesk-swarm-loader "$work" load.csv loader -url "http://127.0.0.1:$LB_PORT" -rate 10 -pages 10 -give-up 90s \
     -stop /out/stop -out /out/load.csv -phases /out/phase-load -max-failed 0 -min-filings 100 \
     -max-failed-in primary-down=5000 -max-failed-in switchover=5000 || fail "the loader did not start"
 sleep 5
@@ -293,11 +297,6 @@ edge_conf=$(on "$CTRL" service inspect -f '{{range .Spec.TaskTemplate.ContainerS
 sleep 2
 site_ok=1
 tool_verdict loandesk-swarm-prober "$work/stop-prober" 30 || site_ok=""
-
-# --- g) alerts: Prometheus and Alertmanager on the stack tell alertwait's webhook
-phase "$load" alerts
-tool_start loandesk-swarm-alerts "$work" alerts.csv alertwait -docker "tcp://${IP[$CTRL]}:2375" -stack "$STACK" -out /out/alerts.csv || fail "alertwait did not start"
-tool_verdict loandesk-swarm-alerts "$work/stop-alerts" 900 || fail "the cause alerts did not reach the webhook, or did not resolve (above)"
 
 # --- the verdict -----------------------------------------------------------
 load_ok=1

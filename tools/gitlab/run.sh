@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make test-gitlab: runs .gitlab-ci.yml's jobs for real with gitlab-ci-local
 # on this machine's Docker engine (socket binding instead of
-# Docker-in-Docker): the site's build, test and swarmwait, the app's publish (its four
+# Docker-in-Docker): the site's build, test and swarmwait, the app's publish (its three
 # images built once and pushed by digest to a throwaway registry that stands
 # in for GitLab's; then each digest is looked up there). gitlab-ci-local
 # checks the whole file against GitLab's schema first.
@@ -48,7 +48,7 @@ gcl build test swarmwait
 gcl --variable ATTEST=0 --variable LOANDESK_SHELL_RUNNER=1 app:publish
 
 # What app:publish handed on as artifacts must be in the registry, by digest.
-for name in app web db ops; do
+for name in app web db; do
     ref=$(cat ".gitlab-ci-local/artifacts/appOgpublish/.release/$name-image")
     case $ref in "127.0.0.1:$port/loandesk/"*@sha256:*) ;; *) echo "app:publish left no $name digest (got '$ref')" >&2; exit 1 ;; esac
     got=$(docker buildx imagetools inspect --format '{{json .Manifest.Digest}}' "$ref")
