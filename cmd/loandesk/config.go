@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -60,6 +61,10 @@ type config struct {
 	MFARequired    bool
 	CookieSecure   bool
 	ClientIPHeader string
+	// SLINamespace: where the api reports its service-level indicators
+	// to CloudWatch, as EMF lines once a minute (SLI_EMF_NAMESPACE; on AWS
+	// only, empty: none).
+	SLINamespace   string
 	TrustedProxies *clientaddr.Proxies
 	SubmitLimit    int
 	// AdminReads: each admin's reads of applicants' data per minute (each
@@ -215,6 +220,7 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 		WorkerAddr:           e.str("WORKER_LISTEN_ADDR", ":8001"),
 		SessionTTL:           e.duration("SESSION_TTL", 8*time.Hour),
 		ClientIPHeader:       e.str("CLIENT_IP_HEADER", ""),
+		SLINamespace:         e.str("SLI_EMF_NAMESPACE", ""),
 		SubmitLimit:          e.integer("SUBMIT_RATE_LIMIT", 30, 0, 100000),
 		AdminReads:           e.integer("ADMIN_READS_PER_MINUTE", 30, 1, 100000),
 		MaxInFlight:          e.integer("MAX_IN_FLIGHT", 128, 1, 100000),
@@ -302,6 +308,9 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 			c.LimitsPass = c.ValkeyPass
 		}
 	}
+	if ns := c.SLINamespace; ns != "" && (len(ns) > 255 || strings.HasPrefix(ns, "AWS/") || !cloudWatchNamespace.MatchString(ns)) {
+		e.fail("SLI_EMF_NAMESPACE", "%q is not a CloudWatch namespace of ours: 1 to 255 letters, digits and . - _ / # : or spaces, not starting AWS/", ns)
+	}
 	proxies, err := clientaddr.ParseProxies(e.getenv("TRUSTED_PROXIES"))
 	switch {
 	case err != nil:
@@ -334,3 +343,6 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 	}
 	return c, nil
 }
+
+// cloudWatchNamespace is the characters CloudWatch allows in a namespace.
+var cloudWatchNamespace = regexp.MustCompile(`^[A-Za-z0-9.\-_/#: ]+$`)

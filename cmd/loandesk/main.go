@@ -48,6 +48,7 @@ import (
 	"github.com/loandesk/loandesk/internal/obs"
 	"github.com/loandesk/loandesk/internal/postgres"
 	"github.com/loandesk/loandesk/internal/rdsauth"
+	"github.com/loandesk/loandesk/internal/slo"
 	"github.com/loandesk/loandesk/internal/valkey"
 	"github.com/loandesk/loandesk/internal/worker"
 )
@@ -328,6 +329,17 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("LISTEN_ADDR=%q: %w", cfg.ListenAddr, err)
+	}
+	if cfg.SLINamespace != "" {
+		// At info whatever LOG_LEVEL says: these lines are metrics. The
+		// last one, written after the drain, counts the requests drained.
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			slo.Report(rctx, d.metrics.Registry, obs.NewLogger(stdout, "info", "api"), cfg.SLINamespace, time.Minute)
+		}()
+		defer func() { stop(); <-done }()
 	}
 	return lifecycle.Serve(ctx, d.log, lifecycle.NewServer(api, d.log), ln, api.Drain, cfg.DrainDelay, cfg.ShutdownTimeout)
 }

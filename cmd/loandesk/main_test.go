@@ -1244,6 +1244,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"MAX_IN_FLIGHT_PER_CLIENT", "1000", "MAX_IN_FLIGHT_PER_CLIENT"},
 		{"DECISION_TIMEOUT", "10s", "DECISION_TIMEOUT"},
 		{"DECISION_TIMEOUT", "5s", "DECISION_TIMEOUT"}, // 5 + the claim's 5 + the save's 5 leave no second of 15
+		{"SLI_EMF_NAMESPACE", "AWS/ApplicationELB", "SLI_EMF_NAMESPACE"},
+		{"SLI_EMF_NAMESPACE", "LoanDesk/{prod}", "SLI_EMF_NAMESPACE"},
 	} {
 		getenv := with(tc.k, tc.v)
 		if tc.k == "DATABASE_PASSWORD" { // a password beside IAM authentication

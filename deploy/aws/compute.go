@@ -183,7 +183,9 @@ func NewCompute(ctx *pulumi.Context, cfg Config, net *Network, data *Data, cert 
 					kv{"LIMITS_VALKEY_URL", fmt.Sprintf("rediss://%s:6379/0", a[8])},
 					// CloudFront tells the origin who the viewer is; only the ALB
 					// (in the VPC) reaches the api, so the VPC is the proxy trusted.
-					kv{"CLIENT_IP_HEADER", "CloudFront-Viewer-Address"}, kv{"TRUSTED_PROXIES", cfg.VpcCidr})
+					kv{"CLIENT_IP_HEADER", "CloudFront-Viewer-Address"}, kv{"TRUSTED_PROXIES", cfg.VpcCidr},
+					// The service-level indicators, as EMF lines in its log (slo.go).
+					kv{"SLI_EMF_NAMESPACE", SLINamespace(cfg)})
 				secrets = append(secrets, secretRef{"VALKEY_PASSWORD", a[4].(string)}, secretRef{"SESSION_KEY", a[5].(string)},
 					secretRef{"ADMIN_PASSWORD", a[6].(string)}, secretRef{"LIMITS_VALKEY_PASSWORD", a[4].(string)})
 			}

@@ -97,6 +97,10 @@ func NewObservability(ctx *pulumi.Context, cfg Config, topic *sns.Topic, c *Comp
 		}
 	}
 
+	if err := NewSLOAlarms(ctx, cfg, topic); err != nil {
+		return err
+	}
+
 	body := pulumi.All(c.ALB.ArnSuffix, c.Cluster.Name, c.APIService.Name, c.Worker.Name, d.DB.Identifier).ApplyT(func(a []any) (string, error) {
 		widget := func(title string, metrics [][]any, stat string) map[string]any {
 			return map[string]any{"type": "metric", "width": 12, "height": 6, "properties": map[string]any{
