@@ -284,6 +284,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		limits = l.WithPrefix(cfg.ValkeyPrefix)
 	}
 	limiter := limiterpkg.NewFallback(limits, limiterpkg.NewLocal(0), d.metrics.LimiterFallback.Inc)
+	stores := map[string]*valkey.Store{"sessions": vk}
+	if limits != vk {
+		stores["limits"] = limits
+	}
+	go valkey.WatchMemory(ctx, stores, d.metrics.ValkeyMemory, d.log, 15*time.Second)
 	auth := &domain.Auth{
 		Admins: d.db, Sessions: vk, Limiter: limiter, SessionTTL: cfg.SessionTTL, Limits: domain.DefaultLoginLimits,
 		HashSlots: domain.DefaultHashSlots, HashWait: domain.DefaultHashWait,

@@ -137,6 +137,10 @@ type Metrics struct {
 	// Unlogged counts failed logins past the security log's bound
 	// (domain.Auth.FailuresLogged): counted here, not itemized there.
 	Unlogged prometheus.Counter
+	// ValkeyMemory is each Valkey's used memory and its maxmemory (store:
+	// sessions, limits; kind: used, max), read by the api: full, Valkey
+	// refuses writes (noeviction), and admin logins answer 503.
+	ValkeyMemory *prometheus.GaugeVec
 }
 
 // NewMetrics creates and registers the metrics.
@@ -182,9 +186,12 @@ func NewMetrics() *Metrics {
 		Unlogged: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loandesk_security_log_unlogged_total", Help: "Failed logins not itemized in the security log because more than its bound arrived at once.",
 		}),
+		ValkeyMemory: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "loandesk_valkey_memory_bytes", Help: "Valkey's memory by store (sessions, limits) and kind: used, max (its maxmemory; 0 when unlimited).",
+		}, []string{"store", "kind"}),
 	}
 	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.External, m.ExternalTime, m.BreakerState, m.Decisions,
-		m.QueueDepth, m.QueueAge, m.LimiterFallback, m.Shed, m.LoginRefused, m.Unlogged, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.QueueDepth, m.QueueAge, m.LimiterFallback, m.Shed, m.LoginRefused, m.Unlogged, m.ValkeyMemory, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -180,4 +181,20 @@ func (s *Store) Reset(ctx context.Context, key string) error {
 func unavailable(what string, err error) error {
 	return errors.Join(&domain.Error{Code: domain.EUNAVAILABLE, Message: what + " is unavailable; retry shortly", RetryAfter: 2},
 		fmt.Errorf("%s: %w", what, err))
+}
+
+// Memory is Valkey's used memory and its maxmemory in bytes (0: no limit),
+// from INFO memory (which ElastiCache allows, unlike CONFIG).
+func (s *Store) Memory(ctx context.Context) (used, limit int64, err error) {
+	info, err := s.rdb.InfoMap(ctx, "memory").Result()
+	if err != nil {
+		return 0, 0, unavailable("Valkey", err)
+	}
+	mem := info["Memory"]
+	used, err1 := strconv.ParseInt(mem["used_memory"], 10, 64)
+	limit, err2 := strconv.ParseInt(mem["maxmemory"], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, 0, fmt.Errorf("reading INFO memory: %w", err)
+	}
+	return used, limit, nil
 }
