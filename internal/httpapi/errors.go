@@ -40,7 +40,8 @@ type Problem struct {
 }
 
 // writeError answers err as problem+json. It is the only place that logs
-// internal errors, and it never shows their details to the caller.
+// internal errors and the causes of 503s, and it never shows their details
+// to the caller.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	if (errors.Is(err, context.Canceled) && r.Context().Err() != nil) || errors.Is(context.Cause(r.Context()), domain.ErrCallerGone) {
 		// The caller hung up: nobody to answer, nothing to report. 499 (as
@@ -70,8 +71,14 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		// wrote (the path may hold a search, an id).
 		log.ErrorContext(r.Context(), "internal error", "method", obs.Method(r.Method), "route", r.Pattern, "err", err)
 	}
-	if code == domain.EUNAVAILABLE && w.Header().Get("Retry-After") == "" {
-		w.Header().Set("Retry-After", "5")
+	if code == domain.EUNAVAILABLE {
+		if w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", "5")
+		}
+		// Why a 503: the request line says only its status, and a shed
+		// request, a statement timeout and a lost primary need different
+		// remedies. At most one line per request, like the request line.
+		log.WarnContext(r.Context(), "unavailable", "method", obs.Method(r.Method), "route", r.Pattern, "err", err)
 	}
 	writeProblem(w, p)
 }

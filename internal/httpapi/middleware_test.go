@@ -233,3 +233,30 @@ func TestAHungUpRequestIsA499WhateverTheDatabaseSaid(t *testing.T) {
 		t.Fatalf("status %d, want %d", w.Code, statusClientClosed)
 	}
 }
+
+// A 503 says why in the log (a shed request, a timeout and a lost primary
+// need different remedies), by route, never by what the client sent.
+func TestA503IsLoggedWithItsCause(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	r := httptest.NewRequest(http.MethodGet, "/api/v1/requests/LD-SECRET", nil)
+	r.Pattern = "GET /api/v1/requests/{code}"
+	w := httptest.NewRecorder()
+	cause := errors.New("canceling statement due to statement timeout")
+	writeError(w, r, log, errors.Join(&domain.Error{Code: domain.EUNAVAILABLE, Message: "the database is unavailable; retry shortly", RetryAfter: 2}, cause))
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "2" {
+		t.Fatalf("answer %d, Retry-After %q; want 503, 2", w.Code, w.Header().Get("Retry-After"))
+	}
+	line := buf.String()
+	for _, want := range []string{`"level":"WARN"`, `"msg":"unavailable"`, `"route":"GET /api/v1/requests/{code}"`, "statement timeout"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("log %q lacks %s", line, want)
+		}
+	}
+	if strings.Contains(line, "LD-SECRET") {
+		t.Errorf("log %q holds the path the client sent", line)
+	}
+	if strings.Contains(w.Body.String(), "statement timeout") {
+		t.Errorf("answer %q shows the cause to the caller", w.Body.String())
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -88,7 +89,9 @@ func (r *recorder) note(s sent, kind string, status int, err error, ok bool) {
 	if !ok {
 		r.fails++
 		answer := strconv.Itoa(status)
-		if err != nil {
+		if status != 0 && err != nil {
+			answer += " (" + err.Error() + ")"
+		} else if err != nil {
 			// A timeout, a refused or dropped connection: which one, by
 			// the error's last words (the URL and addresses before them
 			// vary).
@@ -192,7 +195,15 @@ func run() error {
 				}
 				_ = json.Unmarshal(payload, &receipt)
 				ok := status == http.StatusCreated || status == http.StatusOK
-				rec.note(start, "file", status, nil, ok)
+				var problem struct {
+					Detail string `json:"detail"`
+				}
+				if !ok && json.Unmarshal(payload, &problem) == nil && problem.Detail != "" {
+					// Why, in the server's words: two 503s may have
+					// nothing else in common.
+					err = errors.New(problem.Detail)
+				}
+				rec.note(start, "file", status, err, ok)
 				if ok && receipt.Code != "" {
 					mu.Lock()
 					codes[key] = receipt.Code
