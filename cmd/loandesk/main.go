@@ -336,13 +336,18 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return fmt.Errorf("LISTEN_ADDR=%q: %w", cfg.ListenAddr, err)
 	}
 	if cfg.SLINamespace != "" {
-		// At info whatever LOG_LEVEL says: these lines are metrics. The
-		// last one, written after the drain, counts the requests drained.
-		rctx, stop := context.WithCancel(ctx)
+		// At info whatever LOG_LEVEL says: these lines are metrics. Not
+		// ended by the signal but when serve returns, so the last line,
+		// written after the drain, counts the requests drained. Read from
+		// a registry of their metrics alone: no other collector's failure
+		// can stop them.
+		sli := prometheus.NewRegistry()
+		sli.MustRegister(d.metrics.HTTPRequests, d.metrics.HTTPDuration, d.metrics.QueueAge)
+		rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			slo.Report(rctx, d.metrics.Registry, obs.NewLogger(stdout, "info", "api"), cfg.SLINamespace, time.Minute)
+			slo.Report(rctx, sli, obs.NewLogger(stdout, "info", "api"), cfg.SLINamespace, time.Minute)
 		}()
 		defer func() { stop(); <-done }()
 	}

@@ -96,6 +96,16 @@ func NewObservability(ctx *pulumi.Context, cfg Config, topic *sns.Topic, c *Comp
 			return err
 		}
 	}
+	// Memory near maxmemory, per node (as ElastiCache publishes it), the
+	// limits' node too: full, the sessions' cache evicts admins' sessions
+	// and the limits' refuses writes (ValkeyMemoryNearFull off AWS).
+	for _, member := range append(CacheMemberIDs(cfg), cfg.Name+"-limits-001") {
+		if err := simple("valkey-memory-"+member[len(cfg.Name)+1:], "Valkey node "+member+" above 90% of its maxmemory. Runbook: docs/operations.md#valkeymemorynearfull",
+			"AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "Maximum", "GreaterThanThreshold", 90, 5,
+			pulumi.StringMap{"CacheClusterId": pulumi.String(member), "CacheNodeId": pulumi.String("0001")}); err != nil {
+			return err
+		}
+	}
 
 	if err := NewSLOAlarms(ctx, cfg, topic); err != nil {
 		return err

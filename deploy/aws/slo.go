@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -77,6 +78,7 @@ func NewSLOAlarms(ctx *pulumi.Context, cfg Config, topic *sns.Topic) error {
 	for _, o := range Objectives {
 		budget := 1 - o.Target
 		var pairs []string
+		var windows []pulumi.Resource // the composite names them: created first, deleted last
 		for _, bw := range BurnWindows {
 			var pair []string
 			for _, w := range []time.Duration{bw.Long, bw.Short} {
@@ -96,14 +98,16 @@ func NewSLOAlarms(ctx *pulumi.Context, cfg Config, topic *sns.Topic) error {
 							Label: pulumi.String("bad share"), ReturnData: pulumi.Bool(true)},
 						metric("bad", o.Bad, "Sum", false), metric("total", o.Total, "Sum", false))
 				}
-				if _, err := cloudwatch.NewMetricAlarm(ctx, o.Name+"-burn-"+windowName(w), &cloudwatch.MetricAlarmArgs{
+				a, err := cloudwatch.NewMetricAlarm(ctx, o.Name+"-burn-"+windowName(w), &cloudwatch.MetricAlarmArgs{
 					Name:               pulumi.String(name),
-					AlarmDescription:   pulumi.Sprintf("%s: bad share over %s above %g x the budget (%g)", o.Name, windowName(w), bw.Factor, budget),
-					ComparisonOperator: pulumi.String("GreaterThanThreshold"), Threshold: pulumi.Float64(bw.Factor * budget),
+					AlarmDescription:   pulumi.Sprintf("%s: bad share over %s above %g x the budget (%.3g)", o.Name, windowName(w), bw.Factor, budget),
+					ComparisonOperator: pulumi.String("GreaterThanThreshold"), Threshold: pulumi.Float64(math.Round(bw.Factor*budget*1e6) / 1e6),
 					EvaluationPeriods: pulumi.Int(1), TreatMissingData: pulumi.String("notBreaching"), MetricQueries: queries,
-				}); err != nil {
+				})
+				if err != nil {
 					return err
 				}
+				windows = append(windows, a)
 				pair = append(pair, fmt.Sprintf("ALARM(%q)", name))
 			}
 			pairs = append(pairs, "("+strings.Join(pair, " AND ")+")")
@@ -113,9 +117,20 @@ func NewSLOAlarms(ctx *pulumi.Context, cfg Config, topic *sns.Topic) error {
 			AlarmDescription: pulumi.String(o.Summary + ". Runbook: docs/operations.md#" + strings.ToLower(BurnAlarmName(o))),
 			AlarmRule:        pulumi.String(strings.Join(pairs, " OR ")),
 			AlarmActions:     actions, OkActions: actions,
-		}); err != nil {
+		}, pulumi.DependsOn(windows)); err != nil {
 			return err
 		}
 	}
-	return nil
+	// The alarms above take no data as no burn: if the api stops writing
+	// its lines (a task definition without SLI_EMF_NAMESPACE, lines
+	// CloudWatch refuses), they would stay quiet. Each api task writes one
+	// a minute; none in 10 minutes pages.
+	_, err := cloudwatch.NewMetricAlarm(ctx, "sli-missing", &cloudwatch.MetricAlarmArgs{
+		Name:             pulumi.String(cfg.Name + "-sli-missing"),
+		AlarmDescription: pulumi.String("No service-level indicators from the api for 10 minutes: the SLO alarms are blind. Runbook: docs/operations.md#alerts"),
+		Namespace:        ns, MetricName: pulumi.String("DecisionsLate"), Statistic: pulumi.String("SampleCount"), Period: pulumi.Int(600),
+		ComparisonOperator: pulumi.String("LessThanThreshold"), Threshold: pulumi.Float64(1), EvaluationPeriods: pulumi.Int(1),
+		TreatMissingData: pulumi.String("breaching"), AlarmActions: pulumi.Array{topic.Arn}, OkActions: pulumi.Array{topic.Arn},
+	})
+	return err
 }

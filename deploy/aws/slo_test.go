@@ -151,6 +151,21 @@ func TestSLOAlarmsAreThePrometheusRules(t *testing.T) {
 	}
 }
 
+// If the api's lines stop, the burn alarms (no data: no burn) are blind;
+// one alarm pages on their absence.
+func TestMissingIndicatorsPage(t *testing.T) {
+	inv := mustDeploy(t)
+	a := inv.one("aws:cloudwatch/metricAlarm:MetricAlarm", "sli-missing")
+	if a.str("namespace") != "LoanDesk/loandesk" || a.str("statistic") != "SampleCount" || a.str("treatMissingData") != "breaching" ||
+		a.str("comparisonOperator") != "LessThanThreshold" || a.get("threshold") != 1.0 {
+		t.Errorf("sli-missing: %s %s %s missing=%s %s %v; want SampleCount of a LoanDesk/loandesk metric under 1, missing data breaching",
+			a.str("namespace"), a.str("metricName"), a.str("statistic"), a.str("treatMissingData"), a.str("comparisonOperator"), a.get("threshold"))
+	}
+	if acts, _ := a.get("alarmActions").([]any); len(acts) == 0 {
+		t.Error("sli-missing notifies no one")
+	}
+}
+
 // The metrics the alarms read are the ones internal/slo writes, and the
 // api is told where to write them.
 func TestTheAPIReportsTheMetricsTheAlarmsRead(t *testing.T) {

@@ -558,14 +558,15 @@ func TestBadReleasesRollBackOnAlarms(t *testing.T) {
 // documentation of each namespace): an alarm with other dimensions never has
 // data, and so never fires.
 var dimensionsOf = map[string]string{
-	"AWS/ApplicationELB HTTPCode_Target_5XX_Count": "LoadBalancer",
-	"AWS/ApplicationELB RequestCount":              "LoadBalancer",
-	"AWS/ApplicationELB TargetResponseTime":        "LoadBalancer",
-	"AWS/ECS CPUUtilization":                       "ClusterName ServiceName",
-	"AWS/RDS FreeStorageSpace":                     "DBInstanceIdentifier",
-	"AWS/RDS CPUUtilization":                       "DBInstanceIdentifier",
-	"AWS/ElastiCache ReplicationLag":               "CacheClusterId CacheNodeId",
-	QueueMetricNamespace + " " + QueueMetricName:   "",
+	"AWS/ApplicationELB HTTPCode_Target_5XX_Count":  "LoadBalancer",
+	"AWS/ApplicationELB RequestCount":               "LoadBalancer",
+	"AWS/ApplicationELB TargetResponseTime":         "LoadBalancer",
+	"AWS/ECS CPUUtilization":                        "ClusterName ServiceName",
+	"AWS/RDS FreeStorageSpace":                      "DBInstanceIdentifier",
+	"AWS/RDS CPUUtilization":                        "DBInstanceIdentifier",
+	"AWS/ElastiCache ReplicationLag":                "CacheClusterId CacheNodeId",
+	"AWS/ElastiCache DatabaseMemoryUsagePercentage": "CacheClusterId CacheNodeId",
+	QueueMetricNamespace + " " + QueueMetricName:    "",
 	// internal/slo's EMF lines declare no dimensions.
 	"LoanDesk/loandesk FilingErrors":   "",
 	"LoanDesk/loandesk FilingEligible": "",
@@ -596,12 +597,15 @@ func TestAlarmDimensionsMatchTheMetrics(t *testing.T) {
 			t.Errorf("alarm %s on %s %s has dimensions [%s]; the metric is published with [%s]", alarm, ns, metric, got, want)
 		}
 	}
-	lagAlarms := 0
+	lagAlarms, memoryAlarms := 0, 0
 	for _, a := range inv.ofType("aws:cloudwatch/metricAlarm:MetricAlarm") {
 		if a.str("metricName") != "" {
 			check(a.Name, a.str("namespace"), a.str("metricName"), a.get("dimensions"))
-			if a.str("metricName") == "ReplicationLag" {
+			switch a.str("metricName") {
+			case "ReplicationLag":
 				lagAlarms++
+			case "DatabaseMemoryUsagePercentage":
+				memoryAlarms++
 			}
 		}
 		for _, q := range asSlice(a.get("metricQueries")) {
@@ -612,6 +616,9 @@ func TestAlarmDimensionsMatchTheMetrics(t *testing.T) {
 	}
 	if lagAlarms != 3 {
 		t.Errorf("%d replication-lag alarms, want one per cache node (3)", lagAlarms)
+	}
+	if memoryAlarms != 4 {
+		t.Errorf("%d memory alarms, want one per cache node, the limits' too (4)", memoryAlarms)
 	}
 	rg := inv.one("aws:elasticache/replicationGroup:ReplicationGroup", "valkey")
 	if azs := asStrings(rg.get("preferredCacheClusterAzs")); len(azs) != 3 || azs[0] == azs[1] || azs[1] == azs[2] || azs[0] == azs[2] {

@@ -75,10 +75,15 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		if w.Header().Get("Retry-After") == "" {
 			w.Header().Set("Retry-After", "5")
 		}
-		// Why a 503: the request line says only its status, and a shed
-		// request, a statement timeout and a lost primary need different
-		// remedies. At most one line per request, like the request line.
-		log.WarnContext(r.Context(), "unavailable", "method", obs.Method(r.Method), "route", r.Pattern, "err", err)
+		// Why a 503: the request line says only its status, and a
+		// statement timeout, a lost primary and an open breaker need
+		// different remedies. Only where a dependency said something: a
+		// bare domain error (a shed request, a claim still in progress)
+		// says all in its message, and an overload is no time to double
+		// the log.
+		if _, bare := err.(*domain.Error); !bare {
+			log.WarnContext(r.Context(), "unavailable", "method", obs.Method(r.Method), "route", r.Pattern, "err", err)
+		}
 	}
 	writeProblem(w, p)
 }

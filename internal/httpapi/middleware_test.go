@@ -259,4 +259,11 @@ func TestA503IsLoggedWithItsCause(t *testing.T) {
 	if strings.Contains(w.Body.String(), "statement timeout") {
 		t.Errorf("answer %q shows the cause to the caller", w.Body.String())
 	}
+	// A 503 of ours alone (shed, a claim in progress) says all in its
+	// answer: no second line per request while overloaded.
+	buf.Reset()
+	writeError(httptest.NewRecorder(), r, log, &domain.Error{Code: domain.EUNAVAILABLE, Message: "the server is busy; retry in a second", RetryAfter: 1})
+	if buf.Len() != 0 {
+		t.Errorf("a bare 503 logged %q", buf.String())
+	}
 }
