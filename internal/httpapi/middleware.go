@@ -68,13 +68,20 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // by raw path, which would make one series per tracking code) and by
 // obs.Method: every label comes from a closed set, and a log line holds no
 // text of the client's but the route it matched.
-func observe(h http.Handler, m *obs.Metrics, log *slog.Logger) http.Handler {
+//
+// A request answered before the mux (shed: the process at its maximum in
+// flight) is counted under the route it was sent to, by mux's match: a
+// filing refused so is a failed filing, which the filing SLO must see.
+func observe(h http.Handler, m *obs.Metrics, log *slog.Logger, mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		h.ServeHTTP(rec, r)
 		route := r.Pattern
+		if route == "" && mux != nil {
+			_, route = mux.Handler(r)
+		}
 		if route == "" {
 			route = "unmatched"
 		}

@@ -267,3 +267,27 @@ func TestA503IsLoggedWithItsCause(t *testing.T) {
 		t.Errorf("a bare 503 logged %q", buf.String())
 	}
 }
+
+// A filing refused before the mux (the process at its maximum in flight)
+// counts as a filing answered 503, not as an unmatched request: the
+// filing SLO sees it. Junk stays unmatched.
+func TestAShedRequestCountsUnderItsRoute(t *testing.T) {
+	m := obs.NewMetrics()
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/v1/requests", http.NotFoundHandler())
+	refuse := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
+	h := observe(refuse, m, slog.New(slog.DiscardHandler), mux)
+	for _, path := range []string{"/api/v1/requests", "/nowhere"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, path, nil))
+	}
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{
+		`loandesk_http_requests_total{method="POST",route="POST /api/v1/requests",status="503"} 1`,
+		`loandesk_http_requests_total{method="POST",route="unmatched",status="503"} 1`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}

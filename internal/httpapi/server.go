@@ -100,7 +100,7 @@ func NewServer(cfg Config) *Server {
 	}
 	var h http.Handler = problemFallback(mux, cfg.Log)
 	h = shed(h, cfg.MaxInFlight, cfg.MaxInFlightPerClient, cfg.Client, cfg.Metrics, cfg.Log)
-	h = observe(h, cfg.Metrics, cfg.Log)
+	h = observe(h, cfg.Metrics, cfg.Log, mux)
 	h = callerGone(h)
 	h = recoverPanics(h, cfg.Log)
 	h = requestID(h)
