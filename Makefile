@@ -31,7 +31,7 @@ test-go: ## Go vet, unit, fuzz-seed and integration tests on real PostgreSQL and
 
 .PHONY: test-restore
 test-restore: ## a backup restored to a point in time (pgBackRest, WAL archive): exactly the filings before it
-	@. ./.env && docker build -q --build-arg "POSTGRES_IMAGE=$$POSTGRES_IMAGE" -t loandesk/postgres:dev deploy/postgres >/dev/null && \
+	@. ./.env && docker build -q --build-arg "GO_IMAGE=$$GO_IMAGE" --build-arg "POSTGRES_IMAGE=$$POSTGRES_IMAGE" -t loandesk/postgres:dev deploy/postgres >/dev/null && \
 	  docker build -q --build-arg "GO_IMAGE=$$GO_IMAGE" --build-arg DB_IMAGE=loandesk/postgres:dev \
 	    -f tools/restoredrill/Dockerfile -t loandesk/restoredrill:dev . >/dev/null
 	docker run --rm --read-only --tmpfs /tmp --tmpfs /var/lib/drill:uid=999,gid=999,mode=0700 loandesk/restoredrill:dev

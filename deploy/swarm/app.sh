@@ -1,16 +1,9 @@
 #!/usr/bin/env bash
 # The app's pipeline on a Swarm, for GitHub (app.yml), GitLab (.gitlab/ci/app.yml) and make
-# test-swarm alike (lib.sh: what site.sh shares). app.sh publish|verify|migrate|deploy|smoke|release
-# publish builds each image once and pushes it by digest; CI scans and signs those, and verify
-# checks the signatures. release = migrate (a one-off job of the new image), deploy, smoke; a failed
-# update is rolled back by Swarm and deploy puts every other service back on the images it ran,
-# then fails. Environment (and lib.sh's): APP_REPO, WEB_REPO, DB_REPO, where publish pushes;
-# APP_IMAGE, WEB_IMAGE, the digests (default: what publish recorded); DB_IMAGE, the data tier's
-# (deploy/postgres), for the first release only: it makes the data stack (data.yml), which no later
-# one touches (docs/operations.md); STACK (loandesk; never the site's: --prune would remove its
-# services), and DATA_STACK (STACK-data); STACK_OVERRIDES and DATA_OVERRIDES, compose files
-# deployed over app.yml and data.yml (rehearsal.yml, rehearsal-data.yml); MIGRATE_TIMEOUT,
-# seconds (1800: an index at 10M requests takes minutes).
+# test-swarm alike (lib.sh: what site.sh shares). app.sh publish|verify|migrate|deploy|smoke|release|db-restore
+# release = migrate (a one-off job of the new image), deploy, smoke; a failed update is rolled back
+# by Swarm and deploy puts every other service back on the images it ran, then fails. Its
+# environment: docs/swarm.md#the-pipelines-environment.
 set -euo pipefail
 # shellcheck source=deploy/swarm/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -35,10 +28,8 @@ stack() { # NAME FILE…: those compose files (relative to here) deployed as sta
 # shellcheck disable=SC2086 # the overrides are a list of files
 app_stack() { stack "$STACK" app.yml ${STACK_OVERRIDES:-}; }
 
-# publish: each app image built ONCE and pushed by digest (with its SBOM
-# and provenance when ATTEST=1); the digests go to $STATE_DIR/app-image and
-# $STATE_DIR/web-image, which the later stages (scan, sign, verify, release)
-# read when APP_IMAGE and WEB_IMAGE are not set.
+# publish: each image built ONCE and pushed by digest (with SBOM and provenance when ATTEST=1) to
+# $STATE_DIR/{app,web,db}-image, which the later stages read when APP_IMAGE… are not set.
 app_publish() {
     : "${APP_REPO:?set APP_REPO, e.g. ghcr.io/owner/loandesk}" "${WEB_REPO:?set WEB_REPO, e.g. ghcr.io/owner/loandesk-web}"
     : "${DB_REPO:?set DB_REPO, e.g. ghcr.io/owner/loandesk-postgres}"
@@ -49,7 +40,7 @@ app_publish() {
         case $name in
             app) repo=$APP_REPO args=(--target loandesk --build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" "$root") ;;
             web) repo=$WEB_REPO args=(-f "$root/web/Dockerfile" --build-arg "NODE_IMAGE=$NODE_IMAGE" --build-arg "NGINX_IMAGE=$NGINX_IMAGE" "$root") ;;
-            db) repo=$DB_REPO args=(--build-arg "POSTGRES_IMAGE=$POSTGRES_IMAGE" "$root/deploy/postgres") ;;
+            db) repo=$DB_REPO args=(--build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "POSTGRES_IMAGE=$POSTGRES_IMAGE" "$root/deploy/postgres") ;;
         esac
         tag="$repo:sha-$REVISION"
         how=(--load)
@@ -62,9 +53,8 @@ app_publish() {
     done
 }
 
-# migrate: the new image's migrations, as a one-off Swarm job on the backend
-# network, as the schema's owner (granting the app's role the tables). They must work
-# with the previous release's code (expand, then contract): the old tasks keep running.
+# migrate: the new image's migrations, a one-off job as the schema's owner (granting the app's role
+# the tables). They must work with the previous release's code (expand, then contract).
 app_migrate() {
     : "${APP_IMAGE:?set APP_IMAGE to the app image by digest}"
     local job="${STACK}_migrate" restarts=5
@@ -91,8 +81,7 @@ image_for() { # SERVICE APP WEB: the image that service runs
     if [ "$1" = web ]; then echo "$3"; else echo "$2"; fi
 }
 
-# deploy: exactly these digests; every service converges, or the ones
-# that did go back to the images they ran before and the pipeline fails.
+# deploy: exactly these digests; every service converges, or all go back and the pipeline fails.
 app_deploy() {
     : "${APP_IMAGE:?set APP_IMAGE to the app image by digest}" "${WEB_IMAGE:?set WEB_IMAGE to the web image by digest}"
     local prev_app prev_web
@@ -153,6 +142,26 @@ app_release() {
     app_smoke
 }
 
+# db-restore: a new PostgreSQL from the data tier's backups as the data was at TIME (e.g.
+# TIME='2026-12-08 10:00:00+00'): the stack RESTORE_STACK (STACK-restore: restore.yml) beside the
+# data tier, which goes on untouched (docs/operations.md: what next). Waits until it takes writes
+# (RESTORE_WAIT, 3600s); a restore that fails stays, stopped, for its logs.
+app_db_restore() {
+    : "${TIME:?set TIME to the moment to restore to, e.g. TIME='2026-12-08 10:00:00+00'}"
+    local name=${RESTORE_STACK:-$STACK-restore}
+    DB_IMAGE=${DB_IMAGE:-$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "${DATA_STACK}_backup" 2>/dev/null || true)}
+    [ -n "$DB_IMAGE" ] || die "no image for the restore: set DB_IMAGE to the data tier's"
+    ! docker service inspect "${name}_postgres" >/dev/null 2>&1 || die "$name exists: set RESTORE_STACK, or docker stack rm $name"
+    log "restore the data as it was at $TIME into ${name}_postgres"
+    export RESTORE_TIME=$TIME RESTORE_WAIT=${RESTORE_WAIT:-3600s}
+    stack "$name" restore.yml
+    if ! swarmwait -timeout "$RESTORE_WAIT" running "${name}_postgres"; then
+        docker service logs --raw "${name}_postgres" 2>&1 | tail -20 >&2
+        die "the restore to $TIME did not finish; ${name}_postgres is left for its logs"
+    fi
+    log "restore ok: ${name}_postgres (port 5432, network $DATA_NETWORK) holds the data as it was at $TIME"
+}
+
 case ${1:-} in
     publish) app_publish ;;
     verify) app_verify ;;
@@ -160,5 +169,6 @@ case ${1:-} in
     deploy) app_deploy ;;
     smoke) app_smoke ;;
     release) app_release ;;
-    *) echo "usage: $0 publish|verify|migrate|deploy|smoke|release" >&2; exit 2 ;;
+    db-restore) app_db_restore ;;
+    *) echo "usage: $0 publish|verify|migrate|deploy|smoke|release|db-restore" >&2; exit 2 ;;
 esac

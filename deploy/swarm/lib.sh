@@ -2,13 +2,7 @@
 # What site.sh and app.sh share (sourced): labels, logging, the digest of a push, signature
 # checks, the Swarm's pull credential, and the wait on the Swarm (swarmwait): every task runs
 # the new digest, or Swarm rolled the update back and the pipeline fails.
-# Environment: REVISION (default: the short git commit); STATE_DIR, where pushes leave digests
-# (.release); PUBLIC_URL, for smoke; DOCKER_HOST, the Swarm manager (ssh://deploy@manager);
-# BUILD_CACHE, extra buildx flags; ATTEST=1, push with SBOM and provenance (a docker-container
-# builder, as in CI); COSIGN_IDENTITY and COSIGN_ISSUER, the signer verify wants;
-# REGISTRY_PULL_USER and REGISTRY_PULL_TOKEN, a long-lived read-only credential handed to the
-# Swarm on deploy (never the CI job's token: it expires, and a rescheduled task or a rollback
-# could no longer pull); SWARMWAIT, a built swarmwait (default: built into STATE_DIR/bin with Go).
+# Environment: docs/swarm.md#the-pipelines-environment.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 # shellcheck source=.env

@@ -99,7 +99,7 @@ func TestAppPublishBuildsEachImageOnceAndRecordsItsDigest(t *testing.T) {
 		t.Fatalf("want exactly three docker calls (one build per image), got:\n%s", b)
 	}
 	for i, want := range []string{"-t ghcr.io/acme/loandesk:sha-abc123 --target loandesk", "-t ghcr.io/acme/loandesk-web:sha-abc123 -f",
-		"-t ghcr.io/acme/loandesk-postgres:sha-abc123 --build-arg POSTGRES_IMAGE="} {
+		"-t ghcr.io/acme/loandesk-postgres:sha-abc123 --build-arg GO_IMAGE="} {
 		c := calls[i]
 		if !strings.HasPrefix(c, "docker buildx build --push --sbom=true --provenance=mode=max") || !strings.Contains(c, want) ||
 			!strings.Contains(c, "REVISION=abc123") {
@@ -228,5 +228,63 @@ esac`, 1)
 	login, data := strings.Index(string(b), "docker login -u swarm-reader"), strings.Index(string(b), "-c data.yml")
 	if login < 0 || data < 0 || login > data {
 		t.Errorf("release: want the read-only login before the first stack deploy:\n%s", b)
+	}
+}
+
+// db-restore makes a new PostgreSQL from the backups, beside the data tier
+// (restore.yml): the data tier's own image, the moment asked for; never
+// over a restore that is still there, and never without a TIME.
+func TestARestoreIsANewStackAtTheMomentAsked(t *testing.T) {
+	db := "ghcr.io/acme/loandesk-postgres@sha256:0456"
+	script := strings.Replace(fakeDocker, "case \" $* \" in", `case " $* " in
+*" service inspect loandesk-restore_postgres "*) exit 1 ;;
+*" stack deploy "*) echo "restore: image=$DB_IMAGE time=$RESTORE_TIME" >>"$FAKE_LOG" ;;`, 1)
+	b, _ := run(t, script, "app.sh", "db-restore", "SITE_IMAGE="+db, "TIME=2026-12-06 21:00:00+00")
+	calls := string(b)
+	for _, want := range []string{
+		"docker service inspect -f {{.Spec.TaskTemplate.ContainerSpec.Image}} loandesk-data_backup",
+		"docker stack deploy --with-registry-auth --prune -c restore.yml loandesk-restore\n",
+		"restore: image=" + db + " time=2026-12-06 21:00:00+00",
+		"swarmwait -timeout 3600s running loandesk-restore_postgres",
+	} {
+		if !strings.Contains(calls, want) {
+			t.Errorf("want %q in the calls:\n%s", want, calls)
+		}
+	}
+	restore, err := os.ReadFile("restore.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`command: ["loandesk-backup", "restore"]`, `RESTORE_TIME: "${RESTORE_TIME:?`,
+		`source: backup_key, target: backup_key, uid: "999", gid: "999", mode: 0400`, "condition: none",
+		`name: "${DATA_NETWORK:-loandesk-data_backend}"`} {
+		if !strings.Contains(string(restore), want) {
+			t.Errorf("restore.yml lacks %q", want)
+		}
+	}
+
+	for name, c := range map[string]struct {
+		script, want string
+		env          []string
+	}{
+		"no TIME":        {script, "set TIME", nil},
+		"a restore left": {fakeDocker, "loandesk-restore exists", []string{"TIME=2026-12-06 21:00:00+00"}},
+	} {
+		dir := t.TempDir()
+		for tool, script := range map[string]string{"docker": c.script, "swarmwait": "#!/bin/sh\n"} {
+			if err := os.WriteFile(filepath.Join(dir, tool), []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := exec.Command("bash", "app.sh", "db-restore")
+		cmd.Env = append(append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "FAKE_LOG="+filepath.Join(dir, "calls.log"),
+			"STATE_DIR="+dir, "SWARMWAIT="+filepath.Join(dir, "swarmwait"), "SITE_IMAGE="+db, "TIME="), c.env...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("%s: want a failure saying %q, got %v:\n%s", name, c.want, err, out)
+		}
+		if calls, _ := os.ReadFile(filepath.Join(dir, "calls.log")); strings.Contains(string(calls), "stack deploy") {
+			t.Errorf("%s: a stack was deployed:\n%s", name, calls)
+		}
 	}
 }

@@ -2,13 +2,9 @@
 # Part 3's pipeline: the site on a Swarm, for GitHub (site.yml), GitLab
 # (.gitlab-ci.yml) and the rehearsals alike (lib.sh: what app.sh shares).
 #   site.sh build|test|push|promote|verify|deploy|smoke|release
-# release (local) = build, test, push, promote, deploy, smoke. CI pushes
-# first (by digest, under the sha- tag only), tests that digest, scans and
-# signs it, then promotes it to latest; deploy verifies the signature first.
-# Environment (and lib.sh's): IMAGE, the repository; SITE_DIR (site);
-# STACK (loandesk-site); STACK_DIR, where stack.yml and edge.conf are;
-# TEST_IMAGE, what test runs (CI: the pushed digest); SITE_IMAGE, the digest
-# verify and deploy take (default: what push recorded).
+# release (local) = build, test, push, promote, deploy, smoke. CI pushes first (by digest), tests
+# that digest, scans and signs it, then promotes it to latest; deploy verifies the signature first.
+# Environment: docs/swarm.md#the-pipelines-environment.
 set -euo pipefail
 # shellcheck source=deploy/swarm/lib.sh
 . "$(dirname "$0")/lib.sh"

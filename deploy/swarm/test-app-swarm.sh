@@ -1,25 +1,14 @@
 #!/usr/bin/env bash
-# make test-swarm: the app on a real three-node Swarm, rehearsed under load.
-# Three Docker engines in containers (the pinned docker:dind, or its CI stand-in) form a Swarm of
-# three managers, with a registry and a load balancer (rehearsal-lb.conf, on 127.0.0.1 only) that
-# retries the next node on a connection error (POSTs too: a filing carries an Idempotency-Key).
-# PostgreSQL runs on all three (Patroni, synchronous; deploy/postgres, data.yml).
-# A loader files requests and loads pages throughout, while:
-#   a) release B of api, worker and web rolls out (migrations first, as a job);
-#   b) release C, whose api never listens, is rolled back by Swarm, and the
-#      pipeline fails; it is then put back to B;
-#   c) the node of the PostgreSQL primary is killed (the whole engine): a
-#      standby takes over, the node's tasks come back on the others, the
-#      managers keep quorum;
-#   d) it returns: it rejoins the Swarm, and its PostgreSQL the cluster as a
-#      replica, with no manual step;
-#   e) a planned switchover moves the primary to the synchronous standby;
-#   f) Part 3's site on the same nodes: an index.html change and an edge.conf
-#      change each roll out under a prober at 50 requests/s.
-# The loader and the prober give the verdict (deploy/swarm/phase): 0 failed requests in every
-# phase but c), d) and e), whose refusals (retried with the same key) are counted; 0 filings lost,
-# none twice, all decided; on the site, only the releases each phase allows. pgwait watches
-# Patroni. Prints every phase and duration; the engines' image stores stay in volumes.
+# make test-swarm: the app on a real Swarm under load (docs/swarm.md, "The rehearsal"). Three
+# Docker engines in containers (docker:dind, or its CI stand-in) are the managers, a fourth a worker
+# that holds pgBackRest's repository; a registry; a load balancer on 127.0.0.1 (rehearsal-lb.conf).
+# A loader files requests and loads pages throughout: a) release B (migrations first); b) release
+# C, whose api never listens, rolled back, the pipeline failing; c) the PostgreSQL primary's node
+# killed (the whole engine); d) it returns, its member a replica again; e) a planned switchover;
+# g) a point-in-time restore (app.sh db-restore) to T just after it: exactly the filings saved by
+# T; f) Part 3's site takes an index.html and an edge.conf change under a prober at 50 requests/s.
+# The loader and the prober give the verdict (deploy/swarm/phase): 0 failed requests but in c),
+# d) and e), whose refusals are retried and counted; 0 filings lost, none twice, all decided.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -29,8 +18,8 @@ root=$(cd "$here/../.." && pwd)
 NET=loandesk-swarm
 SUBNET=192.168.239.0/24
 REG_IP=192.168.239.2 LB_IP=192.168.239.3
-NODES=(node1 node2 node3)
-declare -A IP=([node1]=192.168.239.11 [node2]=192.168.239.12 [node3]=192.168.239.13)
+NODES=(node1 node2 node3) BACKUP_NODE=node4 # node4: a worker, never killed, the backup repository's
+declare -A IP=([node1]=192.168.239.11 [node2]=192.168.239.12 [node3]=192.168.239.13 [node4]=192.168.239.14)
 LB_PORT=${TEST_SWARM_PORT:-18090}
 LB_SITE_PORT=${TEST_SWARM_SITE_PORT:-18091}
 REG_PORT=${TEST_SWARM_REGISTRY_PORT:-15001}
@@ -48,9 +37,10 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
 forget_data() {
     on "$CTRL" stack rm "$STACK" "$DATA" >/dev/null 2>&1 || true
     local n
-    for n in "${NODES[@]}"; do
-        on "$n" ps -aq --filter "label=com.docker.stack.namespace" 2>/dev/null | xargs -r docker -H "tcp://${IP[$n]}:2375" rm -f >/dev/null 2>&1 || true
-        on "$n" volume rm -f "${DATA}_pg${n#node}" "${DATA}_etcd${n#node}" "${DATA}_valkeydata" >/dev/null 2>&1 || true
+    on "$CTRL" stack rm "$STACK-restore" >/dev/null 2>&1 || true
+    for n in "${NODES[@]}" "$BACKUP_NODE"; do
+        on "$n" ps -aq --filter "label=com.docker.swarm.service.name" 2>/dev/null | xargs -r docker -H "tcp://${IP[$n]}:2375" rm -f >/dev/null 2>&1 || true
+        on "$n" volume rm -f "${DATA}_pg${n#node}" "${DATA}_etcd${n#node}" "${DATA}_valkeydata" "${DATA}_backup" "$STACK-restore_data" >/dev/null 2>&1 || true
     done
 }
 
@@ -60,7 +50,7 @@ cleanup() {
     if [ "$status" -ne 0 ]; then
         rm -rf "$root/deploy/swarm/results" && mkdir -p "$root/deploy/swarm/results"
         on "$CTRL" service ls >"$root/deploy/swarm/results/services.txt" 2>&1 || true
-        for s in "${STACK}"_{api,worker,web} "${DATA}"_{pg1,pg2,pg3,etcd1,etcd2,etcd3}; do
+        for s in "${STACK}"_{api,worker,web} "${DATA}"_{pg1,pg2,pg3,etcd1,etcd2,etcd3,backup} "$STACK-restore_postgres"; do
             on "$CTRL" service ps --no-trunc "$s" >>"$root/deploy/swarm/results/tasks.txt" 2>&1 || true
             timeout 30 docker -H "tcp://${IP[$CTRL]}:2375" service logs --timestamps --tail 3000 "$s" >>"$root/deploy/swarm/results/logs.txt" 2>&1 || true
         done
@@ -71,8 +61,8 @@ cleanup() {
     docker rm -f loandesk-swarm-loader loandesk-swarm-prober >/dev/null 2>&1 || true
     on "$CTRL" stack rm loandesk-site >/dev/null 2>&1 || true
     forget_data
-    for n in "${NODES[@]}"; do on "$n" swarm leave --force >/dev/null 2>&1 || true; done
-    docker rm -f loandesk-swarm-lb loandesk-swarm-registry "${NODES[@]/#/loandesk-swarm-}" >/dev/null 2>&1 || true
+    for n in "${NODES[@]}" "$BACKUP_NODE"; do on "$n" swarm leave --force >/dev/null 2>&1 || true; done
+    docker rm -f loandesk-swarm-lb loandesk-swarm-registry "${NODES[@]/#/loandesk-swarm-}" "loandesk-swarm-$BACKUP_NODE" >/dev/null 2>&1 || true
     docker network rm "$NET" >/dev/null 2>&1 || true
     rm -rf "$work"
     exit "$status"
@@ -81,33 +71,32 @@ trap cleanup EXIT
 
 # --- the cluster -----------------------------------------------------------
 start=$(now_ms)
-docker rm -f loandesk-swarm-lb loandesk-swarm-registry "${NODES[@]/#/loandesk-swarm-}" >/dev/null 2>&1 || true
+docker rm -f loandesk-swarm-lb loandesk-swarm-registry "${NODES[@]/#/loandesk-swarm-}" "loandesk-swarm-$BACKUP_NODE" >/dev/null 2>&1 || true
 docker network rm "$NET" >/dev/null 2>&1 || true
 docker network create --subnet "$SUBNET" "$NET" >/dev/null
 docker run -d --name loandesk-swarm-registry --network "$NET" --ip "$REG_IP" --network-alias registry \
     -p "127.0.0.1:$REG_PORT:5000" -v loandesk-swarm-registry:/var/lib/registry "$REGISTRY_IMAGE" >/dev/null
-# What --privileged would give, minus CAP_SYS_RESOURCE (outside this
-# machine's bounding set: --privileged itself fails here).
-for n in "${NODES[@]}"; do
+# What --privileged would give, minus CAP_SYS_RESOURCE (outside this machine's bounding set).
+for n in "${NODES[@]}" "$BACKUP_NODE"; do
     docker run -d --name "loandesk-swarm-$n" --hostname "$n" --network "$NET" --ip "${IP[$n]}" \
         --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
         --security-opt systempaths=unconfined --device-cgroup-rule 'a *:* rwm' -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
         -v "loandesk-swarm-$n:/var/lib/docker" -e DOCKER_TLS_CERTDIR= \
         "$DOCKER_DIND_IMAGE" --insecure-registry registry:5000 >/dev/null
 done
-for n in "${NODES[@]}"; do
+for n in "${NODES[@]}" "$BACKUP_NODE"; do
     for _ in $(seq 1 60); do on "$n" info >/dev/null 2>&1 && break; sleep 0.5; done
     on "$n" info >/dev/null 2>&1 || { docker logs "loandesk-swarm-$n" | tail -20; fail "the engine on $n did not start"; }
 done
 # A previous run's, if it died: its stack, data and Swarm.
 forget_data
-for n in "${NODES[@]}"; do on "$n" swarm leave --force >/dev/null 2>&1 || true; done
+for n in "${NODES[@]}" "$BACKUP_NODE"; do on "$n" swarm leave --force >/dev/null 2>&1 || true; done
 on node1 swarm init --advertise-addr "${IP[node1]}" >/dev/null
-token=$(on node1 swarm join-token -q manager)
-for n in node2 node3; do on "$n" swarm join --token "$token" "${IP[node1]}:2377" >/dev/null; done
-on node1 node update --label-add loandesk.data=true node1 >/dev/null
+for n in node2 node3; do on "$n" swarm join --token "$(on node1 swarm join-token -q manager)" "${IP[node1]}:2377" >/dev/null; done
+on "$BACKUP_NODE" swarm join --token "$(on node1 swarm join-token -q worker)" "${IP[node1]}:2377" >/dev/null
+on node1 node update --label-add loandesk.data=true node1 >/dev/null && on node1 node update --label-add loandesk.backup=true "$BACKUP_NODE" >/dev/null
 for n in "${NODES[@]}"; do on node1 node update --label-add "zone=$n" --label-add "loandesk.db=${n#node}" "$n" >/dev/null; done
-say "three managers up in $(secs "$start" "$(now_ms)") s: $(on node1 node ls --format '{{.Hostname}}:{{.ManagerStatus}}' | tr '\n' ' ')"
+say "three managers and the backup's worker up in $(secs "$start" "$(now_ms)") s: $(on node1 node ls --format '{{.Hostname}}:{{.ManagerStatus}}' | tr '\n' ' ')"
 
 # --- images: built once, pushed, named by digest ---------------------------
 # push IMAGE NAME: the registry's digest reference for the nodes.
@@ -123,9 +112,8 @@ build_release() { # REVISION [SOURCE]: the app, worker and web images of one rel
         -f "$root/web/Dockerfile" -t "loandesk/web:$1" "$root" >/dev/null
 }
 t0=$(now_ms)
-# Release A is the code from before the newest migration was added, so B's
-# migrations run under A's code, as in production (expand now, contract
-# later): the load then shows whether A still works on B's schema.
+# Release A is the code from before the newest migration, so B's migrations run under A's code, as
+# in production (expand now, contract later): the load shows whether A works on B's schema.
 prev=$(git -C "$root" log --diff-filter=A -1 --format=%H -- internal/postgres/migrations 2>/dev/null || true)
 { [ -n "$prev" ] && git -C "$root" cat-file -e "$prev^" 2>/dev/null; } ||
     fail "make test-swarm needs the git history to build the previous release (a full clone; in CI: fetch-depth 0)"
@@ -137,7 +125,7 @@ for t in scoring identity; do
 done
 SCORING_IMAGE=$(push loandesk/scoring:swarm loandesk/scoring)
 IDENTITY_IMAGE=$(push loandesk/identity:swarm loandesk/identity)
-docker build -q --build-arg "POSTGRES_IMAGE=$POSTGRES_IMAGE" -t loandesk/postgres:swarm "$root/deploy/postgres" >/dev/null
+docker build -q --build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "POSTGRES_IMAGE=$POSTGRES_IMAGE" -t loandesk/postgres:swarm "$root/deploy/postgres" >/dev/null
 DB_IMAGE=$(push loandesk/postgres:swarm loandesk/postgres)
 VALKEY_IMAGE=$(push "$VALKEY_IMAGE" valkey)
 A_APP=$(push loandesk/loandesk:swarm-a loandesk/loandesk)
@@ -145,11 +133,12 @@ A_WEB=$(push loandesk/web:swarm-a loandesk/web)
 say "images built and pushed in $(secs "$t0" "$(now_ms)") s"
 
 use_swarmwait "$work/bin" # app.sh and site.sh wait on the Swarm with it; the data phases on Patroni with pgwait
-# Secrets: made here, never written to the repository (the REST API's is kept
-# for pgwait's switchover).
-for s in db_password db_app_password valkey_password admin_password session_key db_superuser_password db_replication_password db_rest_password; do
+# Secrets: made here, never written to the repository (the REST API's is kept for pgwait).
+for s in db_password db_app_password valkey_password admin_password session_key db_superuser_password db_replication_password db_rest_password backup_cipher_pass; do
     head -c 33 /dev/urandom | base64 | tr -d '/+=' | tee "$work/$s" | on node1 secret create "loandesk_$s" - >/dev/null
 done
+"$TESTCERTS" -out "$work" -names backup,pg1,pg2,pg3 -cn loandesk-backup || fail "no certificates for pgBackRest" # its TLS
+for s in backup_ca:ca.crt backup_cert:server.crt backup_key:server.key; do on node1 secret create "loandesk_${s%:*}" "$work/${s#*:}" >/dev/null; done
 # Part 3's two site releases (f), built now: this machine is also the nodes', and a build in
 # the switchover's aftermath starved the new primary's disk (a 9 MB checkpoint took 12 s).
 site_image() { # REVISION: built from $work/site, pushed, its digest for the nodes
@@ -171,8 +160,7 @@ docker run -d --name loandesk-swarm-lb --network "$NET" --ip "$LB_IP" -p "127.0.
 export PUBLIC_URL="http://127.0.0.1:$LB_PORT"
 pgw() { "$PGWAIT" -member "pg1=http://${IP[node1]}:8008" -member "pg2=http://${IP[node2]}:8008" -member "pg3=http://${IP[node3]}:8008" "$@"; }
 sw() { DOCKER_HOST="tcp://${IP[$CTRL]}:2375" "$SWARMWAIT" "$@"; }
-# One loader is one client of the load balancer: the per-client limits are
-# raised for it (make test-chaos proves them at their defaults).
+# One loader is one client: the per-client limits are raised for it (test-chaos proves the defaults).
 export STACK SUBMIT_RATE_LIMIT=100000 MAX_IN_FLIGHT_PER_CLIENT=128 COOKIE_SECURE=false WORKER_RETRY_MAX=5s WEB_TRUSTED_PROXIES=$LB_IP \
     WEB_REQUESTS_PER_SECOND=5000 WEB_FILINGS_PER_MINUTE=100000
 # The stand-ins and Patroni's published REST API: rehearsal.yml over app.yml, rehearsal-data.yml over data.yml.
@@ -188,10 +176,8 @@ release A "$A_APP" "$A_WEB" || fail "release A did not converge"
 say "release A deployed and converged in $(secs "$t0" "$(now_ms)") s"
 
 # --- the load ----------------------------------------------------------------
-# The verdict is the loader's: no failed request in any phase but two, no filing
-# lost, every one decided, 100 filings at least. Refusals in a failover and a
-# switchover (how many is the machine's speed) are retried with the same key and
-# counted; the phase after each ends with "~": it begins once filings succeed to its end.
+# The verdict is the loader's (100 filings at least); refusals in a failover and a switchover are
+# retried and counted; a phase named "~" begins once filings succeed to its end.
 load=$work/phase-load
 phase "$load" a
 tool_start loandesk-swarm-loader "$work" load.csv loader -url "http://127.0.0.1:$LB_PORT" -rate 10 -pages 10 -give-up 90s \
@@ -269,6 +255,27 @@ switched=$(pgw -timeout 120s -password-file "$work/db_rest_password" switchover)
 phase "$load" three-nodes~
 sleep 5
 
+# --- g) a point-in-time restore from what the primaries archived -------------
+pnode=node$(pgw leader | sed 's/^pg//')
+pcid=$(on "$pnode" ps -q --filter "label=com.docker.swarm.service.name=${DATA}_pg${pnode#node}" | head -1)
+primary_sql() { on "$pnode" exec "$pcid" psql -U postgres -d loandesk -Atc "$1"; } # SQL: as the superuser, on the primary
+filings_sql="SELECT id, extract(epoch FROM created_at) FROM loan_requests WHERE full_name LIKE 'Carga Swarm %' ORDER BY id"
+phase "$load" restore
+g0=$(now_ms)
+IFS='|' read -r T Tepoch < <(primary_sql "SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00', extract(epoch FROM t) FROM (SELECT clock_timestamp() AS t) AS now")
+[ -n "$Tepoch" ] || fail "no time from the primary"
+sleep 5 # filings go on: the archive must hold commits after T, or recovery never reaches it
+ga=$(now_ms) # check switches the WAL segment and waits until the repository has it
+on "$pnode" exec "$pcid" pgbackrest check >/dev/null || fail "the primary's WAL does not reach the repository"
+gb=$(now_ms)
+app db-restore TIME="$T" RESTORE_WAIT=600s || fail "the point-in-time restore to $T failed"
+g1=$(now_ms)
+rcid=$(on "$BACKUP_NODE" ps -q --filter "label=com.docker.swarm.service.name=$STACK-restore_postgres" | head -1)
+on "$BACKUP_NODE" exec "${rcid:?the restored PostgreSQL does not run on $BACKUP_NODE}" psql -U postgres -d loandesk -Atc "$filings_sql" >"$work/restored.txt" || fail "the restored PostgreSQL does not answer"
+primary_sql "$filings_sql" >"$work/primary.txt" || fail "the primary does not answer"
+pitr=$("$PITRCHECK" -restored "$work/restored.txt" -primary "$work/primary.txt" -t "$Tepoch") || fail "the restore to $T: $pitr"
+on "$CTRL" stack rm "$STACK-restore" >/dev/null && g2=$(now_ms)
+
 # --- f) Part 3's site on the same nodes --------------------------------------
 site() { # site.sh STAGE for the site, on this Swarm (the nodes pull from registry:5000)
     IMAGE=loandesk-site-swarm DOCKER_HOST="tcp://${IP[$CTRL]}:2375" STACK=loandesk-site EDGE_PORT=8081 STACK_DIR="$work/swarm" \
@@ -306,13 +313,11 @@ say "b) release C rolled back and put back to B in $(secs "$b0" "$b1") s"
 say "c) the data tier was $first; $victim killed with the primary $old (it ran: $before): $new took writes $(secs "$c0" "$c1") s after the kill; api 3/3 and worker 2/2 on the other nodes after $(secs "$c0" "$c2") s"
 say "d) $victim rejoined the Swarm in $(secs "$d0" "$d1") s, and $old the cluster as a replica $(secs "$d0" "$d2") s after it started: $members"
 say "e) planned switchover to ${switched% *}: it took writes after ${switched#* } s"
+say "g) restored to T=$T in $(secs "$g0" "$g2") s on $BACKUP_NODE (T + 5 s of WAL, switched and archived in $(secs "$ga" "$gb") s, db-restore $(secs "$gb" "$g1") s): $pitr (the backup was taken on timeline 1, T is on the third: WAL from each primary)"
 say "f) site on the three nodes: index.html change live in $(secs "$e0" "$e1") s; edge.conf change rolled over the three edges in $(secs "$e1" "$e2") s"
-# Each filing once: the loader's filings have distinct names; two rows for
-# one name would be a filing kept twice through the failover.
-pnode=node$(pgw leader | sed 's/^pg//')
-cid=$(on "$pnode" ps -q --filter "label=com.docker.swarm.service.name=${DATA}_pg${pnode#node}" | head -1)
-read -r rows twice < <(on "$pnode" exec "$cid" psql -U postgres -d loandesk -Atc \
-    "SELECT count(*), count(*) - count(DISTINCT full_name) FROM loan_requests WHERE full_name LIKE 'Carga Swarm %'" | tr '|' ' ')
+# Each filing once: the loader's filings have distinct names (two rows for one: kept twice). The
+# primary is g)'s: nothing moved it since.
+IFS='|' read -r rows twice < <(primary_sql "SELECT count(*), count(*) - count(DISTINCT full_name) FROM loan_requests WHERE full_name LIKE 'Carga Swarm %'")
 say "filings kept: $rows rows, $twice twice"
 [ "$twice" = 0 ] || fail "$twice filings were kept twice"
 [ -n "$site_ok" ] || fail "the site's prober saw failures or a release where it must not be (its phases above)"
