@@ -313,7 +313,7 @@ say "b) release C rolled back and put back to B in $(secs "$b0" "$b1") s"
 say "c) the data tier was $first; $victim killed with the primary $old (it ran: $before): $new took writes $(secs "$c0" "$c1") s after the kill; api 3/3 and worker 2/2 on the other nodes after $(secs "$c0" "$c2") s"
 say "d) $victim rejoined the Swarm in $(secs "$d0" "$d1") s, and $old the cluster as a replica $(secs "$d0" "$d2") s after it started: $members"
 say "e) planned switchover to ${switched% *}: it took writes after ${switched#* } s"
-say "g) restored to T=$T in $(secs "$g0" "$g2") s on $BACKUP_NODE (T + 5 s of WAL, switched and archived in $(secs "$ga" "$gb") s, db-restore $(secs "$gb" "$g1") s): $pitr (the backup was taken on timeline 1, T is on the third: WAL from each primary)"
+say "g) restored to T=$T in $(secs "$g0" "$g2") s on $BACKUP_NODE (T + 5 s of WAL, switched and archived in $(secs "$ga" "$gb") s, db-restore $(secs "$gb" "$g1") s): $pitr"
 say "f) site on the three nodes: index.html change live in $(secs "$e0" "$e1") s; edge.conf change rolled over the three edges in $(secs "$e1" "$e2") s"
 # Each filing once: the loader's filings have distinct names (two rows for one: kept twice). The
 # primary is g)'s: nothing moved it since.

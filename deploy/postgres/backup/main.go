@@ -7,21 +7,26 @@
 //
 // is the repository host (data.yml's backup service): it serves pgBackRest's
 // TLS protocol, so whichever member is primary pushes its WAL here; makes the
-// stanza once a primary answers; and takes a backup when it starts and every
-// BACKUP_EVERY (24h): full when the newest full is older than
-// BACKUP_FULL_AFTER (168h) or there is none, else differential. A failed one
-// is tried again after BACKUP_RETRY (1m). What is kept is the repository's
-// retention (PGBACKREST_REPO1_RETENTION_FULL).
+// stanza once a primary answers; and takes a backup when it starts, every
+// BACKUP_EVERY (24h), and when the archive reaches a new timeline (a
+// failover or a switchover: WAL the old primary had not archived is a gap no
+// restore can cross, so a backup on the new timeline starts a whole chain
+// again): full when the newest full is older than BACKUP_FULL_AFTER (168h)
+// or there is none, else differential. A failed one is tried again after
+// BACKUP_RETRY (1m), doubling up to BACKUP_EVERY. What is kept is the
+// repository's retention (PGBACKREST_REPO1_RETENTION_FULL*).
 //
 //	loandesk-backup restore
 //
 // makes a new PostgreSQL as the data was at RESTORE_TIME (deploy/swarm/app.sh
 // db-restore): pgBackRest restores the newest backup that ended before it
-// into the empty data directory and replays the archived WAL up to it; then
+// into the data directory and replays the archived WAL up to it; then
 // PostgreSQL runs on it alone and promotes: no Patroni, no synchronous
 // standby, no archiving (a restored cluster must never write into the
-// repository of the cluster it came from). Started again, it keeps what it
-// restored.
+// repository of the cluster it came from). A finished restore is marked in
+// the volume with its time: started again, it keeps what it restored; asked
+// for another time, it refuses; an interrupted one is restored again over
+// what it left (pgBackRest's delta).
 package main
 
 import (
@@ -34,6 +39,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -48,15 +54,15 @@ func main() {
 	t := &tool{
 		log: slog.New(slog.NewTextHandler(os.Stdout, nil)),
 		pgbackrest: func(ctx context.Context, args ...string) ([]byte, error) {
-			return exec.CommandContext(ctx, "pgbackrest", args...).CombinedOutput()
+			return pgbackrest(ctx, args...).CombinedOutput()
 		},
 		serve: func(ctx context.Context) error {
-			cmd := exec.CommandContext(ctx, "pgbackrest", "server")
+			cmd := pgbackrest(ctx, "server")
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 			return cmd.Run()
 		},
 		restore: func(ctx context.Context, args ...string) error {
-			cmd := exec.CommandContext(ctx, "pgbackrest", args...)
+			cmd := pgbackrest(ctx, args...)
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 			return cmd.Run()
 		},
@@ -74,6 +80,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loandesk-backup:", err)
 		os.Exit(1)
 	}
+}
+
+// pgbackrest is a pgBackRest command that a stop asks to end (SIGTERM: it
+// releases its locks and cleans up), killed only 30 s later.
+func pgbackrest(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "pgbackrest", args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	return cmd
 }
 
 // tool is the program, with what it calls as fields (fakes in tests).
@@ -167,18 +182,33 @@ func (t *tool) repository(ctx context.Context, every, fullAfter, retry time.Dura
 		}
 	}
 	t.log.Info("stanza ready")
+	var last time.Time // this process's last backup that succeeded
+	backoff := retry
 	for {
-		kind := t.kind(ctx, fullAfter)
-		t.log.Info("backup starts", "type", kind)
-		wait := every
-		if out, err := t.pgbackrest(ctx, "backup", "--type="+kind); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
+		repo := t.info(ctx)
+		why := ""
+		switch {
+		case last.IsZero():
+			why = "start"
+		case t.now().Sub(last) >= every:
+			why = "schedule"
+		case repo.newTimeline():
+			why = "new timeline"
+		}
+		wait := time.Minute // how often the repository is looked at
+		if why != "" {
+			kind := repo.kind(t.now(), fullAfter)
+			t.log.Info("backup starts", "type", kind, "why", why)
+			if out, err := t.pgbackrest(ctx, "backup", "--type="+kind); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				t.log.Warn("backup failed; trying again", "type", kind, "in", backoff, "err", err, "said", lastLine(out))
+				wait, backoff = backoff, min(2*backoff, every)
+			} else {
+				t.log.Info("backup done", "type", kind)
+				last, backoff = t.now(), retry
 			}
-			t.log.Warn("backup failed; trying again", "type", kind, "in", retry, "err", err, "said", lastLine(out))
-			wait = retry
-		} else {
-			t.log.Info("backup done", "type", kind)
 		}
 		if err := t.sleep(ctx, wait); err != nil {
 			return err
@@ -186,50 +216,100 @@ func (t *tool) repository(ctx context.Context, every, fullAfter, retry time.Dura
 	}
 }
 
-// kind is "full" when the repository's newest full backup ended more than
-// fullAfter ago, or it has none (or cannot say), else "diff".
-func (t *tool) kind(ctx context.Context, fullAfter time.Duration) string {
+// repo is what pgbackrest info says of the stanza (nil: it could not say).
+type repo []struct {
+	Archive []struct {
+		Max string `json:"max"`
+	} `json:"archive"`
+	Backup []struct {
+		Type    string `json:"type"`
+		Archive struct {
+			Start string `json:"start"`
+		} `json:"archive"`
+		Timestamp struct {
+			Stop int64 `json:"stop"`
+		} `json:"timestamp"`
+	} `json:"backup"`
+}
+
+func (t *tool) info(ctx context.Context) repo {
 	out, err := t.pgbackrest(ctx, "info", "--output=json")
-	if err != nil {
-		return "full"
+	var r repo
+	if err != nil || json.Unmarshal(out, &r) != nil {
+		return nil
 	}
-	var stanzas []struct {
-		Backup []struct {
-			Type      string `json:"type"`
-			Timestamp struct {
-				Stop int64 `json:"stop"`
-			} `json:"timestamp"`
-		} `json:"backup"`
-	}
-	if json.Unmarshal(out, &stanzas) != nil {
-		return "full"
-	}
+	return r
+}
+
+// kind is "full" when the newest full backup ended more than fullAfter
+// before now, or there is none (or pgBackRest cannot say), else "diff".
+func (r repo) kind(now time.Time, fullAfter time.Duration) string {
 	var newest int64
-	for _, s := range stanzas {
+	for _, s := range r {
 		for _, b := range s.Backup {
 			if b.Type == "full" && b.Timestamp.Stop > newest {
 				newest = b.Timestamp.Stop
 			}
 		}
 	}
-	if newest == 0 || t.now().Sub(time.Unix(newest, 0)) >= fullAfter {
+	if newest == 0 || now.Sub(time.Unix(newest, 0)) >= fullAfter {
 		return "full"
 	}
 	return "diff"
 }
 
-// restoreAt restores into an empty pgdata (once), then becomes PostgreSQL.
+// newTimeline: the archive holds WAL of a newer timeline than the newest
+// backup began on (a WAL file's name starts with its timeline, in hex).
+func (r repo) newTimeline() bool {
+	var archived, backedUp uint64
+	var newest int64
+	for _, s := range r {
+		for _, a := range s.Archive {
+			archived = max(archived, timeline(a.Max))
+		}
+		for _, b := range s.Backup {
+			if b.Timestamp.Stop > newest {
+				newest, backedUp = b.Timestamp.Stop, timeline(b.Archive.Start)
+			}
+		}
+	}
+	return newest > 0 && archived > backedUp
+}
+
+func timeline(walFile string) uint64 {
+	if len(walFile) < 8 {
+		return 0
+	}
+	tl, _ := strconv.ParseUint(walFile[:8], 16, 32)
+	return tl
+}
+
+// restoreAt restores into pgdata (once: a marker beside it names the time
+// restored to), then becomes PostgreSQL.
 func (t *tool) restoreAt(ctx context.Context, target, pgdata string) error {
-	if _, err := os.Stat(filepath.Join(pgdata, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
+	marker := filepath.Join(filepath.Dir(pgdata), "loandesk-restored-to")
+	done, err := os.ReadFile(marker)
+	switch {
+	case err == nil && strings.TrimSpace(string(done)) != target:
+		return fmt.Errorf("this volume holds a restore to %s, not %s: remove it first", strings.TrimSpace(string(done)), target)
+	case err == nil: // restored before: start it
+	case !errors.Is(err, os.ErrNotExist):
+		return err
+	default:
 		if err := os.MkdirAll(pgdata, 0o700); err != nil {
 			return err
 		}
-		if err := t.restore(ctx, "restore", "--pg1-path="+pgdata, "--type=time", "--target="+target,
-			"--target-action=promote", "--archive-mode=off"); err != nil {
+		args := []string{"restore", "--pg1-path=" + pgdata, "--type=time", "--target=" + target,
+			"--target-action=promote", "--archive-mode=off"}
+		if entries, err := os.ReadDir(pgdata); err == nil && len(entries) > 0 {
+			args = append(args, "--delta") // what an interrupted restore left
+		}
+		if err := t.restore(ctx, args...); err != nil {
 			return fmt.Errorf("pgbackrest restore to %s: %w", target, err)
 		}
-	} else if err != nil {
-		return err
+		if err := os.WriteFile(marker, []byte(target+"\n"), 0o600); err != nil {
+			return err
+		}
 	}
 	return t.exec([]string{"postgres", "-D", pgdata, "-c", "archive_mode=off", "-c", "synchronous_standby_names=",
 		"-c", "listen_addresses=*", "-c", "port=5432", "-c", "unix_socket_directories=/var/run/postgresql"})

@@ -33,28 +33,27 @@ func main() {
 
 // Verdict counts what the restore holds against the primary.
 type Verdict struct {
-	Restored             int // filings in the restore
-	Before, Lost         int // created by T - window, and of those missing
-	Window, Kept         int // created in the window before T, and of those restored
-	After, Late, Phantom int // created after T on the primary; restored but after T; restored but unknown
+	Span                 time.Duration // the window
+	Restored             int           // filings in the restore
+	Before, Lost         int           // created by T - window, and of those missing
+	Window, Kept         int           // created in the window before T, and of those restored
+	After, Late, Phantom int           // created after T on the primary; restored but after T; restored but unknown
 }
 
 func (v Verdict) String() string {
 	return fmt.Sprintf("%d filings: of the %d filed %s or more before T, %d missing; %d of the %d in the %s before T; %d of the %d after it; %d unknown to the primary",
-		v.Restored, v.Before, window, v.Lost, v.Kept, v.Window, window, v.Late, v.After, v.Phantom)
+		v.Restored, v.Before, v.Span, v.Lost, v.Kept, v.Window, v.Span, v.Late, v.After, v.Phantom)
 }
 
 // OK is the verdict's rules.
 func (v Verdict) OK() bool { return v.Restored > 0 && v.Lost == 0 && v.Late == 0 && v.Phantom == 0 }
-
-var window = 15 * time.Second
 
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("pitrcheck", flag.ContinueOnError)
 	restoredPath := fs.String("restored", "", "the restored database's filings")
 	primaryPath := fs.String("primary", "", "the primary's filings")
 	target := fs.Float64("t", 0, "T, the restore's target, in epoch seconds")
-	fs.DurationVar(&window, "window", window, "how long after its created_at a filing may commit")
+	window := fs.Duration("window", 15*time.Second, "how long after its created_at a filing may commit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,7 +68,7 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	v := Check(restored, primary, *target, window.Seconds())
+	v := Check(restored, primary, *target, *window)
 	fmt.Fprintln(out, v)
 	if !v.OK() {
 		return fmt.Errorf("the restore broke a rule: %s", v)
@@ -78,8 +77,9 @@ func run(args []string, out io.Writer) error {
 }
 
 // Check compares the restore's filings with the primary's (id → created_at).
-func Check(restored, primary map[string]float64, t, window float64) Verdict {
-	v := Verdict{Restored: len(restored)}
+func Check(restored, primary map[string]float64, t float64, span time.Duration) Verdict {
+	v := Verdict{Span: span, Restored: len(restored)}
+	window := span.Seconds()
 	for id, at := range restored {
 		if at > t {
 			v.Late++
@@ -121,6 +121,9 @@ func read(path string) (map[string]float64, error) {
 		epoch, err := strconv.ParseFloat(at, 64)
 		if !ok || err != nil {
 			return nil, fmt.Errorf("%s:%d: want id|epoch, got %q", path, n, sc.Text())
+		}
+		if _, twice := rows[id]; twice {
+			return nil, fmt.Errorf("%s:%d: id %s twice", path, n, id)
 		}
 		rows[id] = epoch
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTheVerdictHoldsTheRestoreToItsTarget(t *testing.T) {
@@ -27,7 +28,8 @@ func TestTheVerdictHoldsTheRestoreToItsTarget(t *testing.T) {
 		{"nothing restored", map[string]float64{}, false,
 			Verdict{Before: 2, Lost: 2, Window: 2, After: 2}},
 	} {
-		v := Check(c.restored, primary, T, 15)
+		c.want.Span = 15 * time.Second
+		v := Check(c.restored, primary, T, 15*time.Second)
 		if v != c.want || v.OK() != c.ok {
 			t.Errorf("%s: %+v (ok %v), want %+v (ok %v)", c.name, v, v.OK(), c.want, c.ok)
 		}

@@ -118,6 +118,43 @@ func TestJobDone(t *testing.T) {
 	}
 }
 
+func TestRunningFailsOnlyWhatNothingRestarts(t *testing.T) {
+	tasks := func(states ...string) []Task {
+		var ts []Task
+		for _, st := range states {
+			var t Task
+			t.Status.State = st
+			ts = append(ts, t)
+		}
+		return ts
+	}
+	service := func(condition string) Service {
+		var s Service
+		s.Spec.TaskTemplate.RestartPolicy = &struct {
+			Condition   string
+			MaxAttempts uint64
+		}{Condition: condition}
+		return s
+	}
+	for _, c := range []struct {
+		name      string
+		condition string
+		states    []string
+		want      Outcome
+	}{
+		{"healthy", "none", []string{"running"}, Done},
+		{"starting (its health check not passed yet)", "none", []string{"starting"}, Waiting},
+		{"not scheduled yet", "none", nil, Waiting},
+		{"failed, restarted by nothing", "none", []string{"failed"}, Failed},
+		{"failed, restarted on failure", "on-failure", []string{"failed", "pending"}, Waiting},
+		{"failed, a restart coming", "any", []string{"failed"}, Waiting},
+	} {
+		if got, why := Running(service(c.condition), tasks(c.states...)); got != c.want {
+			t.Errorf("%s: got %d (%s), want %d", c.name, got, why, c.want)
+		}
+	}
+}
+
 // fakeEngine answers as a Swarm would: each answer of /services is the next
 // of steps (the last one repeats), and /tasks the tasks of that step.
 type fakeEngine struct {

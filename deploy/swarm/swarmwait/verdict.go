@@ -148,12 +148,22 @@ func JobDone(s Service, tasks []Task) (Outcome, string) {
 	return Waiting, fmt.Sprintf("%d tries failed", failed)
 }
 
-// Running is Done once a task of the service runs.
-func Running(_ Service, tasks []Task) (Outcome, string) {
+// Running is Done once a task of the service runs (a task with a health
+// check runs once healthy). It is Failed when none ever will: the service
+// restarts nothing (condition none) and every task has ended (a restore that
+// failed), rather than waiting out the timeout.
+func Running(s Service, tasks []Task) (Outcome, string) {
+	ended := 0
 	for _, t := range tasks {
-		if t.Status.State == "running" {
+		switch t.Status.State {
+		case "running":
 			return Done, "a task runs"
+		case "failed", "rejected", "complete", "shutdown", "orphaned":
+			ended++
 		}
+	}
+	if p := s.Spec.TaskTemplate.RestartPolicy; p != nil && p.Condition == "none" && ended > 0 && ended == len(tasks) {
+		return Failed, fmt.Sprintf("its task ended (%s) and nothing restarts it", tasks[len(tasks)-1].Status.State)
 	}
 	return Waiting, "no task runs yet"
 }
